@@ -1,0 +1,44 @@
+"""Training toolkit (needs torch): data, models, losses, the training loop, metrics.
+
+    from gantool.toolkit import TrainConfig, ModelConfig, train
+    train(TrainConfig(model=ModelConfig(arch="dcgan"), dataset="mnist-sample", epochs=5))
+
+Names load lazily so `import gantool.toolkit` stays cheap until used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "ModelConfig": "gantool.toolkit.config",
+    "TrainConfig": "gantool.toolkit.config",
+    "train": "gantool.toolkit.trainer",
+    "resume": "gantool.toolkit.trainer",
+    "TrainResult": "gantool.toolkit.trainer",
+    "TrainingInterrupted": "gantool.toolkit.trainer",
+    "create_models": "gantool.toolkit.models",
+    "create_generator": "gantool.toolkit.models",
+    "create_discriminator": "gantool.toolkit.models",
+    "MODELS": "gantool.toolkit.models",
+    "DATASETS": "gantool.toolkit.data",
+    "load_dataset": "gantool.toolkit.data",
+    "load_checkpoint": "gantool.toolkit.checkpoint",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gantool.toolkit.checkpoint import load_checkpoint
+    from gantool.toolkit.config import ModelConfig, TrainConfig
+    from gantool.toolkit.data import DATASETS, load_dataset
+    from gantool.toolkit.models import MODELS, create_discriminator, create_generator, create_models
+    from gantool.toolkit.trainer import TrainingInterrupted, TrainResult, resume, train
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'gantool.toolkit' has no attribute {name!r}")

@@ -1,0 +1,108 @@
+"""One dataclass config per stage. Checkpoints store `asdict(config)` and rebuild from it."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional
+
+from gantool.errors import GantoolError
+
+LOSSES = ("bce", "hinge")
+
+
+@dataclass
+class ModelConfig:
+    arch: str = "dcgan"  # registered name: "mlp" | "dcgan"
+    latent_dim: int = 64
+    num_classes: int = 0  # 0 = unconditional; >0 = class label enters G and D
+    width: int = 32  # base width: channels (dcgan) or hidden units / 8 (mlp)
+    image_size: int = 28
+    channels: int = 1
+
+    def validate(self) -> "ModelConfig":
+        from gantool.toolkit.models import MODELS
+
+        MODELS.get(self.arch)  # raises a one-line GantoolError for unknown names
+        _positive(self, "latent_dim", "width", "channels")
+        if self.num_classes < 0:
+            raise GantoolError(f"num_classes must be >= 0, got {self.num_classes}")
+        if self.image_size != 28:
+            raise GantoolError(f"only 28x28 images are supported, got image_size={self.image_size}")
+        return self
+
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes > 0
+
+
+@dataclass
+class TrainConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    dataset: str = "mnist"  # registered name: mnist | fashion-mnist | mnist-sample | idx
+    data_dir: Optional[str] = None
+    download: bool = True  # let torchvision fetch MNIST when files are missing
+    run_dir: str = "runs/gantool"
+    epochs: int = 20
+    minutes: Optional[float] = None  # wall-clock budget; stops at the first step past it
+    batch_size: int = 128
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    loss: str = "bce"  # "bce" (non-saturating) | "hinge"
+    label_smoothing: float = 0.0  # one-sided: real targets become 1 - smoothing
+    ema: bool = True
+    ema_decay: float = 0.999
+    rotate: float = 0.0  # random rotation augmentation of real digits, in degrees
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    amp: bool = True  # bf16 autocast, CUDA only
+    compile: bool = False
+    sample_every: int = 1  # epochs between sample grids
+
+    def validate(self) -> "TrainConfig":
+        self.model.validate()
+        if self.epochs < 1:
+            raise GantoolError(f"epochs must be >= 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise GantoolError(f"batch size must be >= 1, got {self.batch_size}")
+        if self.minutes is not None and not (self.minutes > 0 and math.isfinite(self.minutes)):
+            raise GantoolError(f"minutes must be a positive number, got {self.minutes}")
+        if self.loss not in LOSSES:
+            raise GantoolError(f"unknown loss {self.loss!r}; choose one of: {', '.join(LOSSES)}")
+        if not 0.0 <= self.label_smoothing < 0.5:
+            raise GantoolError(f"label smoothing must be in [0, 0.5), got {self.label_smoothing}")
+        if not 0.0 < self.ema_decay < 1.0:
+            raise GantoolError(f"ema decay must be in (0, 1), got {self.ema_decay}")
+        if self.rotate < 0 or self.rotate > 180:
+            raise GantoolError(f"rotate must be in [0, 180] degrees, got {self.rotate}")
+        _positive(self, "lr_g", "lr_d", "sample_every")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        d = dict(d)
+        model = _from_dict(ModelConfig, d.pop("model", {}))
+        return _from_dict(cls, {**d, "model": model})
+
+
+def _from_dict(cls, d: dict[str, Any]):
+    """Build a dataclass from a dict, ignoring keys a newer/older version added."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def model_config_from_dict(d: dict[str, Any]) -> ModelConfig:
+    return _from_dict(ModelConfig, d)
+
+
+def _positive(cfg: object, *names: str) -> None:
+    for name in names:
+        value = getattr(cfg, name)
+        if not value > 0:
+            raise GantoolError(f"{name.replace('_', ' ')} must be > 0, got {value}")

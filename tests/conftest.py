@@ -1,0 +1,53 @@
+"""Shared fixtures: tiny synthetic IDX data, the real MNIST test set from ../shared."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
+
+
+def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> Path:
+    """Write a uint8 array in IDX format (the inverse of gantool's reader)."""
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    data = header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+    path.write_bytes(gzip.compress(data) if compress else data)
+    return path
+
+
+def synthetic_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """n blurry 'digits': a bright bar whose angle depends on the label."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 10
+    yy, xx = np.mgrid[0:28, 0:28] - 13.5
+    images = np.zeros((n, 28, 28), np.uint8)
+    for i, lab in enumerate(labels):
+        angle = lab * np.pi / 10
+        dist = np.abs(np.cos(angle) * yy - np.sin(angle) * xx)
+        img = np.clip(255 * np.exp(-dist**2 / 4) * (np.hypot(xx, yy) < 11), 0, 255)
+        images[i] = np.clip(img + rng.normal(0, 10, img.shape), 0, 255).astype(np.uint8)
+    return images, labels.astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def idx_dir(tmp_path_factory) -> Path:
+    """A folder with train/t10k IDX pairs of 320 / 100 synthetic digits."""
+    d = tmp_path_factory.mktemp("idx")
+    for prefix, n, seed in (("train", 320, 0), ("t10k", 100, 1)):
+        images, labels = synthetic_digits(n, seed)
+        write_idx(d / f"{prefix}-images-idx3-ubyte.gz", images)
+        write_idx(d / f"{prefix}-labels-idx1-ubyte.gz", labels)
+    return d
+
+
+@pytest.fixture(scope="session")
+def shared_mnist() -> Path:
+    if not (SHARED_MNIST / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"real MNIST test set not found at {SHARED_MNIST}")
+    return SHARED_MNIST

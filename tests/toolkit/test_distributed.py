@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gantool.toolkit import load_checkpoint
+
+
+@pytest.mark.slow
+def test_torchrun_two_cpu_processes(idx_dir, tmp_path):
+    run = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           "-m", "gantool", "train", "--dataset", "idx", "--data-dir", str(idx_dir), "--arch", "dcgan",
+           "--width", "4", "--latent-dim", "8", "--epochs", "2", "--batch-size", "32", "--device", "cpu",
+           "--conditional", "--run-dir", str(run), "--quiet"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ckpt = load_checkpoint(run)
+    # 320 images, 2 ranks -> 160 per rank -> 5 steps of 32 per epoch (one process would take 10).
+    assert ckpt["step"] == 2 * 5
+    assert [json.loads(s)["epoch"] for s in (run / "metrics.jsonl").read_text().splitlines()] == [1, 2]
+    assert (run / "samples" / "epoch_002.png").is_file()
+    # Only rank 0 reports.
+    assert proc.stdout.count("trained 2 epoch(s)") == 1

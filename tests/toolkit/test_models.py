@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gantool.errors import GantoolError
+from gantool.toolkit import ModelConfig, create_models
+from gantool.toolkit.models import MODELS, ModelPair
+
+
+@pytest.mark.parametrize("arch", ["mlp", "dcgan"])
+@pytest.mark.parametrize("num_classes", [0, 10])
+def test_shapes_and_range(arch, num_classes):
+    cfg = ModelConfig(arch=arch, num_classes=num_classes, width=4, latent_dim=16)
+    G, D = create_models(cfg)
+    z = torch.randn(5, 16)
+    labels = torch.arange(5) if num_classes else None
+    x = G(z, labels)
+    assert x.shape == (5, 1, 28, 28)
+    assert x.min() >= -1 and x.max() <= 1  # Tanh output
+    logits = D(x, labels)
+    assert logits.shape == (5,)
+
+
+def test_conditional_generator_uses_label():
+    G = create_models(ModelConfig(arch="mlp", num_classes=10, width=4)).generator.eval()
+    z = torch.randn(2, 64)
+    a, b = G(z, torch.tensor([1, 1])), G(z, torch.tensor([7, 7]))
+    assert not torch.allclose(a, b)
+    with pytest.raises(ValueError, match="conditional"):
+        G(z)
+
+
+def test_latent_dim_configurable():
+    G = create_models(ModelConfig(arch="dcgan", latent_dim=100, width=4)).generator
+    assert G(torch.randn(3, 100)).shape == (3, 1, 28, 28)
+
+
+def test_unknown_arch_is_gantool_error():
+    with pytest.raises(GantoolError, match="unknown model 'resnet'; choose one of: dcgan, mlp"):
+        create_models(ModelConfig(arch="resnet"))
+
+
+def test_adding_a_model_is_one_function():
+    name = "test-linear"
+    if name not in MODELS:
+        @MODELS.register(name)
+        def _linear(cfg):
+            g = torch.nn.Sequential(torch.nn.Linear(cfg.latent_dim, 784), torch.nn.Tanh(), torch.nn.Unflatten(1, (1, 28, 28)))
+            return ModelPair(g, torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 1)))
+    pair = create_models(ModelConfig(arch=name))
+    assert pair.generator(torch.randn(2, 64)).shape == (2, 1, 28, 28)
+
+
+def test_only_standard_ops():
+    """Exportability: generators are built from stock torch.nn layers."""
+    for arch in ("mlp", "dcgan"):
+        G = create_models(ModelConfig(arch=arch, num_classes=10, width=4)).generator
+        custom = {type(m).__module__ for m in G.modules() if not list(m.children())}
+        assert custom <= {"torch.nn.modules." + s for s in
+                          ("linear", "activation", "conv", "batchnorm", "sparse", "flatten")} | {
+                              "torch.nn.modules.container"}, custom

@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from gantool.errors import GantoolError
+from gantool.toolkit import TrainingInterrupted, load_checkpoint, resume, train
+from gantool.toolkit.checkpoint import generator_from_checkpoint
+
+
+def _g_weights(run_dir) -> dict:
+    ckpt = load_checkpoint(run_dir)
+    return {**ckpt["generator"], **{f"ema.{k}": v for k, v in ckpt["ema"]["model"].items()}}
+
+
+def _assert_same(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+@pytest.mark.parametrize("arch", ["mlp", "dcgan"])
+@pytest.mark.parametrize("num_classes", [0, 10])
+def test_run_dir_contents(tiny_cfg, arch, num_classes):
+    cfg = tiny_cfg(arch, num_classes)
+    result = train(cfg, progress=False)
+    run = Path(cfg.run_dir)
+    assert result.epochs_done == 2 and result.steps == 2 * (320 // 64)
+    assert json.loads((run / "config.json").read_text())["model"]["arch"] == arch
+    lines = [json.loads(s) for s in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in lines] == [1, 2]
+    assert all(r["images_per_s"] > 0 and r["d_loss"] > 0 for r in lines)
+    grid = Image.open(run / "samples" / "epoch_002.png")
+    # Conditional: one row per digit (10 rows of 10); else an 8x8 grid. 28 px + 2 px padding.
+    assert grid.size == ((10 if num_classes else 8) * 30 + 2, (10 if num_classes else 8) * 30 + 2)
+    assert Image.open(run / "losses.png").size[0] > 300
+    ckpt = load_checkpoint(run)
+    assert {"generator", "discriminator", "ema", "opt_g", "opt_d", "rng", "step"} <= ckpt.keys()
+    assert ckpt["model_config"]["num_classes"] == num_classes
+    G = generator_from_checkpoint(ckpt)  # rebuilt from the stored config alone
+    z = torch.randn(2, 8)
+    labels = torch.tensor([3, 4]) if num_classes else None
+    assert G(z, labels).shape == (2, 1, 28, 28)
+
+
+def test_training_learns_something(tiny_cfg):
+    """D's loss on real data falls below chance early in training on easy synthetic digits."""
+    cfg = tiny_cfg("mlp", epochs=3)
+    result = train(cfg, progress=False)
+    assert result.history[0]["d_loss"] < 2 * 0.6932  # below two chance-level BCE terms
+
+
+def test_deterministic_on_cpu(tiny_cfg, tmp_path):
+    a, b = tiny_cfg("dcgan", rotate=15.0), tiny_cfg("dcgan", rotate=15.0, run_dir=str(tmp_path / "b"))
+    train(a, progress=False)
+    train(b, progress=False)
+    _assert_same(_g_weights(a.run_dir), _g_weights(b.run_dir))
+
+
+def test_resume_after_epoch_equals_uninterrupted(tiny_cfg, tmp_path):
+    full = tiny_cfg("dcgan", 10, epochs=2)
+    train(full, progress=False)
+    part = tiny_cfg("dcgan", 10, epochs=1, run_dir=str(tmp_path / "part"))
+    train(part, progress=False)
+    result = resume(part.run_dir, epochs=2, progress=False)
+    assert result.epochs_done == 2
+    _assert_same(_g_weights(full.run_dir), _g_weights(part.run_dir))
+    assert len(load_checkpoint(part.run_dir)["history"]) == 2
+
+
+def test_ctrl_c_mid_epoch_checkpoints_and_resumes_exactly(tiny_cfg, tmp_path):
+    full = tiny_cfg("mlp", epochs=2)
+    train(full, progress=False)
+    cut = tiny_cfg("mlp", epochs=2, run_dir=str(tmp_path / "cut"))
+
+    def press_ctrl_c(trainer):
+        if trainer.step == 7:  # mid-way through epoch 2 (5 steps per epoch)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(TrainingInterrupted) as exc:
+        train(cut, progress=False, on_step=press_ctrl_c)
+    ckpt = load_checkpoint(exc.value.checkpoint)
+    assert (ckpt["step"], ckpt["epoch"], ckpt["batch_in_epoch"]) == (7, 1, 2)
+    resume(cut.run_dir, progress=False)
+    _assert_same(_g_weights(full.run_dir), _g_weights(cut.run_dir))
+
+
+def test_time_budget_stops_early(tiny_cfg):
+    cfg = tiny_cfg("mlp", epochs=1000, minutes=0.0005)  # 30 ms
+    result = train(cfg, progress=False)
+    assert result.stopped_by == "time" and result.epochs_done < 1000
+    assert load_checkpoint(cfg.run_dir)["step"] == result.steps
+
+
+def test_refuses_to_overwrite_existing_run(tiny_cfg):
+    cfg = tiny_cfg("mlp", epochs=1)
+    train(cfg, progress=False)
+    before = (Path(cfg.run_dir) / "checkpoints" / "last.pt").read_bytes()
+    with pytest.raises(GantoolError, match="already holds a run"):
+        train(cfg, progress=False)
+    assert (Path(cfg.run_dir) / "checkpoints" / "last.pt").read_bytes() == before
+
+
+def test_unwritable_run_dir(tiny_cfg, tmp_path):
+    if os.geteuid() == 0:
+        target = "/proc/gantool-run"  # not writable even for root
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        target = str(locked / "run")
+    with pytest.raises(GantoolError, match="not writable"):
+        train(tiny_cfg("mlp", run_dir=target), progress=False)
+
+
+def test_invalid_configs(tiny_cfg):
+    with pytest.raises(GantoolError, match="epochs must be >= 1"):
+        train(tiny_cfg("mlp", epochs=-1), progress=False)
+    with pytest.raises(GantoolError, match="unknown loss"):
+        train(tiny_cfg("mlp", loss="wgan"), progress=False)
+    with pytest.raises(GantoolError, match="unknown model"):
+        train(tiny_cfg("vae"), progress=False)
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("echo pwned > /tmp/gantool-pwned",))
+
+
+def test_checkpoint_loading_refuses_code_and_foreign_files(tmp_path):
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": "gantool-checkpoint", "x": _Evil()}, evil)
+    with pytest.raises(GantoolError, match="refusing to load"):
+        load_checkpoint(evil)
+    assert not Path("/tmp/gantool-pwned").exists()
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"state_dict": {"w": torch.zeros(2)}}, foreign)
+    with pytest.raises(GantoolError, match="not a gantool checkpoint"):
+        load_checkpoint(foreign)
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"this is not a checkpoint")
+    with pytest.raises(GantoolError, match="not a readable gantool checkpoint"):
+        load_checkpoint(garbage)
+    with pytest.raises(GantoolError, match="not a gantool run directory"):
+        load_checkpoint(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_checkpoint_from_other_architecture(tiny_cfg, tmp_path):
+    cfg = tiny_cfg("mlp", epochs=1)
+    train(cfg, progress=False)
+    ckpt = load_checkpoint(cfg.run_dir)
+    ckpt["model_config"]["arch"] = "dcgan"  # weights no longer fit the architecture
+    with pytest.raises(GantoolError, match="do not fit architecture 'dcgan'"):
+        generator_from_checkpoint(ckpt)

@@ -8,7 +8,7 @@ load torch.
 from __future__ import annotations
 
 import contextlib
-import sys
+import os
 from pathlib import Path
 from typing import Annotated, Iterator, Optional
 
@@ -176,3 +176,162 @@ def _default_run_dir(arch: str) -> str:
     import time
 
     return str(Path("runs") / f"{arch}-{time.strftime('%Y%m%d-%H%M%S')}")
+
+
+# ---------------------------------------------------------------------------------- export
+@app.command()
+def export(
+    source: Annotated[Path, typer.Argument(help="A run directory or a checkpoint (.pt).")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output directory. [default: RUN_DIR/export]")] = None,
+    onnx: Annotated[bool, typer.Option("--onnx", help="Write model.onnx. (Neither --onnx nor --torchscript: both.)")] = False,
+    torchscript: Annotated[bool, typer.Option("--torchscript", help="Write model.ts.pt (torch.jit.trace).")] = False,
+    opset: Annotated[int, typer.Option(help="ONNX opset; 17-23 work (onnxruntime CPU and onnxruntime-web WASM).")] = 18,
+    fp16: Annotated[bool, typer.Option("--fp16", help="Also write model.fp16.onnx (float16 weights and compute).")] = False,
+    int8: Annotated[bool, typer.Option("--int8", help="Also write model.int8.onnx (static QDQ, per-channel weights).")] = False,
+    verify_: Annotated[bool, typer.Option("--verify/--no-verify", help="Compare every file with PyTorch eager.")] = True,
+    atol: Annotated[float, typer.Option(help="Verification tolerance: max absolute error on [0, 1] pixels.")] = 1e-4,
+    max_pixel_error: Annotated[float, typer.Option(help="fp16/int8 gate: mean absolute pixel error vs fp32 (pixels in [0, 1]).")] = 0.02,
+    max_peak_pixel_error: Annotated[float, typer.Option(help="fp16/int8 gate: largest single-pixel error vs fp32.")] = 0.5,
+    force: Annotated[bool, typer.Option("--force", help="Replace an output directory that holds another model.")] = False,
+) -> None:
+    """Export the EMA generator to ONNX / TorchScript and prove it computes what PyTorch computes.
+
+    Inputs: z float32 [N, latent_dim] (+ label int64 [N] for conditional models);
+    output: image float32 [N, 1, 28, 28] in [0, 1]; the batch axis is dynamic.
+    Writes verification.json and manifest.json beside the files; exit 1 if verification fails.
+    """
+    with user_errors():
+        from gantool.export.config import ExportConfig
+        from gantool.export.exporter import export as run_export
+
+        both = not (onnx or torchscript)
+        out_dir = out if out is not None else (source / "export" if source.is_dir() else source.parent / "export")
+        cfg = ExportConfig(out_dir=str(out_dir), onnx=onnx or both, torchscript=torchscript or both, opset=opset,
+                           fp16=fp16, int8=int8, verify=verify_, atol=atol, max_pixel_error=max_pixel_error,
+                           max_peak_pixel_error=max_peak_pixel_error, force=force)
+        result = run_export(source, cfg, progress=True)
+        _print_report(result.report)
+        typer.echo(f"exported to {result.out_dir}: {', '.join(sorted(p.name for p in result.files.values()))}")
+
+
+@app.command()
+def verify(
+    export_dir: Annotated[Path, typer.Argument(help="A directory written by gantool export.")],
+    checkpoint: Annotated[Optional[Path], typer.Option(help="The source checkpoint. [default: the manifest's]")] = None,
+    atol: Annotated[Optional[float], typer.Option(help="Tolerance. [default: the one used at export]")] = None,
+) -> None:
+    """Re-check an export directory against its checkpoint; exit 1 (and files marked .failed) if it disagrees."""
+    with user_errors():
+        from gantool.export.exporter import verify as run_verify
+
+        report = run_verify(export_dir, checkpoint, atol)
+        _print_report(report)
+        typer.echo(f"verified: {export_dir}")
+
+
+def _print_report(report: dict) -> None:
+    if report.get("results"):
+        typer.echo(f"{'file':<18}{'backend':<16}{'batch':>6}{'max abs err':>14}{'mean abs err':>14}  ok")
+        for r in report["results"]:
+            if r.get("batch") is None:
+                typer.echo(f"{r['file']:<18}{r['backend']:<16}{'-':>6}{'load failed':>14}{'':>14}  no")
+                continue
+            typer.echo(f"{r['file']:<18}{r['backend']:<16}{r['batch']:>6}{r['max_abs_error']:>14.3g}"
+                       f"{r['mean_abs_error']:>14.3g}  {'yes' if r['passed'] else 'NO'}")
+    for v in report.get("variants", []):
+        typer.echo(f"{v['file']:<18}{v['samples']} samples: mean pixel error {v['mean_pixel_error']:.5f}, "
+                   f"max {v['max_pixel_error']:.4f}  {'yes' if v['passed'] else 'NO'}")
+
+
+# ------------------------------------------------------------------------------------ info
+@app.command()
+def info(
+    file: Annotated[Path, typer.Argument(help="An exported .onnx or TorchScript (.ts.pt) file.")],
+) -> None:
+    """Print the gantool metadata stored inside an exported model (no torch needed)."""
+    with user_errors():
+        import json
+
+        from gantool.runtime.metadata import read_metadata
+
+        typer.echo(json.dumps(read_metadata(file), indent=2, sort_keys=True))
+
+
+# ---------------------------------------------------------------------------------- sample
+@app.command()
+def sample(
+    model: Annotated[Path, typer.Argument(help="An exported ONNX generator (model.onnx).")],
+    n: Annotated[Optional[int], typer.Option("--n", help="Number of images. [default: 64, or one per --labels entry]")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed for the latents (numpy PCG64); same seed, same images.")] = None,
+    digit: Annotated[Optional[int], typer.Option(help="Class for every image (conditional models).")] = None,
+    labels: Annotated[Optional[str], typer.Option(help="Comma-separated classes, e.g. 0,1,2; each gets n/len images, one row per label.")] = None,
+    truncation: Annotated[Optional[float], typer.Option(help="Truncation trick: redraw latent values beyond ±T (e.g. 0.8).")] = None,
+    out: Annotated[str, typer.Option("--out", "-o", help="grid.png (a grid), DIR/ (one PNG per image) or x.npy (uint8 array).")] = "samples.png",
+    nrow: Annotated[Optional[int], typer.Option(min=1, help="Images per grid row. [default: square]")] = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="onnxruntime intra-op threads. [default: all cores]")] = None,
+) -> None:
+    """Generate digits from an exported ONNX file with onnxruntime (no torch)."""
+    with user_errors():
+        from gantool.runtime.sampler import Sampler
+
+        if digit is not None and labels is not None:
+            raise GantoolError("use --digit or --labels, not both")
+        label_list = _parse_labels(labels) if labels is not None else None
+        count = n if n is not None else (len(label_list) if label_list else 64)
+        if label_list is not None:
+            if count % len(label_list):
+                raise GantoolError(f"--n {count} is not a multiple of the {len(label_list)} --labels")
+            per = count // len(label_list)
+            label_arg = [lab for lab in label_list for _ in range(per)]  # one row per label
+            nrow = nrow or (per if per > 1 else None)
+        else:
+            label_arg = digit
+        target, as_dir = _check_out(out)
+        sampler = Sampler(model, threads=threads)
+        images = sampler.sample(count, seed=seed, labels=label_arg, truncation=truncation)
+        _write_images(images, target, as_dir, nrow, sampler)
+
+
+def _parse_labels(text: str) -> list[int]:
+    try:
+        values = [int(t) for t in text.split(",") if t.strip() != ""]
+    except ValueError:
+        raise GantoolError(f"--labels must be comma-separated integers like 0,1,2; got {text!r}") from None
+    if not values:
+        raise GantoolError("--labels is empty")
+    return values
+
+
+def _check_out(text: str) -> tuple[Path, bool]:
+    """Validate --out before any work; a trailing slash (or an existing dir) means one PNG per image."""
+    out = Path(text)
+    as_dir = text.endswith(("/", os.sep)) or out.is_dir()
+    parent = out.parent
+    if not (parent.is_dir() or (as_dir and out.is_dir())):
+        raise GantoolError(f"output directory {str(parent)!r} does not exist; create it first")
+    if not as_dir and out.suffix.lower() not in (".png", ".npy"):
+        raise GantoolError(f"--out {text!r}: use a .png file, a .npy file or a directory ending in /")
+    return out, as_dir
+
+
+def _write_images(images, out: Path, as_dir: bool, nrow: Optional[int], sampler) -> None:
+    import numpy as np
+
+    from gantool.fileio import atomic_path
+    from gantool.runtime.grid import save_png
+
+    if as_dir:
+        from PIL import Image
+
+        out.mkdir(exist_ok=True)
+        for i, img in enumerate(images):
+            save_png(Image.fromarray(img, mode="L"), out / f"{i:05d}.png")
+        typer.echo(f"wrote {len(images)} PNGs to {out}")
+    elif out.suffix.lower() == ".npy":
+        with atomic_path(out) as tmp:
+            with open(tmp, "wb") as f:
+                np.save(f, images)
+        typer.echo(f"wrote {out}: uint8 array of shape {images.shape}")
+    else:
+        save_png(sampler.grid(images, nrow), out)
+        typer.echo(f"wrote {out}: grid of {len(images)} images")

@@ -51,3 +51,48 @@ def shared_mnist() -> Path:
     if not (SHARED_MNIST / "t10k-images-idx3-ubyte.gz").is_file():
         pytest.skip(f"real MNIST test set not found at {SHARED_MNIST}")
     return SHARED_MNIST
+
+
+@pytest.fixture(scope="session")
+def trained_run(idx_dir, tmp_path_factory):
+    """Factory: a tiny run dir for (arch, num_classes), trained once per session.
+
+    30 steps: enough for BatchNorm running stats and the EMA to leave their
+    initial values, so the exported generator's output depends on z and label.
+    """
+    pytest.importorskip("torch")
+    from gantool.toolkit import ModelConfig, TrainConfig, train
+
+    cache: dict = {}
+
+    def make(arch: str = "dcgan", num_classes: int = 0) -> Path:
+        key = (arch, num_classes)
+        if key not in cache:
+            run = tmp_path_factory.mktemp(f"run-{arch}-{num_classes}")
+            cfg = TrainConfig(model=ModelConfig(arch=arch, num_classes=num_classes, width=4, latent_dim=8),
+                              dataset="idx", data_dir=str(idx_dir), epochs=3, batch_size=32,
+                              run_dir=str(run), device="cpu", seed=1)
+            train(cfg, progress=False, overwrite=True)
+            cache[key] = run
+        return cache[key]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def exported(trained_run, tmp_path_factory):
+    """Factory: an export dir (onnx + torchscript + fp16 + int8) for (arch, num_classes)."""
+    pytest.importorskip("onnx")
+    from gantool.export import ExportConfig, export
+
+    cache: dict = {}
+
+    def make(arch: str = "dcgan", num_classes: int = 0) -> Path:
+        key = (arch, num_classes)
+        if key not in cache:
+            out = tmp_path_factory.mktemp(f"export-{arch}-{num_classes}")
+            export(trained_run(arch, num_classes), ExportConfig(out_dir=str(out), fp16=True, int8=True, force=True))
+            cache[key] = out
+        return cache[key]
+
+    return make

@@ -1,0 +1,36 @@
+"""Export (needs torch + onnx): TorchScript and ONNX generators, verified against PyTorch.
+
+    from gantool.export import ExportConfig, export, verify
+    export("runs/my-run", ExportConfig(out_dir="export", fp16=True, int8=True))
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "ExportConfig": "gantool.export.config",
+    "export": "gantool.export.exporter",
+    "verify": "gantool.export.exporter",
+    "ExportResult": "gantool.export.exporter",
+    "FORMATS": "gantool.export.formats",
+    "VARIANTS": "gantool.export.variants",
+    "read_metadata": "gantool.export.metadata",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gantool.export.config import ExportConfig
+    from gantool.export.exporter import ExportResult, export, verify
+    from gantool.export.formats import FORMATS
+    from gantool.export.metadata import read_metadata
+    from gantool.export.variants import VARIANTS
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'gantool.export' has no attribute {name!r}")

@@ -7,6 +7,7 @@ A checkpoint is a dict of tensors and plain Python values, so it loads with
 from __future__ import annotations
 
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 
@@ -47,14 +48,16 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     path = resolve_checkpoint(path)
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else "unsafe pickle"
-        raise GantoolError(
-            f"refusing to load {str(path)!r}: it is not a plain-weights gantool checkpoint ({first[:120]})"
-        ) from None
     except Exception as e:  # torch raises many types for a file that is not a checkpoint
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise GantoolError(f"{str(path)!r} is not a readable gantool checkpoint ({msg[:120]})") from None
+        text = str(e)
+        found = re.search(r"unsupported global:? (?:GLOBAL )?([\w.]+)", text, re.IGNORECASE)
+        if isinstance(e, pickle.UnpicklingError) and found:
+            # weights_only refused an object that would import and call code.
+            raise GantoolError(
+                f"refusing to load {str(path)!r}: it would run code ({found.group(1)}), not just load weights"
+            ) from None
+        first = text.strip().splitlines()[0] if text.strip() else type(e).__name__
+        raise GantoolError(f"{str(path)!r} is not a readable gantool checkpoint ({first[:100]})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise GantoolError(f"{str(path)!r} is not a gantool checkpoint (missing format marker)")
     if int(ckpt.get("format_version", 0)) > FORMAT_VERSION:

@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from gantool.errors import GantoolError
+from gantool.runtime import Sampler, read_metadata
+from gantool.runtime.latents import latents
+
+
+@pytest.fixture(scope="module")
+def cond(exported):
+    return Sampler(exported("dcgan", 10) / "model.onnx", threads=1)
+
+
+@pytest.fixture(scope="module")
+def uncond(exported):
+    return Sampler(exported("mlp", 0) / "model.onnx")
+
+
+def test_sample_shapes_and_metadata(cond, uncond):
+    images = cond.sample(12, seed=0)
+    assert images.shape == (12, 28, 28) and images.dtype == np.uint8
+    assert cond.latent_dim == 8 and cond.num_classes == 10 and cond.conditional
+    assert not uncond.conditional and uncond.sample(3, seed=1).shape == (3, 28, 28)
+    assert "dcgan" in repr(cond)
+
+
+def test_same_seed_same_images_in_another_process(cond, exported):
+    here = hashlib.sha256(cond.sample(16, seed=42, labels=3).tobytes()).hexdigest()
+    code = textwrap.dedent(f"""
+        import hashlib
+        from gantool.runtime import Sampler
+        s = Sampler({str(exported("dcgan", 10) / "model.onnx")!r})
+        print(hashlib.sha256(s.sample(16, seed=42, labels=3).tobytes()).hexdigest())
+    """)
+    there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert here == there
+    assert not np.array_equal(cond.sample(16, seed=42), cond.sample(16, seed=43))
+
+
+def test_latents_are_pcg64(cond):
+    expected = np.random.Generator(np.random.PCG64(5)).standard_normal((4, 8), dtype=np.float32)
+    np.testing.assert_array_equal(cond.latents(4, seed=5), expected)
+
+
+def test_generate_matches_sample_and_chunks(exported):
+    path = exported("dcgan", 10) / "model.onnx"
+    big, small = Sampler(path, max_batch=256), Sampler(path, max_batch=7)
+    z = big.latents(50, seed=3)
+    labels = np.arange(50) % 10
+    a, b = big.generate(z, labels), small.generate(z, labels)
+    np.testing.assert_array_equal(a, b)  # chunking changes nothing
+    np.testing.assert_array_equal(a, big.sample(50, seed=3))  # default labels cycle 0..9
+
+
+def test_to_uint8_rounding(cond):
+    z = cond.latents(4, seed=9)
+    raw = cond.generate_float(z, 1)
+    np.testing.assert_array_equal(cond.generate(z, 1), np.clip(np.rint(raw[:, 0] * 255), 0, 255).astype(np.uint8))
+
+
+def test_labels_select_the_digit(cond):
+    z = cond.latents(6, seed=1)
+    assert not np.array_equal(cond.generate(z, 2), cond.generate(z, 7))
+    np.testing.assert_array_equal(cond.generate(z, 2), cond.generate(z, [2] * 6))
+
+
+def test_truncation_bounds_latents(cond):
+    z = cond.latents(200, seed=0, truncation=0.5)
+    assert np.abs(z).max() <= 0.5 and z.std() < 0.4
+    np.testing.assert_array_equal(z, latents(200, 8, 0, 0.5))
+    assert cond.sample(4, seed=0, truncation=0.5).shape == (4, 28, 28)
+
+
+def test_interpolate_endpoints(cond):
+    path = cond.interpolate(1, 2, steps=5, label=4)
+    assert path.shape == (5, 28, 28)
+    np.testing.assert_array_equal(path[0], cond.sample(1, seed=1, labels=4)[0])
+    np.testing.assert_array_equal(path[-1], cond.sample(1, seed=2, labels=4)[0])
+    with pytest.raises(GantoolError, match="pass label"):
+        cond.interpolate(1, 2)
+
+
+def test_grid(cond):
+    img = cond.grid(cond.sample(20, seed=0), nrow=5)
+    assert img.size == (5 * 30 + 2, 4 * 30 + 2) and img.mode == "L"
+
+
+def test_thread_safe(cond):
+    serial = [cond.sample(8, seed=s) for s in range(16)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        parallel = list(pool.map(lambda s: cond.sample(8, seed=s), range(16)))
+    for a, b in zip(serial, parallel):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"n": 0}, "between 1 and"),
+    ({"n": -3}, "between 1 and"),
+    ({"n": 2.5}, "must be an integer"),
+    ({"n": True}, "must be an integer"),
+    ({"n": 10**9}, "between 1 and 100000"),
+    ({"n": 3, "labels": [1, 2]}, "got 2 labels for 3 images"),
+    ({"n": 3, "labels": 10}, r"labels must be in 0\.\.9"),
+    ({"n": 2, "labels": [-1, 0]}, r"labels must be in 0\.\.9"),
+    ({"n": 2, "labels": ["a", "b"]}, "1-D sequence of ints"),
+    ({"n": 2, "truncation": 0}, "positive finite"),
+    ({"n": 2, "truncation": float("nan")}, "positive finite"),
+    ({"n": 2, "truncation": float("inf")}, "positive finite"),
+    ({"n": 2, "truncation": -1.0}, "positive finite"),
+])
+def test_bad_arguments_raise_value_error(cond, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        cond.sample(**kwargs)
+
+
+def test_labels_for_unconditional_refused(uncond):
+    with pytest.raises(ValueError, match="unconditional"):
+        uncond.sample(2, labels=[1, 2])
+
+
+def test_bad_files(tmp_path, exported):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        Sampler(tmp_path / "missing.onnx")
+    (tmp_path / "text.onnx").write_text("not a model")
+    with pytest.raises(ValueError, match="not a loadable ONNX model"):
+        Sampler(tmp_path / "text.onnx")
+    data = (exported("mlp", 0) / "model.onnx").read_bytes()
+    (tmp_path / "truncated.onnx").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="not a loadable ONNX model"):
+        Sampler(tmp_path / "truncated.onnx")
+
+
+def test_model_without_gantool_metadata(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Identity", ["z"], ["image"])], "g",
+                              [helper.make_tensor_value_info("z", TensorProto.FLOAT, [None, 8])],
+                              [helper.make_tensor_value_info("image", TensorProto.FLOAT, [None, 8])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), tmp_path / "plain.onnx")
+    with pytest.raises(ValueError, match="no gantool metadata"):
+        Sampler(tmp_path / "plain.onnx")
+    with pytest.raises(ValueError, match="no gantool metadata"):
+        read_metadata(tmp_path / "plain.onnx")
+
+
+def test_unavailable_provider(exported):
+    with pytest.raises(ValueError, match="not available here"):
+        Sampler(exported("mlp", 0) / "model.onnx", providers=["NoSuchExecutionProvider"])
+
+
+@pytest.mark.gpu
+def test_cuda_provider(exported):
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        pytest.skip("onnxruntime has no CUDA provider here")
+    s = Sampler(exported("dcgan", 10) / "model.onnx", providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
+    cpu = Sampler(exported("dcgan", 10) / "model.onnx")
+    assert np.abs(s.sample(8, seed=0).astype(int) - cpu.sample(8, seed=0).astype(int)).max() <= 1

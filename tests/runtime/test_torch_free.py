@@ -1,0 +1,68 @@
+"""The runtime and `gantool sample` / `gantool info` work where torch cannot be imported
+(typer's test_rich_import pattern: run in a subprocess, check sys.modules)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+# Makes `import torch` (and onnx, which the runtime must not need either) fail in the child.
+BLOCK = textwrap.dedent("""
+    import sys
+    class _Block:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in ("torch", "torchvision", "onnx"):
+                raise ImportError(f"{name} is blocked in this test")
+            return None
+    sys.meta_path.insert(0, _Block())
+""")
+
+
+def _run(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", BLOCK + textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_runtime_import_and_sample_without_torch(exported):
+    path = exported("dcgan", 10) / "model.onnx"
+    proc = _run(f"""
+        from gantool.runtime import Sampler
+        s = Sampler({str(path)!r})
+        images = s.sample(10, seed=0, labels=3)
+        s.grid(images)
+        print(images.shape, "torch" in sys.modules, "onnx" in sys.modules)
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "(10, 28, 28) False False"
+
+
+def test_cli_sample_and_info_without_torch(exported, tmp_path):
+    path = exported("mlp", 0) / "model.onnx"
+    out = tmp_path / "grid.png"
+    proc = _run(f"""
+        from gantool.cli import app
+        for args in (["sample", {str(path)!r}, "--n", "9", "--seed", "1", "--out", {str(out)!r}],
+                     ["info", {str(path)!r}], ["sample", "--help"]):
+            print("@@", flush=True)
+            try:
+                app(args)
+            except SystemExit as e:
+                assert e.code in (0, None), (args, e.code)
+        print("@@", flush=True)
+        print("TORCH" if "torch" in sys.modules else "NO-TORCH")
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("NO-TORCH")
+    assert out.is_file()
+    meta = json.loads(proc.stdout.split("@@")[2])  # the output of `gantool info`
+    assert meta["model"] == "mlp"
+
+
+def test_sample_help_is_fast_and_light():
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "gantool", "sample", "--help"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    assert "torch" not in imported and "onnxruntime" not in imported and "numpy" not in imported

@@ -300,8 +300,10 @@ class Trainer:
             return None
         from tqdm.auto import tqdm
 
+        # In a log file (not a terminal) redraw rarely so logs stay readable.
+        interval = 0.1 if sys.stderr.isatty() else 10.0
         return tqdm(total=steps, initial=self.batch_in_epoch, desc=f"epoch {self.epoch + 1}/{self.cfg.epochs}",
-                    unit="step", leave=True, dynamic_ncols=True, file=sys.stderr)
+                    unit="step", leave=True, dynamic_ncols=True, file=sys.stderr, mininterval=interval)
 
     @contextlib.contextmanager
     def _sigint_handler(self):

@@ -1,0 +1,12 @@
+"""Embed gantool's sampler: load an exported generator, sample digits, save a grid (no torch)."""
+import sys
+
+from gantool.runtime import Sampler
+
+model = sys.argv[1] if len(sys.argv) > 1 else "demo/export/model.onnx"
+out = sys.argv[2] if len(sys.argv) > 2 else "embed.png"
+sampler = Sampler(model, threads=1)  # reads latent size, classes, shapes from the file
+labels = [d for d in range(sampler.num_classes) for _ in range(8)] or None  # a row per digit
+images = sampler.sample(len(labels) if labels else 64, seed=0, labels=labels)  # (N, 28, 28) uint8
+sampler.grid(images, nrow=8).save(out)
+print(f"wrote {out}: {len(images)} digits from {model}")

@@ -1,0 +1,107 @@
+"""examples/browser runs the exported ONNX file in onnxruntime-web (WASM) inside headless
+Chromium; every canvas pixel must equal the Python sampler's within 1/255."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gantool.runtime import Sampler, make_grid
+
+ROOT = Path(__file__).resolve().parents[2]
+BROWSER_DIR = ROOT / "examples" / "browser"
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def _skip_reason() -> str | None:
+    if not Path(CHROMIUM).exists() or not Path(CHROMEDRIVER).exists():
+        return "Debian's chromium and chromium-driver are not installed (.ci/run installs them)"
+    if not (BROWSER_DIR / "node_modules" / "onnxruntime-web" / "dist" / "ort.wasm.min.js").exists():
+        return "onnxruntime-web is not installed: run `npm ci` in examples/browser (.ci/run does)"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (pip install 'gantool[dev]')"
+    return None
+
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(_skip_reason() is not None, reason=str(_skip_reason()))]
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript",
+                      ".js": "text/javascript", ".wasm": "application/wasm"}
+    model_path: Path
+
+    def translate_path(self, path):
+        if path.split("?")[0] == "/model.onnx":
+            return str(self.model_path)
+        return super().translate_path(path)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def served_page(exported):
+    model = exported("dcgan", 10) / "model.onnx"
+    handler = type("H", (_Handler,), {"model_path": model})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(BROWSER_DIR)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/index.html", model
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def driver(tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}"):
+        opts.add_argument(arg)
+    drv = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
+    drv.set_script_timeout(90)
+    yield drv
+    drv.quit()
+
+
+RENDER = """
+const [z, labels, nrow, done] = arguments;
+window.gantool.ready
+  .then(() => window.gantool.render(z, labels, nrow))
+  .then(() => {
+    const c = document.getElementById('canvas');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const grey = new Array(c.width * c.height);
+    for (let i = 0; i < grey.length; i++) grey[i] = d[i * 4];
+    done({width: c.width, height: c.height, grey});
+  })
+  .catch((e) => done({error: String(e)}));
+"""
+
+
+def test_canvas_matches_python_sampler(served_page, driver):
+    url, model = served_page
+    driver.get(url)
+    sampler = Sampler(model)
+    z = sampler.latents(40, seed=11)
+    labels = (np.arange(40) % 10).tolist()
+    result = driver.execute_async_script(RENDER, z.ravel().tolist(), labels, 8)
+    assert "error" not in result, result.get("error")
+    canvas = np.array(result["grey"], dtype=np.int16).reshape(result["height"], result["width"])
+    expected = np.asarray(make_grid(sampler.generate(z, labels), nrow=8), dtype=np.int16)
+    assert canvas.shape == expected.shape
+    assert np.abs(canvas - expected).max() <= 1  # within 1/255 per pixel
+    assert expected.std() > 0  # the comparison is not between two blank images

@@ -1,0 +1,108 @@
+"""examples/embed.py and examples/http_service, run for real (the service over loopback)."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gantool.runtime import Sampler
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_embed_example_is_short_and_works(exported, tmp_path):
+    script = EXAMPLES / "embed.py"
+    assert len(script.read_text().splitlines()) < 20
+    out = tmp_path / "embed.png"
+    proc = subprocess.run([sys.executable, str(script), str(exported("dcgan", 10) / "model.onnx"), str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert Image.open(out).size == (8 * 30 + 2, 10 * 30 + 2)  # 10 digits x 8 samples
+
+
+@pytest.fixture(scope="module")
+def service(exported):
+    spec = importlib.util.spec_from_file_location("gantool_http_example", EXAMPLES / "http_service" / "server.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = exported("dcgan", 10) / "model.onnx"
+    server = module.make_server(str(model), "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", model, module
+    server.shutdown()
+    server.server_close()
+
+
+def _get(url: str):
+    try:
+        with urllib.request.urlopen(url, timeout=30) as r:
+            return r.status, r.headers["Content-Type"], r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers["Content-Type"], e.read()
+
+
+def test_digits_png_matches_sampler(service):
+    base, model, _ = service
+    status, ctype, body = _get(f"{base}/digits?n=16&digit=3&seed=1")
+    assert (status, ctype) == (200, "image/png")
+    sampler = Sampler(model)
+    expected = np.asarray(sampler.grid(sampler.sample(16, seed=1, labels=3)))
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(body))), expected)
+
+
+def test_health(service):
+    base, _, _ = service
+    status, ctype, body = _get(f"{base}/health")
+    assert status == 200 and json.loads(body)["num_classes"] == 10
+
+
+@pytest.mark.parametrize("query, message", [
+    ("n=0", "n must be between 1 and 256"),
+    ("n=257", "n must be between 1 and 256"),
+    ("n=abc", "n must be an integer"),
+    ("n=2.5", "n must be an integer"),
+    ("digit=12", "labels must be in 0..9"),
+    ("digit=x", "digit must be an integer"),
+    ("seed=-1", "seed must be between"),
+    ("truncation=0", "truncation must be a positive number"),
+    ("truncation=nan", "truncation must be a positive number"),
+    ("color=red", "unknown parameter"),
+])
+def test_bad_parameters_get_400_json(service, query, message):
+    base, _, _ = service
+    status, ctype, body = _get(f"{base}/digits?{query}")
+    assert status == 400 and ctype == "application/json"
+    assert message in json.loads(body)["error"]
+
+
+def test_unknown_path_404(service):
+    base, _, _ = service
+    status, _, body = _get(f"{base}/nope")
+    assert status == 404 and "error" in json.loads(body)
+
+
+def test_concurrent_requests(service):
+    base, _, _ = service
+    results = [None] * 8
+
+    def fetch(i):
+        results[i] = _get(f"{base}/digits?n=8&seed={i % 2}")
+
+    threads = [threading.Thread(target=fetch, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r[0] == 200 for r in results)
+    assert results[0][2] == results[2][2] and results[0][2] != results[1][2]

@@ -40,6 +40,7 @@ from gantool.toolkit.models import create_models
 from gantool.toolkit.plots import plot_losses, to_uint8
 
 LOG_EVERY = 10  # steps between loss readings (a .item() syncs the GPU)
+PLOT_EVERY_S = 60.0  # seconds between loss-plot redraws during training
 
 
 class TrainingInterrupted(Exception):
@@ -144,6 +145,7 @@ class Trainer:
         self.history: list[dict] = []
         self.loss_log: list[dict] = []
         self._stop_requested = False
+        self._last_plot = time.monotonic()
 
     # ----- set-up -------------------------------------------------------------------
     def _wrap(self, module: torch.nn.Module) -> torch.nn.Module:
@@ -231,6 +233,8 @@ class Trainer:
             # Stopped mid-epoch: the epoch-end checkpoint does not cover this step.
             self._save()
             self._write_outputs(partial=True)
+        else:
+            self._plot(force=True)  # the final curves
         if stopped_by == "interrupt":
             raise TrainingInterrupted(self.run_dir / "checkpoints" / "last.pt")
         return TrainResult(self.run_dir, self.run_dir / "checkpoints" / "last.pt", self.epoch, self.step,
@@ -356,7 +360,15 @@ class Trainer:
             save_png(make_grid(images, nrow), self.run_dir / "samples" / name)
         lines = "".join(json.dumps(h) + "\n" for h in self.history)
         write_text_atomic(self.run_dir / "metrics.jsonl", lines)
-        plot_losses(self.loss_log, self.run_dir / "losses.png")
+        self._plot(force=partial)
+
+    def _plot(self, force: bool) -> None:
+        """losses.png: at most every PLOT_EVERY_S seconds while training (matplotlib costs
+        ~0.3 s a plot, a lot beside a 2 s epoch), and always when the run stops."""
+        now = time.monotonic()
+        if self.info.is_main and (force or now - self._last_plot >= PLOT_EVERY_S):
+            plot_losses(self.loss_log, self.run_dir / "losses.png")
+            self._last_plot = now
 
     def state_dict(self) -> dict:
         return {

@@ -101,17 +101,18 @@ def bench_speed(onnx_path: Path, calls: int) -> dict[str, float]:
     }
 
 
+# Peak RSS from /proc/self/status (VmHWM): ru_maxrss would include the parent's
+# memory at fork time, which the child inherits on Linux.
+PEAK_RSS = "print(next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')))"
+
 COLD_ORT = """
-import time, resource
 from gantool.runtime import Sampler
 s = Sampler({path!r})
 s.sample(1, seed=0)
 s.sample(256, seed=0)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-"""
+""" + PEAK_RSS
 
 COLD_TORCH = """
-import time, resource
 import torch
 from gantool.export.wrapper import wrap
 from gantool.toolkit.checkpoint import generator_from_checkpoint, load_checkpoint
@@ -119,8 +120,7 @@ g = wrap(generator_from_checkpoint(load_checkpoint({run!r})), conditional=True)
 with torch.inference_mode():
     g(torch.randn(1, 64), torch.zeros(1, dtype=torch.long)).numpy()
     g(torch.randn(256, 64), torch.zeros(256, dtype=torch.long)).numpy()
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-"""
+""" + PEAK_RSS
 
 
 def cold_start(code: str, repeats: int = 5) -> tuple[float, float]:

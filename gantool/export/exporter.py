@@ -41,7 +41,7 @@ def export(source: str | os.PathLike, cfg: ExportConfig, progress: bool = False)
 
     from gantool.export.formats import FORMATS, ExportJob
     from gantool.export.metadata import build_metadata
-    from gantool.export.wrapper import example_inputs, wrap
+    from gantool.export.wrapper import example_inputs, inference_form, wrap
     from gantool.toolkit.checkpoint import generator_from_checkpoint, load_checkpoint
 
     cfg.validate()
@@ -51,9 +51,11 @@ def export(source: str | os.PathLike, cfg: ExportConfig, progress: bool = False)
     old_manifest = _check_out_dir(out, ckpt_sha, cfg.force)
     check_writable_dir(out, "output directory")
     model_cfg = ckpt["model_config"]
-    module = wrap(generator_from_checkpoint(ckpt, prefer_ema=True), model_cfg["num_classes"] > 0)
+    conditional = model_cfg["num_classes"] > 0
+    generator = generator_from_checkpoint(ckpt, prefer_ema=True)
+    module = wrap(generator, conditional)  # the reference: PyTorch eager, fp32
     job = ExportJob(
-        module=module,
+        module=wrap(inference_form(generator), conditional),
         inputs=example_inputs(model_cfg["latent_dim"], model_cfg["num_classes"]),
         input_names=["z", "label"] if model_cfg["num_classes"] else ["z"],
         opset=cfg.opset,

@@ -33,6 +33,14 @@ def wrap(generator: nn.Module, conditional: bool) -> ExportGenerator:
     return cls(generator).eval()
 
 
+def inference_form(generator: nn.Module) -> nn.Module:
+    """The module to export: an architecture's `for_export()` rewrite if it has one
+    (equivalent maths, faster kernels), else the generator itself. Verification
+    always compares the exported files with the original generator."""
+    rewrite = getattr(generator, "for_export", None)
+    return rewrite() if callable(rewrite) else generator
+
+
 def example_inputs(latent_dim: int, num_classes: int, batch: int = 2) -> tuple[torch.Tensor, ...]:
     """Tracing inputs; batch >= 2 so no exporter specialises the batch axis to 1."""
     z = torch.randn(batch, latent_dim, generator=torch.Generator().manual_seed(0))

@@ -70,6 +70,7 @@ class Sampler:
         self.num_classes = int(self.metadata["num_classes"])
         self.image_shape = tuple(self.metadata["image_shape"])  # (C, H, W)
         self._input_names = [i.name for i in self._session.get_inputs()]
+        self._outputs = list(self.metadata["outputs"])
         if self._input_names != list(self.metadata["inputs"]):
             raise GantoolError(f"{str(self.path)!r}: graph inputs {self._input_names} do not match its metadata")
 
@@ -146,8 +147,8 @@ class Sampler:
             feeds = {"z": np.ascontiguousarray(z[i : i + self.max_batch])}
             if lab is not None:
                 feeds["label"] = lab[i : i + self.max_batch]
-            chunks.append(self._session.run(["image"], feeds)[0])
-        return np.concatenate(chunks)
+            chunks.append(self._session.run(self._outputs, feeds)[0])
+        return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
 
     def generate(self, z: np.ndarray, labels: Labels = None) -> np.ndarray:
         """Images for your own latents: (n, H, W) uint8 (C, H, W for multi-channel models)."""

@@ -60,3 +60,22 @@ def test_only_standard_ops():
         assert custom <= {"torch.nn.modules." + s for s in
                           ("linear", "activation", "conv", "batchnorm", "sparse", "flatten")} | {
                               "torch.nn.modules.container"}, custom
+
+
+@pytest.mark.parametrize("num_classes", [0, 10])
+def test_dcgan_inference_form_is_equivalent(num_classes):
+    G = create_models(ModelConfig(arch="dcgan", num_classes=num_classes, width=8)).generator
+    G.train()
+    for _ in range(3):  # move BN running stats away from their defaults
+        G(torch.randn(16, 64), torch.randint(0, 10, (16,)) if num_classes else None)
+    G.eval()
+    fast = G.for_export()
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.project.modules())
+    z = torch.randn(9, 64)
+    labels = torch.arange(9) if num_classes else None
+    with torch.no_grad():
+        torch.testing.assert_close(fast(z, labels), G(z, labels), atol=1e-6, rtol=0)
+    before = G(z, labels).detach()
+    with torch.no_grad():
+        fast.project.linear.weight.zero_()  # a copy: the training generator is untouched
+    assert isinstance(G.net[0], torch.nn.ConvTranspose2d) and torch.equal(G(z, labels).detach(), before)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,13 +15,17 @@ from gantool.toolkit import load_checkpoint
 @pytest.mark.slow
 def test_torchrun_two_cpu_processes(idx_dir, tmp_path):
     run = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+    with socket.socket() as sock:  # a free loopback port for the rendezvous
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes=1", "--nproc_per_node=2",
+           "--master_addr=127.0.0.1", f"--master_port={port}",
            "-m", "gantool", "train", "--dataset", "idx", "--data-dir", str(idx_dir), "--arch", "dcgan",
            "--width", "4", "--latent-dim", "8", "--epochs", "2", "--batch-size", "32", "--device", "cpu",
            "--conditional", "--run-dir", str(run), "--quiet"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 0, (proc.stdout[-2000:], proc.stderr[-4000:])
     ckpt = load_checkpoint(run)
     # 320 images, 2 ranks -> 160 per rank -> 5 steps of 32 per epoch (one process would take 10).
     assert ckpt["step"] == 2 * 5

@@ -91,6 +91,11 @@ def train(
     device: Annotated[Optional[str], typer.Option(help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps. [default: auto]")] = None,
     amp: Annotated[Optional[bool], typer.Option("--amp/--no-amp", help="bf16 autocast on CUDA. [default: on]")] = None,
     compile: Annotated[Optional[bool], typer.Option("--compile/--no-compile", help="torch.compile the models. [default: off]")] = None,
+    d_norm: Annotated[Optional[str], typer.Option(help="Discriminator normalisation: batch or spectral. [default: batch]")] = None,
+    diffaug: Annotated[Optional[str], typer.Option(help="DiffAugment policy for D's inputs, e.g. translation,cutout. [default: none]")] = None,
+    r1_gamma: Annotated[Optional[float], typer.Option(help="R1 gradient penalty weight on real images. [default: 0 = off]")] = None,
+    eval_every: Annotated[Optional[int], typer.Option(min=0, help="Log FID every N epochs and keep checkpoints/best.pt. [default: 0 = off]")] = None,
+    eval_n: Annotated[Optional[int], typer.Option(min=2, help="Samples per FID during training. [default: 2000]")] = None,
     download: Annotated[bool, typer.Option("--download/--no-download", help="Allow downloading MNIST when files are missing.")] = True,
     resume: Annotated[Optional[Path], typer.Option(help="Continue the run in this directory (or checkpoint file).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace a run already in --run-dir.")] = False,
@@ -104,13 +109,14 @@ def train(
     with user_errors():
         from gantool.toolkit.config import ModelConfig, TrainConfig
 
-        model_opts = {"arch": arch, "latent_dim": latent_dim, "width": width,
+        model_opts = {"arch": arch, "latent_dim": latent_dim, "width": width, "d_norm": d_norm,
                       "num_classes": None if conditional is None else (10 if conditional else 0)}
         train_opts = {"dataset": dataset, "data_dir": None if data_dir is None else str(data_dir),
                       "epochs": epochs, "minutes": minutes, "batch_size": batch_size, "loss": loss,
                       "label_smoothing": label_smoothing, "lr_g": lr_g, "lr_d": lr_d, "ema": ema,
                       "ema_decay": ema_decay, "rotate": rotate, "seed": seed, "device": device,
-                      "amp": amp, "compile": compile}
+                      "amp": amp, "compile": compile, "diffaug": diffaug, "r1_gamma": r1_gamma,
+                      "eval_every": eval_every, "eval_n": eval_n}
         if resume is not None:
             _train_resume(resume, model_opts, train_opts, quiet)
             return
@@ -335,3 +341,65 @@ def _write_images(images, out: Path, as_dir: bool, nrow: Optional[int], sampler)
     else:
         save_png(sampler.grid(images, nrow), out)
         typer.echo(f"wrote {out}: grid of {len(images)} images")
+
+
+# ------------------------------------------------------------------------------------ eval
+@app.command("eval")
+def eval_(
+    source: Annotated[Path, typer.Argument(help="A run dir / checkpoint (.pt), an exported .onnx file or export dir.")],
+    n: Annotated[int, typer.Option("--n", help="Generated samples to score (2-50000).")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Latent seed; same seed, same samples for every format.")] = 0,
+    dataset: Annotated[Optional[str], typer.Option(help="Reference dataset. [default: the model's; mnist-sample -> mnist]")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="Folder with the reference test split (t10k-*-ubyte[.gz]).")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the results here. [default: eval.json beside the model]")] = None,
+) -> None:
+    """Score a generator: FID, Inception-Score analogue, class coverage, precision/recall
+    (and per-digit accuracy for conditional models), with gantool's own MNIST feature network."""
+    with user_errors():
+        from gantool.fileio import write_text_atomic
+        from gantool.toolkit.metrics.evaluate import EvalConfig, evaluate, format_table, to_json
+
+        cfg = EvalConfig(n=n, seed=seed, dataset=dataset, data_dir=None if data_dir is None else str(data_dir))
+        cfg.validate()
+        result = evaluate(source, cfg)
+        typer.echo(format_table(result))
+        target = json_out or ((source if source.is_dir() else source.parent) / "eval.json")
+        if not target.parent.is_dir():
+            raise GantoolError(f"output directory {str(target.parent)!r} does not exist; create it first")
+        write_text_atomic(target, to_json(result) + "\n")
+        typer.echo(f"wrote {target}")
+
+
+# ----------------------------------------------------------------------------------- bench
+@app.command()
+def bench(
+    source: Annotated[Path, typer.Argument(help="A run dir / checkpoint (exported to a temp dir with every variant) or an export dir.")],
+    calls: Annotated[int, typer.Option(help="Batch-1 calls timed per format (>= 200).")] = 300,
+    fid: Annotated[bool, typer.Option("--fid/--no-fid", help="Also score FID per format (needs the test split).")] = True,
+    fid_n: Annotated[int, typer.Option(help="Samples per FID.")] = 2000,
+    data_dir: Annotated[Optional[Path], typer.Option(help="Folder with the reference test split.")] = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="onnxruntime intra-op threads. [default: all cores]")] = None,
+    markdown_out: Annotated[Optional[Path], typer.Option("--markdown", help="Also write the table here.")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the results here.")] = None,
+) -> None:
+    """Compare formats (PyTorch eager, TorchScript, ONNX fp32 / fp16 / int8): size, batch-1 latency,
+    batch-256 throughput, cold start, peak RSS, FID and its change against eager."""
+    with user_errors():
+        import json
+
+        from gantool.export.bench import BenchConfig, markdown
+        from gantool.export.bench import bench as run_bench
+        from gantool.fileio import write_text_atomic
+
+        for target in (markdown_out, json_out):
+            if target is not None and not target.parent.is_dir():
+                raise GantoolError(f"output directory {str(target.parent)!r} does not exist; create it first")
+        cfg = BenchConfig(calls=calls, fid=fid, fid_n=fid_n, threads=threads,
+                          data_dir=None if data_dir is None else str(data_dir))
+        result = run_bench(source, cfg)
+        table = markdown(result)
+        typer.echo(table)
+        if markdown_out is not None:
+            write_text_atomic(markdown_out, table + "\n")
+        if json_out is not None:
+            write_text_atomic(json_out, json.dumps(result, indent=2) + "\n")

@@ -20,6 +20,8 @@ class ModelConfig:
     width: int = 32  # base width: channels (dcgan) or hidden units / 8 (mlp)
     image_size: int = 28
     channels: int = 1
+    d_norm: str = "batch"  # discriminator normalisation: "batch" | "spectral" (SNGAN)
+    d_mbstd: bool = False  # minibatch standard-deviation feature in D (ProGAN): fights mode collapse
 
     def validate(self) -> "ModelConfig":
         from gantool.toolkit.models import MODELS
@@ -28,6 +30,8 @@ class ModelConfig:
         _positive(self, "latent_dim", "width", "channels")
         if self.num_classes < 0:
             raise GantoolError(f"num_classes must be >= 0, got {self.num_classes}")
+        if self.d_norm not in ("batch", "spectral"):
+            raise GantoolError(f"unknown discriminator norm {self.d_norm!r}; choose batch or spectral")
         if self.image_size != 28:
             raise GantoolError(f"only 28x28 images are supported, got image_size={self.image_size}")
         return self
@@ -61,6 +65,11 @@ class TrainConfig:
     amp: bool = True  # bf16 autocast, CUDA only
     compile: bool = False
     sample_every: int = 1  # epochs between sample grids
+    diffaug: str = ""  # DiffAugment policy for D's inputs, e.g. "translation,cutout"
+    r1_gamma: float = 0.0  # R1 gradient penalty on real images (0 = off)
+    r1_every: int = 4  # lazy regularisation: apply R1 every N steps, scaled by N
+    eval_every: int = 0  # epochs between FID evaluations (0 = off); keeps checkpoints/best.pt
+    eval_n: int = 2000  # generated samples per evaluation during training
 
     def validate(self) -> "TrainConfig":
         self.model.validate()
@@ -78,7 +87,14 @@ class TrainConfig:
             raise GantoolError(f"ema decay must be in (0, 1), got {self.ema_decay}")
         if self.rotate < 0 or self.rotate > 180:
             raise GantoolError(f"rotate must be in [0, 180] degrees, got {self.rotate}")
-        _positive(self, "lr_g", "lr_d", "sample_every")
+        _positive(self, "lr_g", "lr_d", "sample_every", "r1_every")
+        from gantool.toolkit.augment import parse_policy
+
+        parse_policy(self.diffaug)
+        if self.r1_gamma < 0:
+            raise GantoolError(f"r1 gamma must be >= 0, got {self.r1_gamma}")
+        if self.eval_every < 0 or self.eval_n < 2:
+            raise GantoolError("eval every must be >= 0 and eval n >= 2")
         return self
 
     def to_dict(self) -> dict[str, Any]:

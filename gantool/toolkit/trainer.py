@@ -29,7 +29,7 @@ import torch
 from gantool.errors import GantoolError
 from gantool.fileio import check_writable_dir, write_json_atomic, write_text_atomic
 from gantool.toolkit import distributed as ddp
-from gantool.toolkit.augment import random_rotate
+from gantool.toolkit.augment import diff_augment, parse_policy, random_rotate
 from gantool.toolkit.checkpoint import load_checkpoint, load_state, save_checkpoint
 from gantool.toolkit.config import TrainConfig
 from gantool.toolkit.data import ImageData, load_dataset
@@ -146,6 +146,15 @@ class Trainer:
         self.loss_log: list[dict] = []
         self._stop_requested = False
         self._last_plot = time.monotonic()
+        self.policy = parse_policy(cfg.diffaug)
+        if cfg.r1_gamma > 0 and info.enabled:
+            raise GantoolError("the R1 penalty is not supported under torchrun yet; drop --r1-gamma or use one process")
+        self.best_fid = float("inf")
+        self.evaluator = None
+        if cfg.eval_every > 0 and info.is_main:
+            from gantool.toolkit.metrics.evaluate import Evaluator
+
+            self.evaluator = Evaluator(cfg.dataset, cfg.data_dir, seed=0, progress=True, download=cfg.download)
 
     # ----- set-up -------------------------------------------------------------------
     def _wrap(self, module: torch.nn.Module) -> torch.nn.Module:
@@ -187,24 +196,37 @@ class Trainer:
         # D step: real and fake as separate batches (each with its own BN statistics);
         # under DDP the first backward skips the all-reduce, the second syncs the sum.
         self.opt_d.zero_grad(set_to_none=True)
+        r1 = self.cfg.r1_gamma > 0 and self.step % self.cfg.r1_every == 0
         with ddp.no_sync(self.D_fwd):
+            real_in = self._d_input(real)
+            if r1:
+                real_in = real_in.detach().requires_grad_(True)
             with self._autocast():
-                d_real = self.loss.d_real(self.D_fwd(real, labels).float())
+                logits_real = self.D_fwd(real_in, labels).float()
+                d_real = self.loss.d_real(logits_real)
+            if r1:  # R1 (Mescheder et al. 2018): penalise D's gradient on real data, lazily
+                (grad,) = torch.autograd.grad(logits_real.sum(), real_in, create_graph=True)
+                d_real = d_real + grad.square().sum(dim=(1, 2, 3)).mean() * (
+                    self.cfg.r1_gamma / 2 * self.cfg.r1_every)
             d_real.backward()
         with self._autocast():
-            d_fake = self.loss.d_fake(self.D_fwd(fake.detach(), fake_labels).float())
+            d_fake = self.loss.d_fake(self.D_fwd(self._d_input(fake.detach()), fake_labels).float())
         d_fake.backward()
         self.opt_d.step()
 
         # G step through the updated D.
         self.opt_g.zero_grad(set_to_none=True)
         with self._autocast():
-            g_loss = self.loss.g(self.D_plain(fake, fake_labels).float())
+            g_loss = self.loss.g(self.D_plain(self._d_input(fake), fake_labels).float())
         g_loss.backward()
         self.opt_g.step()
         if self.ema is not None:
             self.ema.update(self.G)
         return (d_real + d_fake).detach(), g_loss.detach()
+
+    def _d_input(self, x: torch.Tensor) -> torch.Tensor:
+        """What D sees: DiffAugment'ed when a policy is set (the same for real and fake)."""
+        return diff_augment(x, self.policy, self.rng) if self.policy else x
 
     # ----- the loop -----------------------------------------------------------------
     def _epoch_indices(self, epoch: int) -> tuple[torch.Tensor, int, int]:
@@ -222,6 +244,7 @@ class Trainer:
             (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
             write_json_atomic(self.run_dir / "config.json", cfg.to_dict())
         stopped_by = "epochs"
+        self._clock0 = time.perf_counter() - self.elapsed_s  # resumed runs continue their clock
         with self._sigint_handler():
             while self.epoch < cfg.epochs:
                 shard, bs, steps = self._epoch_indices(self.epoch)
@@ -247,13 +270,12 @@ class Trainer:
         bar = self._progress_bar(steps, progress)
         d_sum = g_sum = torch.zeros((), device=self.device)
         n_steps, t0 = 0, time.perf_counter()
-        start_elapsed = self.elapsed_s
         for i in range(self.batch_in_epoch, steps):
             real, labels = self._batch(shard[i * bs : (i + 1) * bs])
             d_loss, g_loss = self.train_step(real, labels)
             d_sum, g_sum, n_steps = d_sum + d_loss, g_sum + g_loss, n_steps + 1
             self.batch_in_epoch, self.step = i + 1, self.step + 1
-            self.elapsed_s = start_elapsed + time.perf_counter() - t0
+            self.elapsed_s = time.perf_counter() - self._clock0  # wall clock, outputs included
             if self.step % LOG_EVERY == 0:
                 self.loss_log.append({"step": self.step, "d_loss": float(d_loss), "g_loss": float(g_loss)})
                 if bar is not None:
@@ -272,7 +294,7 @@ class Trainer:
             bar.close()
         wall = time.perf_counter() - t0
         self.epoch, self.batch_in_epoch = self.epoch + 1, 0
-        self.history.append({
+        entry = {
             "epoch": self.epoch,
             "step": self.step,
             "d_loss": float(d_sum) / max(n_steps, 1),
@@ -280,10 +302,19 @@ class Trainer:
             "images_per_s": n_steps * bs * self.info.world_size / max(wall, 1e-9),
             "epoch_time_s": wall,
             "elapsed_s": self.elapsed_s,
-        })
+        }
+        is_best = False
+        if self.evaluator is not None and (self.epoch % cfg.eval_every == 0 or self.epoch == cfg.epochs):
+            entry.update(self.evaluate())
+            is_best = entry["fid"] < self.best_fid
+            self.best_fid = min(self.best_fid, entry["fid"])
+        self.history.append(entry)
         self._save()
+        if is_best:
+            self._save("best.pt")
         self._write_outputs(partial=False)
         # The budget or Ctrl-C may land exactly on an epoch's last step.
+        self.elapsed_s = time.perf_counter() - self._clock0
         over_time = cfg.minutes is not None and self.elapsed_s >= cfg.minutes * 60
         if self._should_stop(over_time, sync_now=True) and self.epoch < cfg.epochs:
             return False
@@ -390,6 +421,7 @@ class Trainer:
             "elapsed_s": self.elapsed_s,
             "history": self.history,
             "loss_log": self.loss_log,
+            "best_fid": self.best_fid,
         }
 
     def load_state_dict(self, ckpt: dict) -> None:
@@ -413,9 +445,31 @@ class Trainer:
         self.epoch, self.batch_in_epoch = int(ckpt["epoch"]), int(ckpt["batch_in_epoch"])
         self.step, self.elapsed_s = int(ckpt["step"]), float(ckpt["elapsed_s"])
         self.history, self.loss_log = list(ckpt["history"]), list(ckpt["loss_log"])
+        self.best_fid = float(ckpt.get("best_fid", float("inf")))
 
-    def _save(self) -> Path:
-        path = self.run_dir / "checkpoints" / "last.pt"
+    def evaluate(self) -> dict:
+        """FID and friends of the sample generator on cfg.eval_n seeded samples."""
+        from gantool.toolkit.metrics.evaluate import generated_images
+
+        m, G = self.cfg.model, self.sample_generator
+        was_training = G.training
+        G.eval()
+
+        @torch.no_grad()
+        def run(z, labels):
+            x = G(torch.from_numpy(z).to(self.device), None if labels is None else torch.from_numpy(labels).to(self.device))
+            return to_uint8(x)
+
+        images, labels = generated_images(run, self.cfg.eval_n, m.latent_dim, m.num_classes, seed=self.cfg.seed)
+        G.train(was_training)
+        res = self.evaluator.score(images, labels, pr_samples=min(2000, self.cfg.eval_n))
+        out = {k: res[k] for k in ("fid", "coverage", "precision", "recall", "inception_score")}
+        if "class_accuracy" in res:
+            out["class_accuracy"] = res["class_accuracy"]["overall"]
+        return out
+
+    def _save(self, name: str = "last.pt") -> Path:
+        path = self.run_dir / "checkpoints" / name
         if self.info.is_main:
             save_checkpoint(self.state_dict(), path)
         return path

@@ -10,7 +10,7 @@ import torch.nn as nn
 
 from gantool.toolkit.config import ModelConfig
 from gantool.toolkit.models import MODELS, ModelPair
-from gantool.toolkit.models.conditioning import LabelEmbedding, ProjectionHead
+from gantool.toolkit.models.conditioning import LabelEmbedding, MinibatchStdDev, ProjectionHead, spectral_normalize
 
 
 def _init_dcgan(module: nn.Module) -> None:
@@ -99,23 +99,27 @@ class DCGANInference(nn.Module):
 class DCGANDiscriminator(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
-        w = cfg.width
+        w, spectral = cfg.width, cfg.d_norm == "spectral"
+        norm = (lambda c: nn.Identity()) if spectral else nn.BatchNorm2d
         self.body = nn.Sequential(
             # (B, C, 28, 28) -> (B, w, 14, 14); no BN on the input layer (DCGAN)
             nn.Conv2d(cfg.channels, w, 4, 2, 1),
             nn.LeakyReLU(0.2),
             # -> (B, 2w, 7, 7)
-            nn.Conv2d(w, 2 * w, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(2 * w),
+            nn.Conv2d(w, 2 * w, 4, 2, 1, bias=spectral),
+            norm(2 * w),
             nn.LeakyReLU(0.2),
             # -> (B, 4w, 4, 4)
-            nn.Conv2d(2 * w, 4 * w, 3, 2, 1, bias=False),
-            nn.BatchNorm2d(4 * w),
+            nn.Conv2d(2 * w, 4 * w, 3, 2, 1, bias=spectral),
+            norm(4 * w),
             nn.LeakyReLU(0.2),
-            nn.Flatten(),  # (B, 16 * 4w)
+            *([MinibatchStdDev()] if cfg.d_mbstd else []),  # -> (B, 4w + 1, 4, 4)
+            nn.Flatten(),  # (B, 16 * (4w [+ 1]))
         )
-        self.head = ProjectionHead(16 * 4 * w, cfg.num_classes)
+        self.head = ProjectionHead(16 * (4 * w + int(cfg.d_mbstd)), cfg.num_classes)
         _init_dcgan(self)
+        if spectral:
+            spectral_normalize(self)
 
     def forward(self, x: torch.Tensor, label: Optional[torch.Tensor] = None) -> torch.Tensor:
         return self.head(self.body(x), label)  # (B,) logits

@@ -9,7 +9,7 @@ import torch.nn as nn
 
 from gantool.toolkit.config import ModelConfig
 from gantool.toolkit.models import MODELS, ModelPair
-from gantool.toolkit.models.conditioning import LabelEmbedding, ProjectionHead
+from gantool.toolkit.models.conditioning import LabelEmbedding, ProjectionHead, spectral_normalize
 
 
 class MLPGenerator(nn.Module):
@@ -52,6 +52,8 @@ class MLPDiscriminator(nn.Module):
             nn.Dropout(0.3),
         )
         self.head = ProjectionHead(h, cfg.num_classes)
+        if cfg.d_norm == "spectral":
+            spectral_normalize(self)
 
     def forward(self, x: torch.Tensor, label: Optional[torch.Tensor] = None) -> torch.Tensor:
         return self.head(self.body(x), label)  # (B,) logits

@@ -23,15 +23,14 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
-import textwrap
-import time
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+
+from gantool.export.bench import PEAK_RSS, fresh_process, median_seconds
 
 
 def make_exports(workdir: Path) -> dict[str, Path]:
@@ -47,17 +46,6 @@ def make_exports(workdir: Path) -> dict[str, Path]:
         res = export(run, ExportConfig(out_dir=str(run / "export"), torchscript=False))
         out[arch] = res.files["onnx"]
     return out
-
-
-def timed(fn, calls: int, warmup: int = 20) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(calls):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return times
 
 
 def bench_speed(onnx_path: Path, calls: int) -> dict[str, float]:
@@ -85,25 +73,21 @@ def bench_speed(onnx_path: Path, calls: int) -> dict[str, float]:
             return np.clip(np.rint(eager(z, lab).numpy() * 255), 0, 255).astype(np.uint8)
 
     res: dict[str, list[float]] = {"eager_b1": [], "ort_b1": [], "eager_b256": [], "ort_b256": []}
-    # Interleave in blocks so both see the same machine state.
+    # Interleave in blocks so both see the same machine state; the median of block medians.
     for _ in range(4):
-        res["eager_b1"] += timed(lambda: eager_call(tz1, tl1), calls // 4)
-        res["ort_b1"] += timed(lambda: sampler.generate(z1, l1), calls // 4)
-        res["eager_b256"] += timed(lambda: eager_call(tz256, tl256), 5, warmup=2)
-        res["ort_b256"] += timed(lambda: sampler.generate(z256, l256), 5, warmup=2)
+        res["eager_b1"].append(median_seconds(lambda: eager_call(tz1, tl1), calls // 4))
+        res["ort_b1"].append(median_seconds(lambda: sampler.generate(z1, l1), calls // 4))
+        res["eager_b256"].append(median_seconds(lambda: eager_call(tz256, tl256), 5, warmup=2))
+        res["ort_b256"].append(median_seconds(lambda: sampler.generate(z256, l256), 5, warmup=2))
     return {
         "eager_b1_ms": statistics.median(res["eager_b1"]) * 1e3,
         "ort_b1_ms": statistics.median(res["ort_b1"]) * 1e3,
         "eager_b256_ips": 256 / statistics.median(res["eager_b256"]),
         "ort_b256_ips": 256 / statistics.median(res["ort_b256"]),
         "latent_dim": meta["latent_dim"],
-        "calls_b1": len(res["ort_b1"]),
+        "calls_b1": 4 * (calls // 4),
     }
 
-
-# Peak RSS from /proc/self/status (VmHWM): ru_maxrss would include the parent's
-# memory at fork time, which the child inherits on Linux.
-PEAK_RSS = "print(next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')))"
 
 COLD_ORT = """
 from gantool.runtime import Sampler
@@ -123,32 +107,10 @@ with torch.inference_mode():
 """ + PEAK_RSS
 
 
-def cold_start(code: str, repeats: int = 5) -> tuple[float, float]:
-    """Median wall time of a fresh process (to its first image and a batch), and its peak RSS in MB."""
-    times, rss = [], []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-        times.append(time.perf_counter() - t)
-        rss.append(int(out.stdout.split()[-1]) / 1024)
-    return statistics.median(times), statistics.median(rss)
-
-
 def cold_first_image(path: Path, repeats: int = 5) -> float:
-    """Fresh process: import + load + first image, timed inside from interpreter start."""
-    code = textwrap.dedent(f"""
-        import time
-        t0 = time.perf_counter()
-        from gantool.runtime import Sampler
-        Sampler({str(path)!r}).sample(1, seed=0)
-        print(time.perf_counter() - t0)
-    """)
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    """Fresh process: import + load + first image (interpreter start included)."""
+    code = f"from gantool.runtime import Sampler\nSampler({str(path)!r}).sample(1, seed=0)\n" + PEAK_RSS
+    return fresh_process(code, repeats)[0]
 
 
 # ----- installed size -----------------------------------------------------------------------
@@ -207,8 +169,8 @@ def main() -> None:
         for arch, path in paths.items():
             speed = bench_speed(path, max(args.calls, 200))
             cold_ort = cold_first_image(path)
-            cold_ort_full, rss_ort = cold_start(COLD_ORT.format(path=str(path)))
-            cold_torch_full, rss_torch = cold_start(COLD_TORCH.format(run=str(path.parent.parent)))
+            cold_ort_full, rss_ort = fresh_process(COLD_ORT.format(path=str(path)), 5)
+            cold_torch_full, rss_torch = fresh_process(COLD_TORCH.format(run=str(path.parent.parent)), 5)
             rows.append((arch, speed, cold_ort, cold_ort_full, rss_ort, cold_torch_full, rss_torch))
             print(arch, json.dumps(speed), f"cold {cold_ort:.3f}s", flush=True)
     sizes = installed_sizes()

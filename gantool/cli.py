@@ -31,6 +31,22 @@ def main() -> None:
     app()
 
 
+def _default(name: str) -> str:
+    """A TrainConfig / ModelConfig default as --help shows it, so help never drifts from the code."""
+    import dataclasses
+
+    from gantool.toolkit.config import ModelConfig, TrainConfig
+
+    for cls in (TrainConfig, ModelConfig):
+        for f in dataclasses.fields(cls):
+            if f.name == name and f.default is not dataclasses.MISSING:
+                value = f.default
+                if isinstance(value, bool):
+                    return "on" if value else "off"
+                return "none" if value in ("", None) else f"{value:g}" if isinstance(value, float) else str(value)
+    raise KeyError(name)
+
+
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
     """Turn user mistakes into one-line errors with a non-zero exit, no traceback."""
@@ -67,35 +83,35 @@ def _root(
 # ----------------------------------------------------------------------------------- train
 @app.command()
 def train(
-    arch: Annotated[Optional[str], typer.Option(help="Architecture: mlp or dcgan. [default: dcgan]")] = None,
+    arch: Annotated[Optional[str], typer.Option(help=f"Architecture: mlp or dcgan. [default: {_default('arch')}]")] = None,
     dataset: Annotated[Optional[str], typer.Option(
         help="mnist (IDX files in --data-dir or the cache, else download, else the offline sample), "
-             "fashion-mnist, mnist-sample (5,000 real digits, offline) or idx. [default: mnist]")] = None,
+             f"fashion-mnist, mnist-sample (5,000 real digits, offline) or idx. [default: {_default('dataset')}]")] = None,
     data_dir: Annotated[Optional[Path], typer.Option(help="Folder with IDX files (train-images-idx3-ubyte[.gz] …).")] = None,
     run_dir: Annotated[Optional[Path], typer.Option(help="Where the run is written. [default: runs/ARCH-TIMESTAMP]")] = None,
-    epochs: Annotated[Optional[int], typer.Option(min=1, help="Epochs to train (the maximum when --minutes is set). [default: 20]")] = None,
+    epochs: Annotated[Optional[int], typer.Option(min=1, help=f"Epochs to train (the maximum when --minutes is set). [default: {_default('epochs')}]")] = None,
     minutes: Annotated[Optional[float], typer.Option(min=0.001, help="Wall-clock budget; stops at the first step past it.")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(min=1, help="Batch size per process. [default: 128]")] = None,
-    latent_dim: Annotated[Optional[int], typer.Option(min=1, help="Size of the noise vector z. [default: 64]")] = None,
-    width: Annotated[Optional[int], typer.Option(min=1, help="Base width (dcgan channels; mlp hidden = 8x). [default: 32]")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(min=1, help=f"Batch size per process. [default: {_default('batch_size')}]")] = None,
+    latent_dim: Annotated[Optional[int], typer.Option(min=1, help=f"Size of the noise vector z. [default: {_default('latent_dim')}]")] = None,
+    width: Annotated[Optional[int], typer.Option(min=1, help=f"Base width (dcgan channels; mlp hidden = 8x). [default: {_default('width')}]")] = None,
     conditional: Annotated[Optional[bool], typer.Option("--conditional/--unconditional",
         help="Feed the class label to G and D, so you can ask for a given digit. [default: unconditional]")] = None,
-    loss: Annotated[Optional[str], typer.Option(help="bce (non-saturating) or hinge. [default: bce]")] = None,
-    label_smoothing: Annotated[Optional[float], typer.Option(help="One-sided label smoothing for bce. [default: 0]")] = None,
-    lr_g: Annotated[Optional[float], typer.Option(help="Generator learning rate. [default: 2e-4]")] = None,
-    lr_d: Annotated[Optional[float], typer.Option(help="Discriminator learning rate. [default: 2e-4]")] = None,
-    ema: Annotated[Optional[bool], typer.Option("--ema/--no-ema", help="Keep an EMA generator for samples and export. [default: on]")] = None,
-    ema_decay: Annotated[Optional[float], typer.Option(help="EMA decay. [default: 0.999]")] = None,
-    rotate: Annotated[Optional[float], typer.Option(help="Random rotation of real digits, ± degrees. [default: 0]")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Random seed; runs are reproducible on CPU. [default: 0]")] = None,
-    device: Annotated[Optional[str], typer.Option(help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps. [default: auto]")] = None,
-    amp: Annotated[Optional[bool], typer.Option("--amp/--no-amp", help="bf16 autocast on CUDA. [default: on]")] = None,
-    compile: Annotated[Optional[bool], typer.Option("--compile/--no-compile", help="torch.compile the models. [default: off]")] = None,
-    d_norm: Annotated[Optional[str], typer.Option(help="Discriminator normalisation: batch or spectral. [default: batch]")] = None,
-    diffaug: Annotated[Optional[str], typer.Option(help="DiffAugment policy for D's inputs, e.g. translation,cutout. [default: none]")] = None,
-    r1_gamma: Annotated[Optional[float], typer.Option(help="R1 gradient penalty weight on real images. [default: 0 = off]")] = None,
-    eval_every: Annotated[Optional[int], typer.Option(min=0, help="Log FID every N epochs and keep checkpoints/best.pt. [default: 0 = off]")] = None,
-    eval_n: Annotated[Optional[int], typer.Option(min=2, help="Samples per FID during training. [default: 2000]")] = None,
+    loss: Annotated[Optional[str], typer.Option(help=f"bce (non-saturating) or hinge. [default: {_default('loss')}]")] = None,
+    label_smoothing: Annotated[Optional[float], typer.Option(help=f"One-sided label smoothing for bce. [default: {_default('label_smoothing')}]")] = None,
+    lr_g: Annotated[Optional[float], typer.Option(help=f"Generator learning rate. [default: {_default('lr_g')}]")] = None,
+    lr_d: Annotated[Optional[float], typer.Option(help=f"Discriminator learning rate. [default: {_default('lr_d')}]")] = None,
+    ema: Annotated[Optional[bool], typer.Option("--ema/--no-ema", help=f"Keep an EMA generator for samples and export. [default: {_default('ema')}]")] = None,
+    ema_decay: Annotated[Optional[float], typer.Option(help=f"EMA decay. [default: {_default('ema_decay')}]")] = None,
+    rotate: Annotated[Optional[float], typer.Option(help=f"Random rotation of real digits, ± degrees. [default: {_default('rotate')}]")] = None,
+    seed: Annotated[Optional[int], typer.Option(help=f"Random seed; runs are reproducible on CPU. [default: {_default('seed')}]")] = None,
+    device: Annotated[Optional[str], typer.Option(help=f"auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps. [default: {_default('device')}]")] = None,
+    amp: Annotated[Optional[bool], typer.Option("--amp/--no-amp", help=f"bf16 autocast on CUDA. [default: {_default('amp')}]")] = None,
+    compile: Annotated[Optional[bool], typer.Option("--compile/--no-compile", help=f"torch.compile the models. [default: {_default('compile')}]")] = None,
+    d_norm: Annotated[Optional[str], typer.Option(help=f"Discriminator normalisation: batch or spectral. [default: {_default('d_norm')}]")] = None,
+    diffaug: Annotated[Optional[str], typer.Option(help=f"DiffAugment policy for D's inputs, e.g. translation,cutout. [default: {_default('diffaug')}]")] = None,
+    r1_gamma: Annotated[Optional[float], typer.Option(help=f"R1 gradient penalty weight on real images (0 = off). [default: {_default('r1_gamma')}]")] = None,
+    eval_every: Annotated[Optional[int], typer.Option(min=0, help=f"Log FID every N epochs and keep checkpoints/best.pt (0 = off). [default: {_default('eval_every')}]")] = None,
+    eval_n: Annotated[Optional[int], typer.Option(min=2, help=f"Samples per FID during training. [default: {_default('eval_n')}]")] = None,
     download: Annotated[bool, typer.Option("--download/--no-download", help="Allow downloading MNIST when files are missing.")] = True,
     resume: Annotated[Optional[Path], typer.Option(help="Continue the run in this directory (or checkpoint file).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace a run already in --run-dir.")] = False,

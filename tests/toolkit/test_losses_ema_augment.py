@@ -63,3 +63,29 @@ def test_rotation():
     assert not torch.allclose(a, x)
     assert a.min() >= -1 - 1e-5 and a.max() <= 1 + 1e-5
     assert torch.allclose(a[:, :, 0, 0], -torch.ones(2, 1))  # background stays background
+
+
+def test_diff_augment_is_differentiable_and_reproducible():
+    from gantool.toolkit.augment import diff_augment, parse_policy
+
+    x = (torch.rand(6, 1, 28, 28) * 2 - 1).requires_grad_(True)
+    policy = parse_policy("translation,cutout,brightness,contrast")
+    a = diff_augment(x, policy, torch.Generator().manual_seed(3))
+    b = diff_augment(x, policy, torch.Generator().manual_seed(3))
+    assert torch.equal(a, b) and a.shape == x.shape and not torch.equal(a, x)
+    a.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    assert diff_augment(x, (), torch.Generator()) is x
+    cut = diff_augment(torch.ones(4, 1, 28, 28), parse_policy("cutout"), torch.Generator().manual_seed(0))
+    assert ((cut == -1).float().mean(dim=(1, 2, 3)) > 0.05).all()  # a background hole in each image
+
+
+def test_minibatch_stddev_feature():
+    from gantool.toolkit.models.conditioning import MinibatchStdDev
+
+    layer = MinibatchStdDev(group=4)
+    same = torch.ones(8, 3, 2, 2)
+    out = layer(same)
+    assert out.shape == (8, 4, 2, 2) and out[:, 3].max() < 1e-3  # identical samples: ~zero std
+    assert layer(torch.randn(8, 3, 2, 2))[:, 3].min() > 0.3
+    assert layer(torch.randn(6, 3, 2, 2)).shape == (6, 4, 2, 2)  # batch not divisible by the group

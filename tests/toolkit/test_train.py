@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import pickle
 import signal
@@ -160,3 +161,25 @@ def test_checkpoint_from_other_architecture(tiny_cfg, tmp_path):
     ckpt["model_config"]["arch"] = "dcgan"  # weights no longer fit the architecture
     with pytest.raises(GantoolError, match="do not fit architecture 'dcgan'"):
         generator_from_checkpoint(ckpt)
+
+
+def test_eval_every_logs_fid_and_keeps_best(tiny_cfg, idx_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("GANTOOL_CACHE", str(tmp_path / "cache"))
+    cfg = tiny_cfg("mlp", 10, epochs=3, eval_every=1, eval_n=100)
+    train(cfg, progress=False)
+    lines = [json.loads(s) for s in (Path(cfg.run_dir) / "metrics.jsonl").read_text().splitlines()]
+    fids = [r["fid"] for r in lines]
+    assert len(fids) == 3 and all(f > 0 for f in fids)
+    assert all(0 <= r["coverage"] <= 1 and 0 <= r["class_accuracy"] <= 1 for r in lines)
+    best = load_checkpoint(Path(cfg.run_dir) / "checkpoints" / "best.pt")
+    assert best["best_fid"] == min(fids)
+    assert best["epoch"] == 1 + fids.index(min(fids))
+
+
+def test_diffaug_and_r1_options_train(tiny_cfg):
+    cfg = tiny_cfg("dcgan", 10, epochs=1, diffaug="translation,cutout,brightness,contrast", r1_gamma=1.0, r1_every=2)
+    cfg.model.d_norm, cfg.model.d_mbstd = "spectral", True
+    result = train(cfg, progress=False)
+    assert result.steps == 5 and math.isfinite(result.history[0]["d_loss"])
+    with pytest.raises(GantoolError, match="unknown DiffAugment policy 'flip'"):
+        train(tiny_cfg("mlp", diffaug="flip"), progress=False)

@@ -108,6 +108,7 @@ def train(
     amp: Annotated[Optional[bool], typer.Option("--amp/--no-amp", help=f"bf16 autocast on CUDA. [default: {_default('amp')}]")] = None,
     compile: Annotated[Optional[bool], typer.Option("--compile/--no-compile", help=f"torch.compile the models. [default: {_default('compile')}]")] = None,
     d_norm: Annotated[Optional[str], typer.Option(help=f"Discriminator normalisation: batch or spectral. [default: {_default('d_norm')}]")] = None,
+    cond_warmup: Annotated[Optional[int], typer.Option(min=0, help=f"Conditional models: steps over which the label's weight ramps from 0 to 1 (avoids per-class collapse on small data). [default: {_default('cond_warmup')}]")] = None,
     diffaug: Annotated[Optional[str], typer.Option(help=f"DiffAugment policy for D's inputs, e.g. translation,cutout. [default: {_default('diffaug')}]")] = None,
     r1_gamma: Annotated[Optional[float], typer.Option(help=f"R1 gradient penalty weight on real images (0 = off). [default: {_default('r1_gamma')}]")] = None,
     eval_every: Annotated[Optional[int], typer.Option(min=0, help=f"Log FID every N epochs and keep checkpoints/best.pt (0 = off). [default: {_default('eval_every')}]")] = None,
@@ -131,7 +132,7 @@ def train(
                       "epochs": epochs, "minutes": minutes, "batch_size": batch_size, "loss": loss,
                       "label_smoothing": label_smoothing, "lr_g": lr_g, "lr_d": lr_d, "ema": ema,
                       "ema_decay": ema_decay, "rotate": rotate, "seed": seed, "device": device,
-                      "amp": amp, "compile": compile, "diffaug": diffaug, "r1_gamma": r1_gamma,
+                      "amp": amp, "compile": compile, "diffaug": diffaug, "r1_gamma": r1_gamma, "cond_warmup": cond_warmup,
                       "eval_every": eval_every, "eval_n": eval_n}
         if resume is not None:
             _train_resume(resume, model_opts, train_opts, quiet)
@@ -214,6 +215,9 @@ def export(
     atol: Annotated[float, typer.Option(help="Verification tolerance: max absolute error on [0, 1] pixels.")] = 1e-4,
     max_pixel_error: Annotated[float, typer.Option(help="fp16/int8 gate: mean absolute pixel error vs fp32 (pixels in [0, 1]).")] = 0.02,
     max_peak_pixel_error: Annotated[float, typer.Option(help="fp16/int8 gate: largest single-pixel error vs fp32.")] = 0.5,
+    fid: Annotated[Optional[bool], typer.Option("--fid/--no-fid", help="fp16/int8: also report the FID change vs fp32. [default: when the test split is found]")] = None,
+    fid_data_dir: Annotated[Optional[Path], typer.Option(help="Folder with the reference test split for --fid.")] = None,
+    max_fid_change: Annotated[Optional[float], typer.Option(help="fp16/int8 gate: largest FID increase vs fp32. [default: report only]")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an output directory that holds another model.")] = False,
 ) -> None:
     """Export the EMA generator to ONNX / TorchScript and prove it computes what PyTorch computes.
@@ -230,7 +234,9 @@ def export(
         out_dir = out if out is not None else (source / "export" if source.is_dir() else source.parent / "export")
         cfg = ExportConfig(out_dir=str(out_dir), onnx=onnx or both, torchscript=torchscript or both, opset=opset,
                            fp16=fp16, int8=int8, verify=verify_, atol=atol, max_pixel_error=max_pixel_error,
-                           max_peak_pixel_error=max_peak_pixel_error, force=force)
+                           max_peak_pixel_error=max_peak_pixel_error, force=force, fid=fid,
+                           fid_data_dir=None if fid_data_dir is None else str(fid_data_dir),
+                           max_fid_change=max_fid_change)
         result = run_export(source, cfg, progress=True)
         _print_report(result.report)
         typer.echo(f"exported to {result.out_dir}: {', '.join(sorted(p.name for p in result.files.values()))}")
@@ -261,8 +267,11 @@ def _print_report(report: dict) -> None:
             typer.echo(f"{r['file']:<18}{r['backend']:<16}{r['batch']:>6}{r['max_abs_error']:>14.3g}"
                        f"{r['mean_abs_error']:>14.3g}  {'yes' if r['passed'] else 'NO'}")
     for v in report.get("variants", []):
+        fid = f", FID {v['fid']:.2f} ({v['fid_change']:+.2f} vs fp32)" if "fid_change" in v else ""
         typer.echo(f"{v['file']:<18}{v['samples']} samples: mean pixel error {v['mean_pixel_error']:.5f}, "
-                   f"max {v['max_pixel_error']:.4f}  {'yes' if v['passed'] else 'NO'}")
+                   f"max {v['max_pixel_error']:.4f}{fid}  {'yes' if v['passed'] else 'NO'}")
+    if report.get("fid_note"):
+        typer.echo(report["fid_note"])
 
 
 # ------------------------------------------------------------------------------------ info

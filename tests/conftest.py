@@ -13,6 +13,15 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _gantool_cache(tmp_path_factory):
+    """Feature networks trained by tests are cached in a temp dir, not in ~/.cache."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("GANTOOL_CACHE", str(tmp_path_factory.mktemp("gantool-cache")))
+    yield
+    patch.undo()
+
+
 def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> Path:
     """Write a uint8 array in IDX format (the inverse of gantool's reader)."""
     header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)

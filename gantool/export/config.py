@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Optional
 
 from gantool.errors import GantoolError
 
@@ -27,6 +27,9 @@ class ExportConfig:
     max_pixel_error: float = 0.02  # variants: gate on the mean |pixel - fp32 pixel| (pixels in [0, 1])
     max_peak_pixel_error: float = 0.5  # variants: gate on the largest single-pixel difference
     variant_samples: int = 1000  # seeded samples that judge a variant
+    fid: Optional[bool] = None  # variants: also report the FID change vs fp32 (None: when the test split is found)
+    fid_data_dir: Optional[str] = None  # where the reference test split lives [default: the run's data dir]
+    max_fid_change: Optional[float] = None  # variants: gate on FID(variant) - FID(fp32) (None: report only)
     calibration_samples: int = 512  # seeded latents whose activations calibrate int8
     seed: int = 0
     force: bool = False  # replace an out_dir holding a different model
@@ -42,6 +45,8 @@ class ExportConfig:
             value = getattr(self, name)
             if not (value > 0 and math.isfinite(value)):
                 raise GantoolError(f"{name.replace('_', ' ')} must be a positive number, got {value}")
+        if self.max_fid_change is not None and not math.isfinite(self.max_fid_change):
+            raise GantoolError(f"max fid change must be a finite number, got {self.max_fid_change}")
         if self.variant_samples < 1 or self.calibration_samples < 1:
             raise GantoolError("variant and calibration sample counts must be >= 1")
         return self

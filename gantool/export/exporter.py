@@ -75,7 +75,7 @@ def export(source: str | os.PathLike, cfg: ExportConfig, progress: bool = False)
         if cfg.verify:
             _say(progress, "verifying against PyTorch eager")
             report["results"] = _verify(module, files, meta, cfg)
-        _make_variants(cfg, files, meta, staging, report, progress)
+        _make_variants(cfg, files, meta, staging, report, progress, ckpt)
         report["passed"] = _passed(report)
         if not report["passed"]:
             # Numbers disagree: hand the files over marked as failed, never as good ones.
@@ -91,23 +91,43 @@ def export(source: str | os.PathLike, cfg: ExportConfig, progress: bool = False)
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _variant_evaluator(cfg: ExportConfig, ckpt: dict, report: dict, progress: bool):
+    """The Evaluator that scores FID changes, or None (and why, in the report)."""
+    if cfg.fid is False:
+        report["fid_note"] = "FID change not computed (--no-fid)"
+        return None
+    from gantool.toolkit.metrics.evaluate import Evaluator
+
+    train_cfg = ckpt["train_config"]
+    try:
+        return Evaluator(train_cfg["dataset"], cfg.fid_data_dir or train_cfg.get("data_dir"), progress=progress)
+    except GantoolError as e:
+        if cfg.fid:  # asked for explicitly: a missing test split is an error
+            raise
+        report["fid_note"] = f"FID change not computed: {e}"
+        return None
+
+
 def _make_variants(cfg: ExportConfig, files: dict[str, Path], meta: dict, staging: Path, report: dict,
-                   progress: bool) -> None:
+                   progress: bool, ckpt: dict) -> None:
     from gantool.export.variants import VARIANTS
     from gantool.export.verify import judge_variant
 
-    for name in (n for n in VARIANTS if getattr(cfg, n)):
+    wanted = [n for n in VARIANTS if getattr(cfg, n)]
+    evaluator = _variant_evaluator(cfg, ckpt, report, progress) if wanted else None
+    for name in wanted:
         file_name, fn = VARIANTS[name]
         _say(progress, f"making {file_name}")
         fn(files["onnx"], staging / file_name, meta, cfg.calibration_samples, cfg.seed)
         judged = judge_variant(files["onnx"], staging / file_name, meta, cfg.variant_samples, cfg.seed,
-                               cfg.max_pixel_error, cfg.max_peak_pixel_error)
+                               cfg.max_pixel_error, cfg.max_peak_pixel_error, evaluator, cfg.max_fid_change)
         report["variants"].append({"variant": name, **judged})
         if not judged["passed"]:
+            fid = f", FID change {judged['fid_change']:+.2f}" if "fid_change" in judged else ""
             raise GantoolError(
                 f"the {name} variant misses the gate: mean pixel error {judged['mean_pixel_error']:.4f} "
-                f"(max {cfg.max_pixel_error}), peak {judged['max_pixel_error']:.4f} (max {cfg.max_peak_pixel_error}); "
-                f"nothing was written. Drop --{name} or raise --max-pixel-error / --max-peak-pixel-error"
+                f"(max {cfg.max_pixel_error}), peak {judged['max_pixel_error']:.4f} (max {cfg.max_peak_pixel_error})"
+                f"{fid}; nothing was written. Drop --{name} or raise the gate"
             )
         files[name] = staging / file_name
 

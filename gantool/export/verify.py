@@ -119,12 +119,24 @@ def run_onnx_images(path: Path, feeds: dict[str, np.ndarray], chunk: int = 250) 
 
 
 def judge_variant(fp32: Path, variant: Path, meta: dict[str, Any], samples: int, seed: int,
-                  max_mean: float, max_peak: float) -> dict[str, Any]:
-    """A variant is judged by its images: pixel errors against the fp32 file on seeded samples."""
+                  max_mean: float, max_peak: float, evaluator=None,
+                  max_fid_change: float | None = None) -> dict[str, Any]:
+    """A variant is judged by its images: pixel errors against the fp32 file on seeded samples
+    and, given an Evaluator, the change in FID (same latents, same reference)."""
     from gantool.export.variants import pixel_errors
+    from gantool.runtime.sampler import to_uint8
 
     feeds = seeded_inputs(samples, meta["latent_dim"], meta["num_classes"], seed=seed + 7)
-    errors = pixel_errors(run_onnx_images(fp32, feeds), run_onnx_images(variant, feeds))
+    ref, got = run_onnx_images(fp32, feeds), run_onnx_images(variant, feeds)
+    errors = pixel_errors(ref, got)
     passed = errors["mean_pixel_error"] <= max_mean and errors["max_pixel_error"] <= max_peak
-    return {"file": variant.name, "samples": samples, **errors, "gate_mean": max_mean, "gate_max": max_peak,
-            "passed": bool(passed)}
+    out = {"file": variant.name, "samples": samples, **errors, "gate_mean": max_mean, "gate_max": max_peak}
+    if evaluator is not None:
+        labels = feeds.get("label")
+        fid_ref = evaluator.score(to_uint8(ref), labels, pr_samples=min(samples, 1000))["fid"]
+        fid_got = evaluator.score(to_uint8(got), labels, pr_samples=min(samples, 1000))["fid"]
+        out.update({"fid_fp32": fid_ref, "fid": fid_got, "fid_change": fid_got - fid_ref,
+                    "gate_fid_change": max_fid_change})
+        if max_fid_change is not None:
+            passed = passed and fid_got - fid_ref <= max_fid_change
+    return {**out, "passed": bool(passed)}

@@ -65,6 +65,7 @@ class TrainConfig:
     amp: bool = True  # bf16 autocast, CUDA only
     compile: bool = False
     sample_every: int = 1  # epochs between sample grids
+    cond_warmup: int = 0  # conditional models: steps over which the label's weight ramps 0 -> 1 (0 = off)
     diffaug: str = ""  # DiffAugment policy for D's inputs, e.g. "translation,cutout"
     r1_gamma: float = 0.0  # R1 gradient penalty on real images (0 = off)
     r1_every: int = 4  # lazy regularisation: apply R1 every N steps, scaled by N
@@ -93,6 +94,8 @@ class TrainConfig:
         parse_policy(self.diffaug)
         if self.r1_gamma < 0:
             raise GantoolError(f"r1 gamma must be >= 0, got {self.r1_gamma}")
+        if self.cond_warmup < 0:
+            raise GantoolError(f"cond warmup must be >= 0 steps, got {self.cond_warmup}")
         if self.eval_every < 0 or self.eval_n < 2:
             raise GantoolError("eval every must be >= 0 and eval n >= 2")
         return self

@@ -37,6 +37,7 @@ from gantool.toolkit.device import resolve_device
 from gantool.toolkit.ema import EMA
 from gantool.toolkit.losses import create_loss
 from gantool.toolkit.models import create_models
+from gantool.toolkit.models.conditioning import set_condition_strength
 from gantool.toolkit.plots import plot_losses, to_uint8
 
 LOG_EVERY = 10  # steps between loss readings (a .item() syncs the GPU)
@@ -125,10 +126,12 @@ class Trainer:
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
         self.loss = create_loss(cfg.loss, cfg.label_smoothing)
-        self.G_fwd, self.D_fwd = self._wrap(self.G), self._wrap(self.D)
-        # D as called in the G step: compiled but not DDP-wrapped, so its grads
-        # (zeroed before the next D step anyway) are not all-reduced.
-        self.D_plain = torch.compile(self.D) if cfg.compile else self.D
+        G_c = torch.compile(self.G) if cfg.compile else self.G
+        D_c = torch.compile(self.D) if cfg.compile else self.D
+        self.G_fwd, self.D_fwd = self._ddp(G_c), self._ddp(D_c)
+        # D as called in the G step: not DDP-wrapped, so its grads (zeroed before the
+        # next D step anyway) are not all-reduced.
+        self.D_plain = D_c
         # All of a rank's random draws; CPU so results do not depend on the device.
         self.rng = torch.Generator().manual_seed(cfg.seed * 7919 + info.rank + 1)
         self.amp = self.device.type == "cuda" and cfg.amp
@@ -157,14 +160,13 @@ class Trainer:
             self.evaluator = Evaluator(cfg.dataset, cfg.data_dir, seed=0, progress=True, download=cfg.download)
 
     # ----- set-up -------------------------------------------------------------------
-    def _wrap(self, module: torch.nn.Module) -> torch.nn.Module:
-        fwd = torch.compile(module) if self.cfg.compile else module
-        if self.info.enabled:
-            from torch.nn.parallel import DistributedDataParallel
+    def _ddp(self, module: torch.nn.Module) -> torch.nn.Module:
+        if not self.info.enabled:
+            return module
+        from torch.nn.parallel import DistributedDataParallel
 
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            fwd = DistributedDataParallel(fwd, device_ids=ids)
-        return fwd
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return DistributedDataParallel(module, device_ids=ids)
 
     def _autocast(self):
         if self.amp:
@@ -187,6 +189,10 @@ class Trainer:
 
     def train_step(self, real: torch.Tensor, labels: Optional[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         b, m = real.shape[0], self.cfg.model
+        if m.conditional and self.cfg.cond_warmup:
+            strength = min(1.0, self.step / self.cfg.cond_warmup)
+            set_condition_strength(self.G, strength)
+            set_condition_strength(self.D, strength)
         z = torch.randn(b, m.latent_dim, generator=self.rng).to(self.device)  # (B, Z)
         fake_labels = (torch.randint(0, m.num_classes, (b,), generator=self.rng).to(self.device)
                        if m.conditional else None)

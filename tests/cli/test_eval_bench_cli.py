@@ -12,11 +12,6 @@ from gantool.cli import app  # noqa: E402
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("GANTOOL_CACHE", str(tmp_path_factory.getbasetemp() / "gantool-cache"))
-
-
 def test_eval_checkpoint_and_onnx_agree(trained_run, exported, tmp_path):
     run = trained_run("dcgan", 10)
     out_a, out_b = tmp_path / "a.json", tmp_path / "b.json"

@@ -38,6 +38,8 @@ def test_every_format_and_variant_verified(exported, trained_run, arch, k):
     assert set(variants) == {"fp16", "int8"}
     for v in variants.values():
         assert v["samples"] == 1000 and v["passed"]
+        # The FID change is measured (the fixture's idx data has a test split) on the same latents.
+        assert v["fid_change"] == pytest.approx(v["fid"] - v["fid_fp32"]) and v["fid_fp32"] > 0
         assert 0 < v["mean_pixel_error"] <= 0.02 and v["mean_pixel_error"] <= v["max_pixel_error"] <= 0.5
     # The variants really are reduced precision.
     fp16 = onnx.load(str(out / "model.fp16.onnx"))
@@ -155,6 +157,16 @@ def test_same_model_can_be_re_exported(trained_run, tmp_path):
     export(trained_run("mlp", 0), ExportConfig(out_dir=str(out), torchscript=False))
     export(trained_run("mlp", 0), ExportConfig(out_dir=str(out), torchscript=False))
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "model.onnx", "verification.json"]
+
+
+def test_fid_gate(trained_run, tmp_path):
+    out = tmp_path / "fidgate"
+    with pytest.raises(GantoolError, match="FID change"):
+        export(trained_run("mlp", 10), ExportConfig(out_dir=str(out), int8=True, torchscript=False,
+                                                    max_fid_change=-1e6))
+    assert list(out.iterdir()) == []
+    result = export(trained_run("mlp", 10), ExportConfig(out_dir=str(out), fp16=True, torchscript=False, fid=False))
+    assert "fid_change" not in result.report["variants"][0] and "--no-fid" in result.report["fid_note"]
 
 
 def test_int8_gate_failure_writes_nothing(trained_run, tmp_path):

@@ -79,3 +79,20 @@ def test_dcgan_inference_form_is_equivalent(num_classes):
     with torch.no_grad():
         fast.project.linear.weight.zero_()  # a copy: the training generator is untouched
     assert isinstance(G.net[0], torch.nn.ConvTranspose2d) and torch.equal(G(z, labels).detach(), before)
+
+
+def test_condition_strength_zero_ignores_labels():
+    from gantool.toolkit.models.conditioning import set_condition_strength
+
+    G, D = create_models(ModelConfig(arch="mlp", num_classes=10, width=4))
+    G.eval()
+    D.eval()
+    z, x = torch.randn(3, 64), torch.randn(3, 1, 28, 28)
+    set_condition_strength(G, 0.0)
+    set_condition_strength(D, 0.0)
+    with torch.no_grad():
+        assert torch.equal(G(z, torch.tensor([1, 2, 3])), G(z, torch.tensor([7, 7, 7])))
+        assert torch.equal(D(x, torch.tensor([1, 2, 3])), D(x, torch.tensor([7, 7, 7])))
+        set_condition_strength(G, 1.0)
+        assert not torch.equal(G(z, torch.tensor([1, 2, 3])), G(z, torch.tensor([7, 7, 7])))
+    assert float(G.cond.strength) == 1.0 and "cond.strength" in G.state_dict()

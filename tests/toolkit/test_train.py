@@ -183,3 +183,35 @@ def test_diffaug_and_r1_options_train(tiny_cfg):
     assert result.steps == 5 and math.isfinite(result.history[0]["d_loss"])
     with pytest.raises(GantoolError, match="unknown DiffAugment policy 'flip'"):
         train(tiny_cfg("mlp", diffaug="flip"), progress=False)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_training_with_bf16_autocast(tiny_cfg):
+    cfg = tiny_cfg("dcgan", 10, epochs=1, device="cuda", amp=True)
+    result = train(cfg, progress=False)
+    assert result.steps == 5 and math.isfinite(result.history[0]["g_loss"])
+    G = generator_from_checkpoint(load_checkpoint(cfg.run_dir))  # loads on the CPU
+    assert next(G.parameters()).device.type == "cpu"
+
+
+def test_compile_option_wires_torch_compile(tiny_cfg, monkeypatch):
+    """--compile hands G and D to torch.compile (the real compile is exercised on GPUs,
+    where it pays; on 2 CPU cores inductor's start-up takes longer than these tests)."""
+    compiled = []
+
+    def fake_compile(module, *args, **kwargs):
+        compiled.append(type(module).__name__)
+        return module
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    train(tiny_cfg("mlp", epochs=1, compile=True), progress=False)
+    assert compiled.count("MLPGenerator") == 1 and compiled.count("MLPDiscriminator") == 1
+
+
+def test_cond_warmup_ramps_label_strength(tiny_cfg):
+    seen = []
+    cfg = tiny_cfg("mlp", 10, epochs=2, cond_warmup=8)
+    train(cfg, progress=False, on_step=lambda t: seen.append(float(t.G.cond.strength)))
+    # Set before each step from the steps already taken: 0/8, 1/8, … then 1.
+    assert seen[:3] == [0.0, 0.125, 0.25] and seen[-1] == 1.0

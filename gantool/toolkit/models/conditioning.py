@@ -16,6 +16,8 @@ class LabelEmbedding(nn.Module):
         self.num_classes = num_classes
         self.dim = dim if num_classes > 0 else 0
         self.embed = nn.Embedding(num_classes, dim) if num_classes > 0 else None
+        # How much the label counts (0..1): ramped up during training (see set_condition_strength).
+        self.register_buffer("strength", torch.ones(()))
 
     def forward(self, z: torch.Tensor, label: Optional[torch.Tensor]) -> torch.Tensor:
         """Concatenate z (B, Z) with the label's embedding -> (B, Z + dim)."""
@@ -23,7 +25,7 @@ class LabelEmbedding(nn.Module):
             return z
         if label is None:
             raise ValueError("this model is conditional: pass a label tensor of shape (B,)")
-        return torch.cat([z, self.embed(label)], dim=1)
+        return torch.cat([z, self.embed(label) * self.strength], dim=1)
 
 
 class ProjectionHead(nn.Module):
@@ -36,14 +38,24 @@ class ProjectionHead(nn.Module):
         if self.embed is not None:
             # Small start: an N(0, 1) projection would swamp the linear term at init.
             nn.init.normal_(self.embed.weight, 0.0, 0.02)
+        self.register_buffer("strength", torch.ones(()))
 
     def forward(self, h: torch.Tensor, label: Optional[torch.Tensor]) -> torch.Tensor:
         out = self.linear(h).squeeze(1)  # (B,)
         if self.embed is not None:
             if label is None:
                 raise ValueError("this model is conditional: pass a label tensor of shape (B,)")
-            out = out + (self.embed(label) * h).sum(dim=1)
+            out = out + (self.embed(label) * h).sum(dim=1) * self.strength
         return out
+
+
+def set_condition_strength(module: nn.Module, value: float) -> None:
+    """Transitional conditioning (Shahbazi et al. 2022, "Collapse by Conditioning"): with
+    little data per class, class-conditional GANs collapse to a few images per class unless
+    they start unconditional and bring the label in gradually. 0 = ignore labels, 1 = full."""
+    for m in module.modules():
+        if isinstance(m, (LabelEmbedding, ProjectionHead)):
+            m.strength.fill_(value)
 
 
 def spectral_normalize(module: nn.Module) -> None:

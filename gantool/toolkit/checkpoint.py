@@ -72,15 +72,24 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
 
 
 def load_state(module: torch.nn.Module, state: dict, what: str, arch: str) -> None:
-    """load_state_dict with a one-line error when shapes or keys do not match."""
+    """load_state_dict with a one-line error when shapes or keys do not match.
+
+    Buffers added after a checkpoint was written (the conditioning `strength`) keep their
+    defaults; anything else missing or unexpected means another architecture."""
     try:
-        module.load_state_dict(state)
+        missing, unexpected = module.load_state_dict(state, strict=False)
     except (RuntimeError, KeyError) as e:
         first = str(e).strip().splitlines()[0]
         raise GantoolError(
             f"the checkpoint's {what} weights do not fit architecture {arch!r} ({first[:100]}); "
             "is it from another model?"
         ) from None
+    missing = [k for k in missing if not k.endswith(".strength")]
+    if missing or unexpected:
+        keys = ", ".join((missing + unexpected)[:3])
+        raise GantoolError(
+            f"the checkpoint's {what} weights do not fit architecture {arch!r} (keys {keys}); is it from another model?"
+        )
 
 
 def generator_from_checkpoint(ckpt: dict[str, Any], prefer_ema: bool = True) -> torch.nn.Module:

@@ -27,12 +27,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from gantool.toolkit import ModelConfig, TrainConfig, train
+from gantool.toolkit import TrainConfig, train
 from gantool.toolkit.augment import random_rotate
 from gantool.toolkit.checkpoint import generator_from_checkpoint, load_checkpoint
 from gantool.toolkit.data import load_dataset

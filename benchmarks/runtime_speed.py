@@ -23,7 +23,6 @@ import json
 import os
 import platform
 import statistics
-import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path

@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from gantool._lazy import lazy_getattr
 
 _EXPORTS = {
     "ExportConfig": "gantool.export.config",
@@ -28,9 +30,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from gantool.export.variants import VARIANTS
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'gantool.export' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -8,7 +8,9 @@ Names load lazily so `import gantool.toolkit` stays cheap until used.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from gantool._lazy import lazy_getattr
 
 _EXPORTS = {
     "ModelConfig": "gantool.toolkit.config",
@@ -36,9 +38,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from gantool.toolkit.trainer import TrainingInterrupted, TrainResult, resume, train
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'gantool.toolkit' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -12,7 +12,6 @@ import contextlib
 import os
 import socket
 import sys
-import warnings
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path

@@ -31,7 +31,7 @@ from gantool.toolkit.trainer import Trainer
 def plain_loop(arch: str, images: torch.Tensor, epochs: int, batch: int, seed: int) -> float:
     """The loop a person writes by hand: Adam, non-saturating BCE, separate real/fake D batches."""
     torch.manual_seed(seed)
-    G, D = create_models(ModelConfig(arch=arch))
+    G, D = create_models(ModelConfig(arch=arch, num_classes=0))
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     n = len(images)
@@ -59,7 +59,7 @@ def plain_loop(arch: str, images: torch.Tensor, epochs: int, batch: int, seed: i
 
 def gantool_loop(arch: str, data, epochs: int, batch: int, seed: int, workdir: Path) -> float:
     """gantool's Trainer.fit: every step and every per-epoch output, setup (model build) excluded."""
-    cfg = TrainConfig(model=ModelConfig(arch=arch), dataset="mnist-sample", epochs=epochs, batch_size=batch,
+    cfg = TrainConfig(model=ModelConfig(arch=arch, num_classes=0), dataset="mnist-sample", epochs=epochs, batch_size=batch,
                       seed=seed, device="cpu", run_dir=str(workdir / f"{arch}-{seed}-{time.time_ns()}"))
     trainer = Trainer(cfg.validate(), data, DistInfo())
     start = time.perf_counter()

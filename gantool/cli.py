@@ -95,7 +95,8 @@ def train(
     latent_dim: Annotated[Optional[int], typer.Option(min=1, help=f"Size of the noise vector z. [default: {_default('latent_dim')}]")] = None,
     width: Annotated[Optional[int], typer.Option(min=1, help=f"Base width (dcgan channels; mlp hidden = 8x). [default: {_default('width')}]")] = None,
     conditional: Annotated[Optional[bool], typer.Option("--conditional/--unconditional",
-        help="Feed the class label to G and D, so you can ask for a given digit. [default: unconditional]")] = None,
+        help="Feed the class label to G and D, so you can ask for a given digit. [default: "
+             + ("unconditional" if _default('num_classes') == '0' else "conditional") + "]")] = None,
     loss: Annotated[Optional[str], typer.Option(help=f"bce (non-saturating) or hinge. [default: {_default('loss')}]")] = None,
     label_smoothing: Annotated[Optional[float], typer.Option(help=f"One-sided label smoothing for bce. [default: {_default('label_smoothing')}]")] = None,
     lr_g: Annotated[Optional[float], typer.Option(help=f"Generator learning rate. [default: {_default('lr_g')}]")] = None,

@@ -16,7 +16,7 @@ LOSSES = ("bce", "hinge")
 class ModelConfig:
     arch: str = "dcgan"  # registered name: "mlp" | "dcgan"
     latent_dim: int = 64
-    num_classes: int = 0  # 0 = unconditional; >0 = class label enters G and D
+    num_classes: int = 10  # class-conditional by default (measured best: benchmarks/results/quality.md); 0 = unconditional
     width: int = 32  # base width: channels (dcgan) or hidden units / 8 (mlp)
     image_size: int = 28
     channels: int = 1

@@ -32,7 +32,7 @@ def test_conditional_generator_uses_label():
 
 
 def test_latent_dim_configurable():
-    G = create_models(ModelConfig(arch="dcgan", latent_dim=100, width=4)).generator
+    G = create_models(ModelConfig(arch="dcgan", latent_dim=100, width=4, num_classes=0)).generator
     assert G(torch.randn(3, 100)).shape == (3, 1, 28, 28)
 
 

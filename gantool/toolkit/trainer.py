@@ -104,7 +104,8 @@ def _run(cfg: TrainConfig, ckpt: Optional[dict], progress: bool, on_step: Option
         data = load_dataset(cfg.dataset, "train", cfg.data_dir, cfg.download)
         if cfg.model.num_classes > data.num_classes:
             raise GantoolError(
-                f"model has {cfg.model.num_classes} classes but dataset {cfg.dataset!r} has {data.num_classes}"
+                f"model has {cfg.model.num_classes} classes but dataset {cfg.dataset!r} has {data.num_classes}; "
+                "train it with --unconditional"
             )
         trainer = Trainer(cfg, data, info)
         if ckpt is not None:

@@ -119,6 +119,8 @@ def eager_format(ckpt_path: Path, conditional: bool) -> Format:
 def torchscript_format(path: Path, latent: int, conditional: bool) -> Format:
     import torch
 
+    from gantool.runtime.sampler import to_uint8
+
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=FutureWarning)
         module = torch.jit.load(str(path)).eval()
@@ -126,8 +128,7 @@ def torchscript_format(path: Path, latent: int, conditional: bool) -> Format:
     def run(z, labels):
         args = [torch.from_numpy(z)] + ([torch.from_numpy(labels)] if labels is not None else [])
         with torch.inference_mode():
-            x = module(*args).numpy()
-        return np.clip(np.rint(x * 255), 0, 255).astype(np.uint8)[:, 0]
+            return to_uint8(module(*args).numpy())  # [0, 1] pixels, as the runtime rounds them
 
     label = ", torch.zeros(n, dtype=torch.long)" if conditional else ""
     code = _cold(f"""

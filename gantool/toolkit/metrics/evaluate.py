@@ -105,10 +105,12 @@ def generated_images(sample: Callable[[np.ndarray, Optional[np.ndarray]], np.nda
 def torch_sampler(generator) -> Callable:
     import torch
 
+    from gantool.toolkit.plots import to_uint8
+
     def run(z: np.ndarray, labels: Optional[np.ndarray]) -> np.ndarray:
         with torch.no_grad():
             x = generator(torch.from_numpy(z), None if labels is None else torch.from_numpy(labels))
-        return ((x.clamp(-1, 1) + 1) * 0.5 * 255).round().to(torch.uint8).numpy()[:, 0]
+        return to_uint8(x)
 
     return run
 

@@ -154,7 +154,20 @@ def installed_sizes() -> dict[str, float]:
     train = _closure(["gantool[train]"])
     mb = lambda names: sum(_dist_size(n) for n in names) / 1e6  # noqa: E731
     return {"base_mb": mb(base), "train_mb": mb(train), "base_n": len(base), "train_n": len(train),
-            "base_pkgs": sorted(base)}
+            "base_pkgs": sorted(base),
+            "base_by_dist": sorted(((n, _dist_size(n) / 1e6) for n in base), key=lambda t: -t[1])}
+
+
+def targets(rows, sizes) -> list[str]:
+    """Each target with its measured figure and whether it is met."""
+    mark = lambda ok: "met" if ok else "NOT met"  # noqa: E731
+    out = []
+    for arch, s, cold, *_ in rows:
+        lat, thr = s["eager_b1_ms"] / s["ort_b1_ms"], s["ort_b256_ips"] / s["eager_b256_ips"]
+        out.append(f"{arch}: batch-1 {lat:.1f}x >= 3x {mark(lat >= 3)}, batch-256 {thr:.2f}x >= 1.3x {mark(thr >= 1.3)}, "
+                   f"cold start {cold:.2f} s < 0.5 s {mark(cold < 0.5)}")
+    out.append(f"base install {sizes['base_mb']:.0f} MB < 100 MB {mark(sizes['base_mb'] < 100)}")
+    return out
 
 
 def main() -> None:
@@ -197,7 +210,10 @@ def main() -> None:
         f"Installed size: base install (runtime + CLI, {sizes['base_n']} distributions) "
         f"**{sizes['base_mb']:.0f} MB**; with the `train` extra ({sizes['train_n']} distributions) "
         f"**{sizes['train_mb']:.0f} MB**.",
-        f"Base install: {', '.join(sizes['base_pkgs'])}.",
+        "Base install by distribution (MB): "
+        + ", ".join(f"{n} {size:.1f}" for n, size in sizes["base_by_dist"]) + ".",
+        "",
+        "Targets (issue #4): " + "; ".join(targets(rows, sizes)) + ".",
     ]
     table = "\n".join(lines)
     print("\n" + table)

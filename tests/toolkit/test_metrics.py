@@ -50,7 +50,7 @@ def test_class_accuracy():
 def mnist_features(shared_mnist):
     """A feature net trained briefly on the 5k sample, applied to the real test set."""
     train = load_dataset("mnist-sample")
-    net = train_feature_net(train.images, train.labels, seed=0, epochs=2)
+    net = train_feature_net(train.images, train.labels, seed=0, steps=80)
     test = load_dataset("mnist", "test", str(shared_mnist), download=False)
     return FeatureExtractor(net, None, {}), test
 
@@ -75,17 +75,17 @@ def test_metrics_on_real_data(mnist_features):
 
 @pytest.mark.slow
 def test_feature_net_recipe_accuracy_on_5k_sample(shared_mnist, tmp_path, monkeypatch):
-    """The full recipe, trained on the 5,000-digit sample: 97.97% on the MNIST test set here
-    (>= 98% is expected when trained on full MNIST, which is not available offline)."""
+    """The full recipe, trained on the 5,000-digit sample of MNIST's training split, reaches
+    >= 98% on the 10,000 MNIST test digits (full MNIST is not available offline)."""
     monkeypatch.setenv("GANTOOL_CACHE", str(tmp_path))
     train = load_dataset("mnist-sample")
     test = load_dataset("mnist", "test", str(shared_mnist), download=False)
     ext = load_or_train(train.images, train.labels, dataset="mnist-sample", test=(test.images, test.labels),
                         progress=False)
-    assert ext.test_accuracy >= 0.975
+    assert ext.test_accuracy >= 0.98
     cached = load_or_train(train.images, train.labels, dataset="mnist-sample", progress=False)
     assert cached.test_accuracy == ext.test_accuracy  # from the cache, not retrained
-    assert accuracy(cached.net, test.images[:1000], test.labels[:1000]) >= 0.97
+    assert accuracy(cached.net, test.images[:1000], test.labels[:1000]) >= 0.975
     assert len(list(tmp_path.rglob("*.pt"))) == 1
 
 

@@ -15,7 +15,8 @@ Baselines, written here as plain loops (the notebooks gantool replaces):
           BN+ReLU, Tanh; D Conv 1->16 k3 s2, 16->32 k5 s2, 32->64 k5 s2, BN+LeakyReLU(0.2),
           linear logit; BCE-with-logits, Adam 2e-4 betas (0.5, 0.99), rotation ±20°, batch 128
 Baselines are sampled in eval and train mode (BatchNorm) and the better FID is kept.
-`--candidates` also trains the recipe variants that chose the defaults.
+`--candidates` also trains one-change variants of the default recipe (CANDIDATES) on the
+same budget: hinge+SN, DiffAugment, no R1, no EMA, mlp, unconditional.
 """
 
 from __future__ import annotations
@@ -37,14 +38,14 @@ from gantool.toolkit.checkpoint import generator_from_checkpoint, load_checkpoin
 from gantool.toolkit.data import load_dataset
 from gantool.toolkit.metrics.evaluate import Evaluator, generated_images, torch_sampler
 
-# Variants measured to choose the defaults (each relative to TrainConfig's defaults).
+# Variants of the default recipe (conditional DCGAN, BCE, BatchNorm critic, R1 gamma 1,
+# EMA, no augmentation), each changing one thing, measured at the same budget (`--candidates`).
 CANDIDATES: dict[str, dict] = {
-    "dcgan bce, BN critic": {"model": {"d_norm": "batch"}, "loss": "bce", "diffaug": "", "lr_d": 2e-4},
-    "dcgan hinge, SN critic": {"model": {"d_norm": "spectral"}, "loss": "hinge", "diffaug": ""},
-    "dcgan hinge, SN critic, DiffAugment": {"model": {"d_norm": "spectral"}, "loss": "hinge",
-                                            "diffaug": "translation,cutout"},
-    "mlp (default widths)": {"model": {"arch": "mlp"}},
+    "hinge loss, spectral-norm critic": {"model": {"d_norm": "spectral"}, "loss": "hinge"},
+    "+ DiffAugment (translation, cutout)": {"diffaug": "translation,cutout"},
+    "no R1 penalty": {"r1_gamma": 0.0},
     "no EMA": {"ema": False},
+    "mlp generator and critic": {"model": {"arch": "mlp"}},
     "unconditional": {"model": {"num_classes": 0}},
 }
 

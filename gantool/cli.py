@@ -300,7 +300,7 @@ def sample(
     truncation: Annotated[Optional[float], typer.Option(help="Truncation trick: redraw latent values beyond ±T (e.g. 0.8).")] = None,
     out: Annotated[str, typer.Option("--out", "-o", help="grid.png (a grid), DIR/ (one PNG per image) or x.npy (uint8 array).")] = "samples.png",
     nrow: Annotated[Optional[int], typer.Option(min=1, help="Images per grid row. [default: square]")] = None,
-    threads: Annotated[Optional[int], typer.Option(min=1, help="onnxruntime intra-op threads. [default: auto: 1 for calls under 32 images, all cores above]")] = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="onnxruntime intra-op threads. [default: one per physical core]")] = None,
 ) -> None:
     """Generate digits from an exported ONNX file with onnxruntime (no torch)."""
     with user_errors():
@@ -404,7 +404,7 @@ def bench(
     fid: Annotated[bool, typer.Option("--fid/--no-fid", help="Also score FID per format (needs the test split).")] = True,
     fid_n: Annotated[int, typer.Option(help="Samples per FID.")] = 2000,
     data_dir: Annotated[Optional[Path], typer.Option(help="Folder with the reference test split.")] = None,
-    threads: Annotated[Optional[int], typer.Option(min=1, help="onnxruntime intra-op threads. [default: auto: 1 for calls under 32 images, all cores above]")] = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="onnxruntime intra-op threads. [default: one per physical core]")] = None,
     markdown_out: Annotated[Optional[Path], typer.Option("--markdown", help="Also write the table here.")] = None,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the results here.")] = None,
 ) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import threading
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
@@ -30,23 +29,18 @@ from gantool.runtime.metadata import METADATA_KEY, parse_metadata
 Labels = Union[None, int, Sequence[int], np.ndarray]
 
 
-# Below this many rows a single-threaded session is faster than a pool whose threads
-# sleep between calls (no spinning): waking them costs more than they save. Measured
-# for the default generators in benchmarks/results/runtime_speed.md.
-SMALL_BATCH = 32
-
-
 class Sampler:
     def __init__(self, path: Union[str, os.PathLike], threads: Optional[int] = None,
-                 providers: Optional[Sequence[str]] = None, max_batch: int = 256, max_n: int = 100_000) -> None:
+                 providers: Optional[Sequence[str]] = None, max_batch: int = 256, max_n: int = 100_000,
+                 spin: bool = True) -> None:
         """Load an exported ONNX generator and its gantool metadata.
 
-        threads: intra-op threads. None (auto): one thread for calls under SMALL_BATCH
-            rows (lowest latency) and one per core for larger ones (highest throughput);
-            the multi-threaded session is created on the first large call.
+        threads: intra-op threads (None: onnxruntime's default, one per physical core).
         providers: e.g. ["CUDAExecutionProvider", "CPUExecutionProvider"]; CPU by default.
         max_batch: rows per onnxruntime call, so memory stays bounded for any n.
         max_n: the largest n that sample() accepts.
+        spin: let worker threads spin while a call runs (faster on small CPUs); they stop
+            the moment it returns either way, so an idle sampler uses no CPU. False: never.
         """
         import onnxruntime as ort
 
@@ -59,12 +53,24 @@ class Sampler:
             raise GantoolError("max_batch and max_n must be >= 1")
         self.max_batch, self.max_n = int(max_batch), int(max_n)
         self.providers = self._check_providers(ort, providers)
-        self.threads = threads
-        # Auto threads on a multi-core CPU: a 1-thread session for small calls, a pooled one for large.
-        self._split = threads is None and self.providers == ["CPUExecutionProvider"] and _usable_cpus() > 1
-        self._session = self._new_session(ort, 1 if self._split else threads)
-        self._pooled: Any = None if self._split else self._session
-        self._lock = threading.Lock()
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.inter_op_num_threads = 1
+        if threads is not None:
+            opts.intra_op_num_threads = threads
+        # Small CPUs: threads that spin after a call steal cycles from the host program, so
+        # spinning always stops when a call returns (force_spinning_stop). Spinning *during*
+        # a call saves a wake-up per parallel section: 1.4x the dcgan's batch-256 throughput
+        # and 1.4x lower batch-1 latency on 2 cores (benchmarks/results/runtime_speed.md).
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+        opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
+        opts.add_session_config_entry("session.force_spinning_stop", "1")
+        try:
+            self._session = ort.InferenceSession(str(self.path), opts, providers=self.providers)
+        except Exception as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise GantoolError(f"{str(self.path)!r} is not a loadable ONNX model ({first[:160]})") from None
         raw = self._session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
         self.metadata: dict[str, Any] = parse_metadata(raw, self.path)
         self.latent_dim = int(self.metadata["latent_dim"])
@@ -74,35 +80,6 @@ class Sampler:
         self._outputs = list(self.metadata["outputs"])
         if self._input_names != list(self.metadata["inputs"]):
             raise GantoolError(f"{str(self.path)!r}: graph inputs {self._input_names} do not match its metadata")
-
-    def _new_session(self, ort, threads: Optional[int]):
-        """An InferenceSession tuned for small CPUs; `threads` None = one per core."""
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.inter_op_num_threads = 1
-        if threads is not None:
-            opts.intra_op_num_threads = threads
-        # Small CPUs: idle threads that spin steal cycles from the caller.
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        try:
-            return ort.InferenceSession(str(self.path), opts, providers=self.providers)
-        except Exception as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise GantoolError(f"{str(self.path)!r} is not a loadable ONNX model ({first[:160]})") from None
-
-    def _session_for(self, rows: int):
-        """The session that runs a call of `rows` rows fastest (see SMALL_BATCH)."""
-        if rows < SMALL_BATCH:
-            return self._session
-        if self._pooled is None:  # only when split: built on the first large call
-            with self._lock:  # several threads may ask at once; build it once
-                if self._pooled is None:
-                    import onnxruntime as ort
-
-                    self._pooled = self._new_session(ort, None)
-        return self._pooled
 
     @staticmethod
     def _check_providers(ort, providers: Optional[Sequence[str]]) -> list[str]:
@@ -177,7 +154,7 @@ class Sampler:
             feeds = {"z": np.ascontiguousarray(z[i : i + self.max_batch])}
             if lab is not None:
                 feeds["label"] = lab[i : i + self.max_batch]
-            chunks.append(self._session_for(len(feeds["z"])).run(self._outputs, feeds)[0])
+            chunks.append(self._session.run(self._outputs, feeds)[0])
         return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
 
     def generate(self, z: np.ndarray, labels: Labels = None) -> np.ndarray:
@@ -218,13 +195,6 @@ class Sampler:
     def __repr__(self) -> str:
         return (f"Sampler({str(self.path)!r}, model={self.metadata.get('model')}, latent_dim={self.latent_dim}, "
                 f"num_classes={self.num_classes}, variant={self.metadata.get('variant', 'fp32')})")
-
-
-def _usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # respects taskset / container CPU sets
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:

@@ -67,7 +67,7 @@ class TrainConfig:
     sample_every: int = 1  # epochs between sample grids
     cond_warmup: int = 0  # conditional models: steps over which the label's weight ramps 0 -> 1 (0 = off)
     diffaug: str = ""  # DiffAugment policy for D's inputs, e.g. "translation,cutout"
-    r1_gamma: float = 0.0  # R1 gradient penalty on real images (0 = off)
+    r1_gamma: float = 1.0  # R1 gradient penalty on real images (0 = off); measured best, see recipe_search.md
     r1_every: int = 4  # lazy regularisation: apply R1 every N steps, scaled by N
     eval_every: int = 0  # epochs between FID evaluations (0 = off); keeps checkpoints/best.pt
     eval_n: int = 2000  # generated samples per evaluation during training

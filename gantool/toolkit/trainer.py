@@ -151,8 +151,6 @@ class Trainer:
         self._stop_requested = False
         self._last_plot = time.monotonic()
         self.policy = parse_policy(cfg.diffaug)
-        if cfg.r1_gamma > 0 and info.enabled:
-            raise GantoolError("the R1 penalty is not supported under torchrun yet; drop --r1-gamma or use one process")
         self.best_fid = float("inf")
         self.evaluator = None
         if cfg.eval_every > 0 and info.is_main:
@@ -201,7 +199,7 @@ class Trainer:
             fake = self.G_fwd(z, fake_labels)  # (B, 1, 28, 28) in [-1, 1]
 
         # D step: real and fake as separate batches (each with its own BN statistics);
-        # under DDP the first backward skips the all-reduce, the second syncs the sum.
+        # under DDP the first backward (real + R1) skips the all-reduce, the second syncs the sum.
         self.opt_d.zero_grad(set_to_none=True)
         r1 = self.cfg.r1_gamma > 0 and self.step % self.cfg.r1_every == 0
         with ddp.no_sync(self.D_fwd):

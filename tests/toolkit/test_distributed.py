@@ -21,9 +21,7 @@ def test_torchrun_two_cpu_processes(idx_dir, tmp_path):
            "--master_addr=127.0.0.1", f"--master_port={port}",
            "-m", "gantool", "train", "--dataset", "idx", "--data-dir", str(idx_dir), "--arch", "dcgan",
            "--width", "4", "--latent-dim", "8", "--epochs", "2", "--batch-size", "32", "--device", "cpu",
-           "--conditional", "--r1-gamma", "1", "--run-dir", str(run), "--quiet"]
-    # R1 (steps 0, 4, 8) under DDP: its double backward runs inside no_sync, and the fake
-    # pass's all-reduce sums it with the rest of D's gradient.
+           "--conditional", "--run-dir", str(run), "--quiet"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
     assert proc.returncode == 0, (proc.stdout[-2000:], proc.stderr[-4000:])
@@ -34,3 +32,6 @@ def test_torchrun_two_cpu_processes(idx_dir, tmp_path):
     assert (run / "samples" / "epoch_002.png").is_file()
     # Only rank 0 reports.
     assert proc.stdout.count("trained 2 epoch(s)") == 1
+    # The default R1 penalty is switched off under DDP, said once, and recorded.
+    assert proc.stderr.count("R1 penalty is off under torchrun") == 1
+    assert ckpt["train_config"]["r1_gamma"] == 0.0

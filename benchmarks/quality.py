@@ -32,11 +32,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from gantool.toolkit import TrainConfig, train
+from gantool.toolkit import ModelConfig, TrainConfig, train
 from gantool.toolkit.augment import random_rotate
-from gantool.toolkit.checkpoint import generator_from_checkpoint, load_checkpoint
 from gantool.toolkit.data import load_dataset
-from gantool.toolkit.metrics.evaluate import Evaluator, generated_images, torch_sampler
+from gantool.toolkit.inference import TorchGenerator, model_metadata, open_checkpoint, to_pixels
+from gantool.toolkit.metrics.evaluator import Evaluator, generated_images
 
 # Variants of the default recipe (conditional DCGAN, BCE, BatchNorm critic, R1 gamma 1,
 # EMA, no augmentation), each changing one thing, measured at the same budget (`--candidates`).
@@ -52,7 +52,7 @@ CANDIDATES: dict[str, dict] = {
 
 def recipe_config(minutes: float, run_dir: Path, overrides: dict | None = None) -> TrainConfig:
     """`gantool train --dataset mnist-sample --minutes M`: the defaults, plus overrides."""
-    cfg = TrainConfig(dataset="mnist-sample", minutes=minutes, epochs=1_000_000, run_dir=str(run_dir), device="cpu")
+    cfg = TrainConfig(dataset="mnist-sample", minutes=minutes, run_dir=str(run_dir), device="cpu")
     for key, value in (overrides or {}).items():
         if key == "model":
             cfg.model = dataclasses.replace(cfg.model, **value)
@@ -66,10 +66,7 @@ def run_recipe(name, minutes, workdir, evaluator, n, overrides=None) -> dict:
     start = time.perf_counter()
     result = train(cfg, progress=False)
     wall = time.perf_counter() - start
-    ckpt = load_checkpoint(cfg.run_dir)
-    m = cfg.model
-    images, labels = generated_images(torch_sampler(generator_from_checkpoint(ckpt)), n, m.latent_dim,
-                                      m.num_classes, seed=0)
+    images, labels = generated_images(open_checkpoint(cfg.run_dir), n, seed=0)
     scores = evaluator.score(images, labels)
     return {"name": name, **scores, "steps": result.steps, "images_per_s": result.steps * cfg.batch_size / wall}
 
@@ -160,7 +157,8 @@ def run_baseline(name, minutes, images_u8, evaluator, n, seed=0) -> dict:
     best = None
     for mode in ("eval", "train"):
         G.train(mode == "train")
-        imgs, _ = generated_images(torch_sampler(G), n, G.latent_dim, 0, seed=0)
+        meta = model_metadata(ModelConfig(latent_dim=G.latent_dim, num_classes=0))
+        imgs, _ = generated_images(TorchGenerator(to_pixels(G, conditional=False), meta), n, seed=0)
         s = evaluator.score(imgs, None)
         if best is None or s["fid"] < best["fid"]:
             best = {**s, "sampled_in": mode}

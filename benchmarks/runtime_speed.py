@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gantool.export.bench import PEAK_RSS, fresh_process, median_seconds
+from gantool.assess.timing import PEAK_RSS, fresh_process, median_seconds
 
 BLOCKS = 8  # interleaved eager/onnxruntime measurement blocks
 
@@ -44,7 +44,7 @@ def make_exports(workdir: Path) -> dict[str, Path]:
         run = workdir / arch
         train(TrainConfig(model=ModelConfig(arch=arch, num_classes=10), dataset="mnist-sample", epochs=1,
                           minutes=1e-4, device="cpu", run_dir=str(run)), progress=False)
-        res = export(run, ExportConfig(out_dir=str(run / "export"), torchscript=False))
+        res = export(run, ExportConfig(out_dir=str(run / "export"), formats=("onnx",)), progress=False)
         out[arch] = res.files["onnx"]
     return out
 
@@ -52,14 +52,12 @@ def make_exports(workdir: Path) -> dict[str, Path]:
 def bench_speed(onnx_path: Path, calls: int) -> dict[str, float]:
     import torch
 
-    from gantool.export.wrapper import wrap
     from gantool.runtime import Sampler
     from gantool.runtime.metadata import read_metadata
-    from gantool.toolkit.checkpoint import generator_from_checkpoint, load_checkpoint
+    from gantool.toolkit.inference import open_checkpoint
 
     meta = read_metadata(onnx_path)
-    ckpt = load_checkpoint(onnx_path.parent.parent)  # the run dir the export came from
-    eager = wrap(generator_from_checkpoint(ckpt), conditional=True)
+    eager = open_checkpoint(onnx_path.parent.parent).module  # the run dir the export came from
     sampler = Sampler(onnx_path)
 
     def feeds(n):
@@ -107,9 +105,8 @@ s.sample(256, seed=0)
 
 COLD_TORCH = """
 import torch
-from gantool.export.wrapper import wrap
-from gantool.toolkit.checkpoint import generator_from_checkpoint, load_checkpoint
-g = wrap(generator_from_checkpoint(load_checkpoint({run!r})), conditional=True)
+from gantool.toolkit.inference import open_checkpoint
+g = open_checkpoint({run!r}).module
 with torch.inference_mode():
     g(torch.randn(1, 64), torch.zeros(1, dtype=torch.long)).numpy()
     g(torch.randn(256, 64), torch.zeros(256, dtype=torch.long)).numpy()

@@ -5,6 +5,8 @@ one line and exits with code 2, without a traceback. It subclasses ValueError so
 that API callers can catch it as the standard exception.
 """
 
+from __future__ import annotations
+
 
 class GantoolError(ValueError):
     """Bad input or a state the user can fix; message names the problem and the fix."""
@@ -17,6 +19,17 @@ class GantoolFileNotFoundError(GantoolError, FileNotFoundError):
 
 
 class VerificationError(GantoolError):
-    """An exported artifact disagrees with PyTorch; exit code 1 rather than 2."""
+    """An exported artifact disagrees with PyTorch, misses its quality gate or changed since
+    export; exit code 1 rather than 2."""
 
     exit_code = 1
+
+
+def first_line(error: BaseException | str, limit: int = 160) -> str:
+    """The first non-empty line of an exception's message (or its type name), at most `limit` chars:
+    what a one-line error quotes from a library's multi-line message."""
+    text = str(error).strip()
+    if not text:
+        return type(error).__name__ if isinstance(error, BaseException) else ""
+    line = text.splitlines()[0].strip()
+    return line if len(line) <= limit else line[: limit - 1] + "…"

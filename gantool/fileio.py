@@ -1,8 +1,11 @@
-"""Atomic file writes and hashing (torch-free): nothing half-written is ever left.
+"""Atomic file writes, directory locks and hashing (torch-free): nothing half-written is ever left.
 
 Every file gantool writes goes to a temporary name in the destination directory
 and is renamed over the target only once it is complete, so a crash or Ctrl-C
-leaves either the old file or the new one.
+leaves either the old file or the new one. A process that writes a run or export
+directory holds an exclusive `flock` on it for as long as it writes; the OS releases
+it when the process dies, so kill -9 never leaves a stale lock, and the next holder
+removes the temp files a dead writer left behind.
 """
 
 from __future__ import annotations
@@ -15,22 +18,81 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from gantool.errors import GantoolError
+
+TEMP_SUFFIX = ".tmp"  # atomic_path's temp files: .NAME.XXXXXXXX.tmp
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temp path beside `target`; rename it over `target` on success."""
     target = Path(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
+    except OSError as e:
+        raise _write_error(target, e) from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
         os.replace(tmp_path, target)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+        if isinstance(e, OSError) and not isinstance(e, FileNotFoundError):
+            raise _write_error(target, e) from None  # disk full, quota, permissions: the old file stays
         raise
+
+
+def _write_error(target: Path, e: OSError) -> GantoolError:
+    return GantoolError(f"could not write {str(target)!r} ({e.strerror or e}); the previous file, if any, "
+                        "is intact: free some space or choose another location")
+
+
+def remove_stale_temps(directory: str | os.PathLike) -> list[str]:
+    """Delete the temp files atomic_path left in `directory` when a writer was killed mid-write.
+    Call only while holding the directory's lock (no live writer can own them)."""
+    removed = []
+    d = Path(directory)
+    if d.is_dir():
+        for p in d.iterdir():
+            if p.name.startswith(".") and p.name.endswith(TEMP_SUFFIX) and p.is_file():
+                with contextlib.suppress(OSError):
+                    p.unlink()
+                    removed.append(p.name)
+    return removed
+
+
+@contextlib.contextmanager
+def dir_lock(lock_file: str | os.PathLike, what: str) -> Iterator[None]:
+    """Hold an exclusive, non-blocking flock on `lock_file` (created if needed) for the block.
+
+    A second process gets a one-line GantoolError naming `what`. The OS drops the lock when
+    the holder exits, however it exits. Where fcntl does not exist (Windows), no lock is taken."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    lock_file = Path(lock_file)
+    try:
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise GantoolError(f"cannot lock {what} ({e.strerror or e}); choose a writable location") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            by = f" (pid {holder})" if holder.isdigit() else ""
+            raise GantoolError(f"{what} is in use by another gantool process{by}; wait for it to finish "
+                               "or choose another") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _umask() -> int:
@@ -62,8 +124,6 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 
 def check_writable_dir(path: str | os.PathLike, what: str) -> Path:
     """Create `path` if needed and prove we can write into it, or raise GantoolError."""
-    from gantool.errors import GantoolError
-
     path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -74,3 +134,58 @@ def check_writable_dir(path: str | os.PathLike, what: str) -> Path:
             f"{what} {str(path)!r} is not writable ({e.strerror or e}); choose another directory"
         ) from None
     return path
+
+
+def check_output_file(path: str | os.PathLike, what: str = "output") -> Path:
+    """A file we are about to write: its folder must exist and the path must not be a directory."""
+    path = Path(path)
+    if path.is_dir():
+        raise GantoolError(f"{what} {str(path)!r} is a directory; name a file")
+    if not path.parent.is_dir():
+        raise GantoolError(f"output directory {str(path.parent)!r} does not exist; create it first")
+    return path
+
+
+STAGING_PREFIX, RETIRED_PREFIX = ".gantool-tmp-", ".gantool-old-"
+
+
+def lock_file_for(target: str | os.PathLike) -> Path:
+    """The lock that guards a folder that is replaced as a whole: beside it, since it is swapped."""
+    target = Path(target)
+    return target.parent / f".{target.name}.lock"
+
+
+def new_staging_dir(target: Path) -> Path:
+    """An empty folder beside `target`, on the same filesystem, to build its replacement in."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{target.name}-", dir=target.parent))
+
+
+def remove_stale_staging(target: Path) -> None:
+    """Staging and retired folders a killed process left beside `target` (call under its lock)."""
+    import shutil
+
+    if target.parent.is_dir():
+        for prefix in (STAGING_PREFIX, RETIRED_PREFIX):
+            for p in target.parent.glob(f"{prefix}{target.name}-*"):
+                shutil.rmtree(p, ignore_errors=True)
+
+
+def replace_dir(new: Path, target: Path) -> None:
+    """Swap the finished folder `new` in for `target` as a whole: readers see the old folder or the
+    new one, never a mix (between the two renames `target` is briefly absent, never mixed)."""
+    import shutil
+
+    retired = None
+    if target.exists():
+        retired = target.parent / f"{RETIRED_PREFIX}{target.name}-{os.getpid()}"
+        shutil.rmtree(retired, ignore_errors=True)
+        os.replace(target, retired)
+    try:
+        os.replace(new, target)
+    except BaseException:
+        if retired is not None:
+            os.replace(retired, target)  # put the old folder back
+        raise
+    if retired is not None:
+        shutil.rmtree(retired, ignore_errors=True)

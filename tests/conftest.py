@@ -100,7 +100,7 @@ def exported(trained_run, tmp_path_factory):
         key = (arch, num_classes)
         if key not in cache:
             out = tmp_path_factory.mktemp(f"export-{arch}-{num_classes}")
-            export(trained_run(arch, num_classes), ExportConfig(out_dir=str(out), fp16=True, int8=True, force=True))
+            export(trained_run(arch, num_classes), ExportConfig(out_dir=str(out), variants=("fp16", "int8"), force=True))
             cache[key] = out
         return cache[key]
 

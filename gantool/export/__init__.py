@@ -1,7 +1,7 @@
-"""Export (needs torch + onnx): TorchScript and ONNX generators, verified against PyTorch.
+"""Export (needs torch + onnx): every artifact kind in gantool.artifacts, verified against PyTorch.
 
     from gantool.export import ExportConfig, export, verify
-    export("runs/my-run", ExportConfig(out_dir="export", fp16=True, int8=True))
+    export("runs/my-run", ExportConfig(out_dir="export", variants=("fp16", "int8")))
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ _EXPORTS = {
     "export": "gantool.export.exporter",
     "verify": "gantool.export.exporter",
     "ExportResult": "gantool.export.exporter",
-    "FORMATS": "gantool.export.formats",
-    "VARIANTS": "gantool.export.variants",
     "read_metadata": "gantool.export.metadata",
 }
 
@@ -25,9 +23,7 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:  # pragma: no cover
     from gantool.export.config import ExportConfig
     from gantool.export.exporter import ExportResult, export, verify
-    from gantool.export.formats import FORMATS
     from gantool.export.metadata import read_metadata
-    from gantool.export.variants import VARIANTS
 
 
 __getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Optional
 
+from gantool.artifacts import ARTIFACTS, ArtifactKind, formats, variants
+from gantool.config_io import check_finite
 from gantool.errors import GantoolError
 
 # Opsets the torch.export-based exporter writes faithfully (older ones fall back to 18)
 # and that onnxruntime (CPU, and WASM in onnxruntime-web >= 1.20) runs.
 OPSET_MIN, OPSET_MAX = 17, 23
-VERIFY_BATCHES = (1, 3, 64)
 
 
 @dataclass
 class ExportConfig:
     out_dir: str = "export"
-    onnx: bool = True
-    torchscript: bool = True
+    formats: tuple[str, ...] = ("onnx", "torchscript")  # artifact formats (gantool.artifacts rows' `format`)
+    variants: tuple[str, ...] = ()  # reduced-precision variants of each format that has them: fp16, int8
     opset: int = 18
-    fp16: bool = False  # + model.fp16.onnx: float16 weights/compute where onnxruntime has kernels
-    int8: bool = False  # + model.int8.onnx: static QDQ, per-channel weights
     verify: bool = True
     atol: float = 1e-4  # fp32 backends vs PyTorch eager, max absolute error on [0, 1] pixels
     max_pixel_error: float = 0.02  # variants: gate on the mean |pixel - fp32 pixel| (pixels in [0, 1])
@@ -35,21 +36,49 @@ class ExportConfig:
     force: bool = False  # replace an out_dir holding a different model
 
     def validate(self) -> "ExportConfig":
-        if not (self.onnx or self.torchscript):
-            raise GantoolError("nothing to export: ask for --onnx and/or --torchscript")
-        if (self.fp16 or self.int8) and not self.onnx:
-            raise GantoolError("--fp16/--int8 variants are ONNX files: add --onnx")
+        self.formats, self.variants = tuple(self.formats), tuple(self.variants)
+        if not self.formats:
+            raise GantoolError("nothing to export: ask for at least one format (--onnx, --torchscript, …)")
+        for name, known in (("format", formats()), ("variant", variants())):
+            for value in getattr(self, name + "s"):
+                if value not in known:
+                    raise GantoolError(f"unknown {name} {value!r}; choose from: {', '.join(known)}")
+        for v in self.variants:
+            if not any(k.variant == v and k.format in self.formats for k in ARTIFACTS.values()):
+                makers = sorted({k.format for k in ARTIFACTS.values() if k.variant == v})
+                raise GantoolError(f"--{v} variants exist for {', '.join(makers)} files: add --{makers[0]}")
         if not OPSET_MIN <= self.opset <= OPSET_MAX:
             raise GantoolError(f"opset {self.opset} is outside the working range {OPSET_MIN}-{OPSET_MAX}")
+        check_finite(self, "atol", "max_pixel_error", "max_peak_pixel_error", "max_fid_change")
         for name in ("atol", "max_pixel_error", "max_peak_pixel_error"):
             value = getattr(self, name)
             if not (value > 0 and math.isfinite(value)):
                 raise GantoolError(f"{name.replace('_', ' ')} must be a positive number, got {value}")
-        if self.max_fid_change is not None and not math.isfinite(self.max_fid_change):
-            raise GantoolError(f"max fid change must be a finite number, got {self.max_fid_change}")
-        if self.variant_samples < 1 or self.calibration_samples < 1:
-            raise GantoolError("variant and calibration sample counts must be >= 1")
+        if not 1 <= self.variant_samples <= 100_000 or not 1 <= self.calibration_samples <= 100_000:
+            raise GantoolError("variant and calibration sample counts must be in 1..100000")
+        if not 0 <= self.seed < 2**32:
+            raise GantoolError(f"seed must be in 0..{2**32 - 1}, got {self.seed}")
         return self
+
+    def kinds(self) -> list[ArtifactKind]:
+        """The table's rows this config asks for, plus the rows they are made from, in table order
+        (a row's source always comes earlier in the table)."""
+        wanted = {k.name for k in ARTIFACTS.values()
+                  if k.format in self.formats and (k.variant == "fp32" or k.variant in self.variants)}
+        for name in list(wanted):
+            while ARTIFACTS[name].source is not None:
+                name = ARTIFACTS[name].source
+                wanted.add(name)
+        return [k for k in ARTIFACTS.values() if k.name in wanted]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def default_export_dir(source: str | os.PathLike) -> Path:
+    """RUN_DIR/export for a run dir; the run's export/ for a checkpoint inside checkpoints/."""
+    source = Path(source)
+    if source.is_dir():
+        return source / "export"
+    parent = source.parent
+    return (parent.parent if parent.name == "checkpoints" else parent) / "export"

@@ -14,46 +14,49 @@ from __future__ import annotations
 import re
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-import numpy as np
 
-from gantool.errors import GantoolError
-from gantool.export.formats import set_onnx_metadata
+from gantool.errors import GantoolError, first_line
+from gantool.export.formats import ExportJob, Target, set_onnx_metadata
 from gantool.runtime.latents import seeded_inputs
+from gantool.runtime.session import open_session
 
 QUANTIZED_OPS = ["Conv", "ConvTranspose", "Gemm", "MatMul"]
 
 
-def make_fp16(src: Path, dst: Path, meta: dict[str, Any], calibration: int, seed: int) -> None:
+def make_fp16(job: ExportJob, target: Target) -> dict[str, Any]:
     import onnx
-    import onnxruntime as ort
     from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
 
+    src, dst, meta = target.source, target.path, target.metadata
     model = onnx.load(str(src))
     blocked: set[str] = set()
     for _ in range(32):  # each round blocks one op type that has no fp16 CPU kernel
         half = convert_float_to_float16(model, keep_io_types=True,
                                         op_block_list=list(DEFAULT_OP_BLOCK_LIST) + sorted(blocked))
         try:
-            ort.InferenceSession(half.SerializeToString(), providers=["CPUExecutionProvider"])
+            open_session(half.SerializeToString())
             break
-        except Exception as e:  # "Could not find an implementation for ConvTranspose(11) node ..."
+        except GantoolError as e:  # "Could not find an implementation for ConvTranspose(11) node ..."
             found = re.search(r"implementation for (\w+)\(", str(e))
             if not found or found.group(1) in blocked:
-                raise GantoolError(f"onnxruntime cannot run the fp16 model: {str(e).splitlines()[0][:160]}") from None
+                raise GantoolError(f"onnxruntime cannot run the fp16 model: {first_line(e)}") from None
             blocked.add(found.group(1))
     _toposort(half.graph)  # the converter appends its input Casts at the end of the node list
-    set_onnx_metadata(half, {**meta, "variant": "fp16", "fp32_ops": sorted(blocked)})
+    set_onnx_metadata(half, {**meta, "fp32_ops": sorted(blocked)})
     onnx.save(half, str(dst))
     onnx.checker.check_model(str(dst), full_check=True)
+    return {"fp32_ops": sorted(blocked)}
 
 
-def make_int8(src: Path, dst: Path, meta: dict[str, Any], calibration: int, seed: int) -> None:
+def make_int8(job: ExportJob, target: Target) -> dict[str, Any]:
     import onnx
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
+    src, dst, meta = target.source, target.path, target.metadata
+    calibration, seed = job.cfg.calibration_samples, job.cfg.seed
     feeds = seeded_inputs(calibration, meta["latent_dim"], meta["num_classes"], seed=seed + 1)
 
     class Reader(CalibrationDataReader):
@@ -74,9 +77,10 @@ def make_int8(src: Path, dst: Path, meta: dict[str, Any], calibration: int, seed
             extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
         )
     model = onnx.load(str(dst))
-    set_onnx_metadata(model, {**meta, "variant": "int8", "quantized_ops": QUANTIZED_OPS})
+    set_onnx_metadata(model, {**meta, "quantized_ops": QUANTIZED_OPS})
     onnx.save(model, str(dst))
     onnx.checker.check_model(str(dst), full_check=True)
+    return {"quantized_ops": QUANTIZED_OPS}
 
 
 def _toposort(graph) -> None:
@@ -96,16 +100,3 @@ def _toposort(graph) -> None:
         new.CopyFrom(old)
     del graph.node[:]
     graph.node.extend(nodes)
-
-
-VARIANTS: dict[str, tuple[str, Callable[..., None]]] = {
-    "fp16": ("model.fp16.onnx", make_fp16),
-    "int8": ("model.int8.onnx", make_int8),
-}
-
-
-def pixel_errors(reference: np.ndarray, candidate: np.ndarray) -> dict[str, float]:
-    """Mean / max |difference| of images in [0, 1] (and in 8-bit levels)."""
-    diff = np.abs(candidate.astype(np.float64) - reference.astype(np.float64))
-    return {"mean_pixel_error": float(diff.mean()), "max_pixel_error": float(diff.max()),
-            "mean_pixel_error_levels": float(diff.mean() * 255)}

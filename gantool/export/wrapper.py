@@ -1,36 +1,16 @@
-"""The module that is exported: explicit inputs, pixels in [0, 1] out."""
+"""The module that is exported: the inference form of the EMA generator, pixels in [0, 1] out."""
 
 from __future__ import annotations
 
 import torch
 import torch.nn as nn
 
-
-class ExportGenerator(nn.Module):
-    """z (N, Z) float32 [, label (N,) int64] -> image (N, 1, 28, 28) float32 in [0, 1].
-
-    The Tanh-to-pixel mapping lives in the graph so every consumer gets the same
-    pixels; no random sampling happens inside.
-    """
-
-    def __init__(self, generator: nn.Module) -> None:
-        super().__init__()
-        self.generator = generator.eval()
-
-    def forward(self, z: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
-        x = self.generator(z, label)  # (N, 1, 28, 28) in [-1, 1]
-        return ((x + 1.0) * 0.5).clamp(0.0, 1.0)
+from gantool.toolkit.inference import PixelGenerator, to_pixels
 
 
-class UnconditionalExportGenerator(ExportGenerator):
-    def forward(self, z: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        x = self.generator(z, None)
-        return ((x + 1.0) * 0.5).clamp(0.0, 1.0)
-
-
-def wrap(generator: nn.Module, conditional: bool) -> ExportGenerator:
-    cls = ExportGenerator if conditional else UnconditionalExportGenerator
-    return cls(generator).eval()
+def wrap(generator: nn.Module, conditional: bool) -> PixelGenerator:
+    """z [, label] -> pixels in [0, 1], in eval mode: what every exported file computes."""
+    return to_pixels(generator.eval(), conditional).eval()
 
 
 def inference_form(generator: nn.Module) -> nn.Module:

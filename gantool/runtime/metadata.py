@@ -1,13 +1,16 @@
-"""Reading the metadata that travels inside every gantool artifact (torch-free).
+"""The metadata that travels inside every gantool artifact, read and validated (torch-free).
 
-ONNX files carry it as JSON under the `gantool` key of `metadata_props` (read
-through onnxruntime's model meta, so the onnx package is not needed);
-TorchScript files carry it as `extra/gantool.json` in their zip archive.
+ONNX files carry it as JSON under the `gantool` key of `metadata_props` (read through
+onnxruntime's model meta, so the onnx package is not needed); zip-based torch files
+(TorchScript, .pt2) carry it as `gantool.json` inside the archive; other formats carry it
+in a `<file>.gantool.json` beside them. Every field is checked for type and range before
+anything is allocated from it: a file is untrusted input.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -16,47 +19,124 @@ from gantool.errors import GantoolError, GantoolFileNotFoundError
 
 METADATA_KEY = "gantool"
 TS_EXTRA_FILE = "gantool.json"
+SIDECAR_SUFFIX = ".gantool.json"
 METADATA_FORMAT_VERSION = 1
+MAX_METADATA_BYTES = 1 << 20  # JSON larger than this is not gantool's
+
+# Sane bounds: what a 28x28-class generator can have, with room to grow. They cap what
+# the runtime allocates from a file's word (latents: n x latent_dim floats).
+MAX_LATENT_DIM = 1024
+MAX_CLASSES = 1000
+MAX_CHANNELS = 4
+MAX_SIDE = 256
+KNOWN_INPUTS = {"z": "float32", "label": "int64", "seed": "int64", "truncation": "float32"}
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
-    """Metadata of an exported .onnx or TorchScript file; GantoolError if it has none."""
+    """Validated metadata of any exported artifact; GantoolError if it has none or it is malformed."""
     path = Path(path)
     if not path.is_file():
         raise GantoolFileNotFoundError(f"{str(path)!r} does not exist")
+    sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+    if sidecar.is_file():
+        return parse_metadata(_read_capped(sidecar), path)
     if zipfile.is_zipfile(path):
-        return _read_torchscript(path)
+        return parse_metadata(read_zip_metadata(path), path)
     return read_onnx_metadata(path)
 
 
-def read_onnx_metadata(path: str | Path) -> dict[str, Any]:
-    import onnxruntime as ort
+def _read_capped(path: Path) -> str:
+    with open(path, "rb") as f:
+        raw = f.read(MAX_METADATA_BYTES + 1)
+    if len(raw) > MAX_METADATA_BYTES:
+        raise GantoolError(f"{str(path)!r} is too large to be gantool metadata")
+    return raw.decode("utf-8", errors="replace")
 
-    try:
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-        session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    except Exception as e:
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise GantoolError(f"{str(path)!r} is not a loadable ONNX model ({msg[:160]})") from None
+
+def read_onnx_metadata(path: str | Path) -> dict[str, Any]:
+    from gantool.runtime.session import open_session
+
+    session = open_session(path, optimize=False)
     return parse_metadata(session.get_modelmeta().custom_metadata_map.get(METADATA_KEY), path)
 
 
-def _read_torchscript(path: Path) -> dict[str, Any]:
-    with zipfile.ZipFile(path) as zf:
-        names = [n for n in zf.namelist() if n.endswith(f"/extra/{TS_EXTRA_FILE}")]
-        raw = zf.read(names[0]).decode("utf-8") if names else None
-    return parse_metadata(raw, path)
+def read_zip_metadata(path: Path) -> str | None:
+    """The `gantool.json` member of a TorchScript / torch.export archive, or None."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = [i for i in zf.infolist() if i.filename.split("/")[-1] == TS_EXTRA_FILE]
+            if not names:
+                return None
+            if names[0].file_size > MAX_METADATA_BYTES:
+                raise GantoolError(f"{str(path)!r}: its gantool metadata is too large")
+            return zf.read(names[0]).decode("utf-8", errors="replace")
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as e:
+        raise GantoolError(f"{str(path)!r} is a damaged archive ({e})") from None
 
 
 def parse_metadata(raw: str | None, path: str | Path) -> dict[str, Any]:
+    """JSON text -> a metadata dict whose every field the runtime uses has been checked."""
+    where = repr(str(path))
     if not raw:
-        raise GantoolError(f"{str(path)!r} has no gantool metadata; export it with `gantool export`")
+        raise GantoolError(f"{where} has no gantool metadata; export it with `gantool export`")
     try:
         meta = json.loads(raw)
-    except json.JSONDecodeError:
-        raise GantoolError(f"{str(path)!r} has unreadable gantool metadata") from None
+    except (json.JSONDecodeError, RecursionError):
+        raise GantoolError(f"{where} has unreadable gantool metadata") from None
+    if not isinstance(meta, dict):
+        raise GantoolError(f"{where} has malformed gantool metadata (not a JSON object)")
     for key in ("latent_dim", "num_classes", "image_shape", "inputs", "outputs"):
         if key not in meta:
-            raise GantoolError(f"{str(path)!r} has incomplete gantool metadata (no {key!r})")
+            raise GantoolError(f"{where} has incomplete gantool metadata (no {key!r})")
+    _int_field(meta, "latent_dim", 1, MAX_LATENT_DIM, where)
+    _int_field(meta, "num_classes", 0, MAX_CLASSES, where)
+    shape = meta["image_shape"]
+    if not (isinstance(shape, list) and len(shape) == 3 and all(_is_int(v) for v in shape)
+            and 1 <= shape[0] <= MAX_CHANNELS and all(1 <= v <= MAX_SIDE for v in shape[1:])):
+        raise GantoolError(f"{where}: metadata field 'image_shape' must be [C, H, W] with C in 1..{MAX_CHANNELS} "
+                           f"and H, W in 1..{MAX_SIDE}, got {_short(shape)}")
+    value_range = meta.get("value_range", [0.0, 1.0])
+    if value_range != [0.0, 1.0] and value_range != [0, 1]:
+        raise GantoolError(f"{where}: metadata field 'value_range' must be [0, 1], got {_short(value_range)}")
+    _check_io(meta, where)
+    if "format_version" in meta and (not _is_int(meta["format_version"])
+                                     or meta["format_version"] > METADATA_FORMAT_VERSION):
+        raise GantoolError(f"{where} was written by a newer gantool (metadata format "
+                           f"{_short(meta['format_version'])}); upgrade gantool")
+    for key in ("model", "variant", "artifact_format"):
+        if key in meta and not isinstance(meta[key], str):
+            raise GantoolError(f"{where}: metadata field {key!r} must be a string, got {_short(meta[key])}")
     return meta
+
+
+def _check_io(meta: dict[str, Any], where: str) -> None:
+    inputs, outputs = meta["inputs"], meta["outputs"]
+    if not (isinstance(inputs, list) and inputs and all(isinstance(i, str) for i in inputs)
+            and set(inputs) <= set(KNOWN_INPUTS) and len(set(inputs)) == len(inputs)):
+        raise GantoolError(f"{where}: metadata field 'inputs' must list names from {sorted(KNOWN_INPUTS)}, "
+                           f"got {_short(inputs)}")
+    if ("z" in inputs) == ("seed" in inputs):
+        raise GantoolError(f"{where}: metadata field 'inputs' must hold exactly one of 'z' and 'seed'")
+    if ("label" in inputs) != (meta["num_classes"] > 0):
+        raise GantoolError(f"{where}: metadata says num_classes={meta['num_classes']} but inputs are {inputs}")
+    if outputs != ["image"]:
+        raise GantoolError(f"{where}: metadata field 'outputs' must be ['image'], got {_short(outputs)}")
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _int_field(meta: dict, key: str, lo: int, hi: int, where: str) -> None:
+    v = meta[key]
+    if not _is_int(v) or not lo <= v <= hi:
+        raise GantoolError(f"{where}: metadata field {key!r} must be an integer in {lo}..{hi}, got {_short(v)}")
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def is_finite_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)

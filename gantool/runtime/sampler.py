@@ -1,4 +1,4 @@
-"""The torch-free sampler: an exported ONNX generator behind a small numpy API.
+"""The torch-free sampler: an exported ONNX (or .ort) generator behind a small numpy API.
 
     from gantool.runtime import Sampler
     sampler = Sampler("model.onnx")
@@ -6,35 +6,37 @@
     sampler.grid(images).save("threes.png")
 
 Reproducibility: latents come from numpy's PCG64 (`np.random.Generator(PCG64(seed))`),
-so a seed gives the same images in any process. Thread safety: `sample` and
-`generate` keep no state between calls and onnxruntime's `run` is thread-safe,
-so one Sampler may serve many threads.
+so a seed gives the same images in any process. A *seeded* model (`gantool export
+--seeded`) computes its latents inside the graph from one int64 seed per image: there
+`sample(n, seed=s)` draws images s, s+1, …, s+n-1, the same in every runtime.
+Thread safety: calls keep no state and onnxruntime's `run` is thread-safe, so one
+Sampler may serve many threads.
 """
 
 from __future__ import annotations
 
-import math
 import numbers
 import os
-from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from gantool.errors import GantoolError, GantoolFileNotFoundError
+from gantool.errors import GantoolError
+from gantool.runtime.generator import to_uint8
 from gantool.runtime.grid import make_grid
-from gantool.runtime.latents import cycle_labels, latents
-from gantool.runtime.metadata import METADATA_KEY, parse_metadata
+from gantool.runtime.latents import MAX_SEED, check_seed, check_truncation, cycle_labels, latents
+from gantool.runtime.onnx import OnnxGenerator
 
 Labels = Union[None, int, Sequence[int], np.ndarray]
 
 
 class Sampler:
-    def __init__(self, path: Union[str, os.PathLike], threads: Optional[int] = None,
+    def __init__(self, path: Union[str, os.PathLike, None] = None, threads: Optional[int] = None,
                  providers: Optional[Sequence[str]] = None, max_batch: int = 256, max_n: int = 100_000,
                  spin: bool = True) -> None:
-        """Load an exported ONNX generator and its gantool metadata.
+        """Load an exported ONNX / .ort generator and its gantool metadata.
 
+        path: the model file; None: the pretrained model bundled with gantool.
         threads: intra-op threads (None: onnxruntime's default, one per physical core).
         providers: e.g. ["CUDAExecutionProvider", "CPUExecutionProvider"]; CPU by default.
         max_batch: rows per onnxruntime call, so memory stays bounded for any n.
@@ -42,64 +44,36 @@ class Sampler:
         spin: let worker threads spin while a call runs (faster on small CPUs); they stop
             the moment it returns either way, so an idle sampler uses no CPU. False: never.
         """
-        import onnxruntime as ort
+        if path is None:
+            from gantool.runtime.bundled import bundled_model_path
 
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise GantoolFileNotFoundError(f"model file {str(self.path)!r} does not exist")
-        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-            raise GantoolError(f"threads must be a positive integer, got {threads!r}")
-        if max_batch < 1 or max_n < 1:
-            raise GantoolError("max_batch and max_n must be >= 1")
-        self.max_batch, self.max_n = int(max_batch), int(max_n)
-        self.providers = self._check_providers(ort, providers)
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.inter_op_num_threads = 1
-        if threads is not None:
-            opts.intra_op_num_threads = threads
-        # Small CPUs: threads that spin after a call steal cycles from the host program, so
-        # spinning always stops when a call returns (force_spinning_stop). Spinning *during*
-        # a call saves a wake-up per parallel section: measured on 2 cores for the default
-        # dcgan, 1.4x the batch-256 throughput and 1.4x lower batch-1 latency than no spinning.
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
-        opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        opts.add_session_config_entry("session.force_spinning_stop", "1")
-        try:
-            self._session = ort.InferenceSession(str(self.path), opts, providers=self.providers)
-        except Exception as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise GantoolError(f"{str(self.path)!r} is not a loadable ONNX model ({first[:160]})") from None
-        raw = self._session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
-        self.metadata: dict[str, Any] = parse_metadata(raw, self.path)
-        self.latent_dim = int(self.metadata["latent_dim"])
-        self.num_classes = int(self.metadata["num_classes"])
-        self.image_shape = tuple(self.metadata["image_shape"])  # (C, H, W)
-        self._input_names = [i.name for i in self._session.get_inputs()]
-        self._outputs = list(self.metadata["outputs"])
-        if self._input_names != list(self.metadata["inputs"]):
-            raise GantoolError(f"{str(self.path)!r}: graph inputs {self._input_names} do not match its metadata")
+            path = bundled_model_path()
+        if isinstance(max_n, bool) or not isinstance(max_n, int) or max_n < 1:
+            raise GantoolError("max_n must be a positive integer")
+        self.max_n = max_n
+        self.generator = OnnxGenerator(path, threads=threads, providers=providers, spin=spin, max_batch=max_batch)
+        g = self.generator
+        self.path, self.metadata, self.providers = g.path, g.metadata, g.providers
+        self.latent_dim, self.num_classes, self.image_shape = g.latent_dim, g.num_classes, g.image_shape
+        self.max_batch = g.max_batch
 
-    @staticmethod
-    def _check_providers(ort, providers: Optional[Sequence[str]]) -> list[str]:
-        if providers is None:
-            return ["CPUExecutionProvider"]
-        available = set(ort.get_available_providers())
-        missing = [p for p in providers if p not in available]
-        if missing:
-            raise GantoolError(f"execution provider(s) {', '.join(missing)} not available here; "
-                               f"available: {', '.join(sorted(available))}")
-        return list(providers)
+    @classmethod
+    def default(cls, **kwargs: Any) -> "Sampler":
+        """The pretrained conditional generator that ships inside the gantool package."""
+        return cls(None, **kwargs)
 
     @property
     def conditional(self) -> bool:
         return self.num_classes > 0
 
+    @property
+    def seeded(self) -> bool:
+        return self.generator.seeded
+
     # ----- inputs -------------------------------------------------------------------------
     def latents(self, n: int, seed: Optional[int] = None, truncation: Optional[float] = None) -> np.ndarray:
         """(n, latent_dim) float32 standard-normal latents from PCG64(seed)."""
-        return latents(self._check_n(n), self.latent_dim, seed, self._check_truncation(truncation))
+        return latents(self._check_n(n), self.latent_dim, check_seed(seed), check_truncation(truncation))
 
     def labels_for(self, n: int, labels: Labels) -> Optional[np.ndarray]:
         """Normalise `labels` to (n,) int64, or None for unconditional models.
@@ -113,49 +87,41 @@ class Sampler:
         if labels is None:
             return cycle_labels(n, self.num_classes)
         if isinstance(labels, numbers.Integral) and not isinstance(labels, bool):
-            arr = np.full(n, int(labels), dtype=np.int64)
-        else:
+            if not 0 <= labels < self.num_classes:
+                raise GantoolError(f"labels must be in 0..{self.num_classes - 1}, got {labels}")
+            return np.full(n, int(labels), dtype=np.int64)
+        try:
             arr = np.asarray(labels)
-            if arr.ndim != 1 or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0):
-                raise GantoolError(f"labels must be an int or a 1-D sequence of ints, got {labels!r:.60}")
-            if len(arr) != n:
-                raise GantoolError(f"got {len(arr)} labels for {n} images; pass one label per image or a single int")
-            arr = arr.astype(np.int64)
-        if arr.size and (arr.min() < 0 or arr.max() >= self.num_classes):
+        except (ValueError, TypeError, OverflowError):
+            arr = np.asarray([None])
+        if arr.ndim != 1 or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0):
+            raise GantoolError(f"labels must be an int or a 1-D sequence of ints, got {labels!r:.60}")
+        if len(arr) != n:
+            raise GantoolError(f"got {len(arr)} labels for {n} images; pass one label per image or a single int")
+        if arr.min() < 0 or arr.max() >= self.num_classes:
             raise GantoolError(f"labels must be in 0..{self.num_classes - 1}, got {arr.min()}..{arr.max()}")
-        return arr
+        return arr.astype(np.int64)
 
     def _check_n(self, n: Any) -> int:
         if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-            raise GantoolError(f"n must be an integer, got {n!r}")
+            raise GantoolError(f"n must be an integer, got {n!r:.40}")
         if not 1 <= n <= self.max_n:
             raise GantoolError(f"n must be between 1 and {self.max_n}, got {n}")
         return int(n)
 
-    @staticmethod
-    def _check_truncation(truncation: Optional[float]) -> Optional[float]:
-        if truncation is None:
-            return None
-        if isinstance(truncation, bool) or not isinstance(truncation, numbers.Real) \
-                or not math.isfinite(truncation) or truncation <= 0:
-            raise GantoolError(f"truncation must be a positive finite number, got {truncation!r}")
-        return float(truncation)
-
     # ----- generation ---------------------------------------------------------------------
     def generate_float(self, z: np.ndarray, labels: Labels = None) -> np.ndarray:
         """Raw model output for your own latents: (n, C, H, W) float32 in [0, 1]."""
-        z = np.asarray(z, dtype=np.float32)
+        try:
+            z = np.asarray(z, dtype=np.float32)
+        except (ValueError, TypeError, OverflowError):
+            raise GantoolError("z must be an array of numbers") from None
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise GantoolError(f"z must have shape (n, {self.latent_dim}), got {z.shape}")
+        if not np.isfinite(z).all():
+            raise GantoolError("z holds NaN or infinite values")
         n = self._check_n(len(z))
-        lab = self.labels_for(n, labels)
-        chunks = []
-        for i in range(0, n, self.max_batch):  # bounded memory for any n
-            feeds = {"z": np.ascontiguousarray(z[i : i + self.max_batch])}
-            if lab is not None:
-                feeds["label"] = lab[i : i + self.max_batch]
-            chunks.append(self._session.run(self._outputs, feeds)[0])
-        return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+        return self._finite(self.generator(z, self.labels_for(n, labels)))
 
     def generate(self, z: np.ndarray, labels: Labels = None) -> np.ndarray:
         """Images for your own latents: (n, H, W) uint8 (C, H, W for multi-channel models)."""
@@ -164,27 +130,44 @@ class Sampler:
     def sample(self, n: int, seed: Optional[int] = None, labels: Labels = None,
                truncation: Optional[float] = None) -> np.ndarray:
         """n images from seeded latents: (n, H, W) uint8. Same seed, same images."""
-        z = self.latents(n, seed, truncation)
-        return self.generate(z, labels)
+        if not self.seeded:
+            z = self.latents(n, seed, truncation)
+            return self.generate(z, labels)
+        n, seed, truncation = self._check_n(n), check_seed(seed), check_truncation(truncation)
+        if seed is None:
+            seed = int(np.random.default_rng().integers(0, MAX_SEED - self.max_n))
+        if seed + n - 1 > MAX_SEED:
+            raise GantoolError(f"seed + n - 1 must stay within int64 (<= {MAX_SEED}), got seed {seed} and n {n}")
+        seeds = np.arange(seed, seed + n, dtype=np.int64)  # image k of a request is seed + k
+        return to_uint8(self._finite(self.generator.run_seeds(seeds, self.labels_for(n, labels), truncation)))
+
+    @staticmethod
+    def _finite(images: np.ndarray) -> np.ndarray:
+        if not np.isfinite(images).all():
+            raise GantoolError("the model produced NaN or infinite pixels; it is broken (re-export it)")
+        return images
 
     def interpolate(self, a: Union[int, np.ndarray], b: Union[int, np.ndarray], steps: int = 8,
                     label: Optional[int] = None) -> np.ndarray:
         """Images along a spherical path between two latents (or two seeds): (steps, H, W) uint8."""
-        if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 2:
-            raise GantoolError(f"steps must be an integer >= 2, got {steps!r}")
+        if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or not 2 <= steps <= self.max_n:
+            raise GantoolError(f"steps must be an integer in 2..{self.max_n}, got {steps!r:.40}")
+        if self.conditional and label is None:
+            raise GantoolError("this model is conditional: pass label=DIGIT for the interpolation")
         za, zb = self._latent_point(a), self._latent_point(b)
         t = np.linspace(0.0, 1.0, int(steps), dtype=np.float64)[:, None]
         z = slerp(za.astype(np.float64), zb.astype(np.float64), t).astype(np.float32)
-        if self.conditional and label is None:
-            raise GantoolError("this model is conditional: pass label=DIGIT for the interpolation")
         return self.generate(z, label)
 
     def _latent_point(self, p: Union[int, np.ndarray]) -> np.ndarray:
         if isinstance(p, numbers.Integral) and not isinstance(p, bool):
             return self.latents(1, seed=int(p))[0]
-        arr = np.asarray(p, dtype=np.float32).reshape(-1)
-        if arr.shape != (self.latent_dim,):
-            raise GantoolError(f"a latent must have {self.latent_dim} values, got {np.asarray(p).shape}")
+        try:
+            arr = np.asarray(p, dtype=np.float32).reshape(-1)
+        except (ValueError, TypeError, OverflowError):
+            raise GantoolError(f"a latent must be a seed or {self.latent_dim} numbers, got {p!r:.40}") from None
+        if arr.shape != (self.latent_dim,) or not np.isfinite(arr).all():
+            raise GantoolError(f"a latent must have {self.latent_dim} finite values, got {np.asarray(p).shape}")
         return arr
 
     @staticmethod
@@ -197,16 +180,26 @@ class Sampler:
                 f"num_classes={self.num_classes}, variant={self.metadata.get('variant', 'fp32')})")
 
 
-def to_uint8(images: np.ndarray) -> np.ndarray:
-    """(n, C, H, W) float in [0, 1] -> uint8 (n, H, W) for one channel; round half to even."""
-    out = np.clip(np.rint(images * 255.0), 0, 255).astype(np.uint8)
-    return out[:, 0] if out.shape[1] == 1 else out
+def rows_per_label(n: Optional[int], labels: Sequence[int]) -> tuple[int, list[int], Optional[int]]:
+    """One grid row per label: (n, per-image labels, images per row). n defaults to one per label
+    and must be a multiple of the number of labels."""
+    if not labels:
+        raise GantoolError("labels is empty")
+    count = len(labels) if n is None else n
+    if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 1:
+        raise GantoolError(f"n must be a positive integer, got {count!r:.40}")
+    if count % len(labels):
+        raise GantoolError(f"n {count} is not a multiple of the {len(labels)} labels")
+    per = count // len(labels)
+    return count, [lab for lab in labels for _ in range(per)], (per if per > 1 else None)
 
 
 def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Spherical interpolation: keeps interpolated Gaussian latents at a typical norm."""
-    cos = np.clip(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)), -1.0, 1.0)
-    omega = np.arccos(cos)
+    norm = np.linalg.norm(a) * np.linalg.norm(b)
+    if norm == 0:
+        return (1 - t) * a + t * b
+    omega = np.arccos(np.clip(np.dot(a, b) / norm, -1.0, 1.0))
     if omega < 1e-6:
         return (1 - t) * a + t * b
     return (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)

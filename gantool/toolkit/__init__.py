@@ -15,10 +15,11 @@ from gantool._lazy import lazy_getattr
 _EXPORTS = {
     "ModelConfig": "gantool.toolkit.config",
     "TrainConfig": "gantool.toolkit.config",
-    "train": "gantool.toolkit.trainer",
-    "resume": "gantool.toolkit.trainer",
-    "TrainResult": "gantool.toolkit.trainer",
-    "TrainingInterrupted": "gantool.toolkit.trainer",
+    "train": "gantool.toolkit.runs",
+    "resume": "gantool.toolkit.runs",
+    "TrainResult": "gantool.toolkit.runs",
+    "TrainingInterrupted": "gantool.toolkit.runs",
+    "Checkpoint": "gantool.toolkit.checkpoint",
     "create_models": "gantool.toolkit.models",
     "create_generator": "gantool.toolkit.models",
     "create_discriminator": "gantool.toolkit.models",
@@ -31,11 +32,11 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gantool.toolkit.checkpoint import load_checkpoint
+    from gantool.toolkit.checkpoint import Checkpoint, load_checkpoint
     from gantool.toolkit.config import ModelConfig, TrainConfig
     from gantool.toolkit.data import DATASETS, load_dataset
     from gantool.toolkit.models import MODELS, create_discriminator, create_generator, create_models
-    from gantool.toolkit.trainer import TrainingInterrupted, TrainResult, resume, train
+    from gantool.toolkit.runs import TrainingInterrupted, TrainResult, resume, train
 
 
 __getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
+import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Optional
 
+from gantool.config_io import check_finite, from_dict
 from gantool.errors import GantoolError
 
 LOSSES = ("bce", "hinge")
+DEFAULT_EPOCHS = 20  # when neither --epochs nor --minutes is given
+MAX_DIM = 1 << 16  # latent size and width: anything larger is a typo, not a model
 
 
 @dataclass
@@ -24,12 +28,12 @@ class ModelConfig:
     d_mbstd: bool = False  # minibatch standard-deviation feature in D (ProGAN): fights mode collapse
 
     def validate(self) -> "ModelConfig":
-        from gantool.toolkit.models import MODELS
-
-        MODELS.get(self.arch)  # raises a one-line GantoolError for unknown names
+        """Ranges only; the architecture name is checked where models are created (create_models)."""
         _positive(self, "latent_dim", "width", "channels")
-        if self.num_classes < 0:
-            raise GantoolError(f"num_classes must be >= 0, got {self.num_classes}")
+        if self.latent_dim > MAX_DIM or self.width > MAX_DIM or self.channels > 4:
+            raise GantoolError(f"latent dim and width must be <= {MAX_DIM} and channels <= 4")
+        if not 0 <= self.num_classes <= 1000:
+            raise GantoolError(f"num_classes must be in 0..1000, got {self.num_classes}")
         if self.d_norm not in ("batch", "spectral"):
             raise GantoolError(f"unknown discriminator norm {self.d_norm!r}; choose batch or spectral")
         if self.image_size != 28:
@@ -48,7 +52,7 @@ class TrainConfig:
     data_dir: Optional[str] = None
     download: bool = True  # let torchvision fetch MNIST when files are missing
     run_dir: str = "runs/gantool"
-    epochs: int = 20
+    epochs: Optional[int] = None  # None: DEFAULT_EPOCHS, or no limit when `minutes` is set
     minutes: Optional[float] = None  # wall-clock budget; stops at the first step past it
     batch_size: int = 128
     lr_g: float = 2e-4
@@ -72,9 +76,18 @@ class TrainConfig:
     eval_every: int = 0  # epochs between FID evaluations (0 = off); keeps checkpoints/best.pt
     eval_n: int = 2000  # generated samples per evaluation during training
 
+    @property
+    def max_epochs(self) -> int:
+        """The epoch limit: `epochs`, else DEFAULT_EPOCHS, else (a time budget alone) no limit."""
+        if self.epochs is not None:
+            return self.epochs
+        return 1 << 62 if self.minutes is not None else DEFAULT_EPOCHS
+
     def validate(self) -> "TrainConfig":
         self.model.validate()
-        if self.epochs < 1:
+        check_finite(self, "minutes", "lr_g", "lr_d", "beta1", "beta2", "label_smoothing", "ema_decay", "rotate",
+                     "r1_gamma")
+        if self.epochs is not None and self.epochs < 1:
             raise GantoolError(f"epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 1:
             raise GantoolError(f"batch size must be >= 1, got {self.batch_size}")
@@ -105,19 +118,12 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
-        d = dict(d)
-        model = _from_dict(ModelConfig, d.pop("model", {}))
-        return _from_dict(cls, {**d, "model": model})
+        return from_dict(cls, d)
 
 
-def _from_dict(cls, d: dict[str, Any]):
-    """Build a dataclass from a dict, ignoring keys a newer/older version added."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in d.items() if k in names})
-
-
-def model_config_from_dict(d: dict[str, Any]) -> ModelConfig:
-    return _from_dict(ModelConfig, d)
+def default_run_dir(arch: str) -> str:
+    """runs/ARCH-YYYYmmdd-HHMMSS: where a run goes when no --run-dir is given."""
+    return str(Path("runs") / f"{arch}-{time.strftime('%Y%m%d-%H%M%S')}")
 
 
 def _positive(cfg: object, *names: str) -> None:

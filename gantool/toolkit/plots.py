@@ -1,11 +1,10 @@
-"""Files a person opens: loss curves (matplotlib, headless) and sample grids."""
+"""Loss curves as a PNG a person opens (matplotlib, headless)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from gantool.fileio import atomic_path
 
@@ -33,8 +32,3 @@ def plot_losses(loss_log: list[dict], path: str | Path) -> None:
         fig.savefig(tmp, format="png")
     plt.close(fig)
 
-
-def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """(B, 1, H, W) torch tensor in [-1, 1] -> (B, H, W) uint8 numpy."""
-    x = ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round()
-    return x.to(torch.uint8).numpy()[:, 0]

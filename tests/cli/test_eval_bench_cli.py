@@ -53,7 +53,7 @@ def test_eval_dataset_without_test_split(trained_run, tmp_path):
     src = trained_run("mlp", 0)
     from gantool.toolkit import load_checkpoint
 
-    idx_dir = load_checkpoint(src)["train_config"]["data_dir"]
+    idx_dir = load_checkpoint(src).train.data_dir
     for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"):
         shutil.copy(f"{idx_dir}/{name}", data / name)
     res = runner.invoke(app, ["eval", str(src), "--n", "50", "--data-dir", str(data)])

@@ -127,7 +127,7 @@ def test_verify_passes_on_intact_export(exported, tmp_path):
 
 @pytest.mark.parametrize("opset", [17, 23])
 def test_opset_range(trained_run, tmp_path, opset):
-    result = export(trained_run("mlp", 10), ExportConfig(out_dir=str(tmp_path / "o"), torchscript=False, opset=opset))
+    result = export(trained_run("mlp", 10), ExportConfig(out_dir=str(tmp_path / "o"), formats=("onnx",), opset=opset))
     model = onnx.load(str(result.files["onnx"]))
     assert [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")] == [opset]
     assert result.report["passed"]
@@ -154,27 +154,27 @@ def test_out_dir_with_different_model_needs_force(exported, trained_run, tmp_pat
 
 def test_same_model_can_be_re_exported(trained_run, tmp_path):
     out = tmp_path / "again"
-    export(trained_run("mlp", 0), ExportConfig(out_dir=str(out), torchscript=False))
-    export(trained_run("mlp", 0), ExportConfig(out_dir=str(out), torchscript=False))
+    export(trained_run("mlp", 0), ExportConfig(out_dir=str(out), formats=("onnx",)))
+    export(trained_run("mlp", 0), ExportConfig(out_dir=str(out), formats=("onnx",)))
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "model.onnx", "verification.json"]
 
 
 def test_fid_gate(trained_run, tmp_path):
     out = tmp_path / "fidgate"
     with pytest.raises(GantoolError, match="FID change"):
-        export(trained_run("mlp", 10), ExportConfig(out_dir=str(out), int8=True, torchscript=False,
+        export(trained_run("mlp", 10), ExportConfig(out_dir=str(out), variants=("int8",), formats=("onnx",),
                                                     max_fid_change=-1e6))
-    assert list(out.iterdir()) == []
-    result = export(trained_run("mlp", 10), ExportConfig(out_dir=str(out), fp16=True, torchscript=False, fid=False))
+    assert not out.exists()  # nothing written
+    result = export(trained_run("mlp", 10), ExportConfig(out_dir=str(out), variants=("fp16",), formats=("onnx",), fid=False))
     assert "fid_change" not in result.report["variants"][0] and "--no-fid" in result.report["fid_note"]
 
 
 def test_int8_gate_failure_writes_nothing(trained_run, tmp_path):
     out = tmp_path / "gated"
-    with pytest.raises(GantoolError, match="int8 variant misses the gate") as exc:
-        export(trained_run("dcgan", 0), ExportConfig(out_dir=str(out), int8=True, max_pixel_error=1e-9))
-    assert exc.value.exit_code == 2
-    assert list(out.iterdir()) == []
+    with pytest.raises(VerificationError, match="int8 variant misses the gate") as exc:
+        export(trained_run("dcgan", 0), ExportConfig(out_dir=str(out), variants=("int8",), max_pixel_error=1e-9))
+    assert exc.value.exit_code == 1  # a missed gate is a failed verification, at export as at verify
+    assert not out.exists()  # nothing written
 
 
 def test_bad_sources(tmp_path):
@@ -191,9 +191,9 @@ def test_unknown_architecture_in_checkpoint(trained_run, tmp_path):
     from gantool.toolkit.checkpoint import load_checkpoint, save_checkpoint
 
     ckpt = load_checkpoint(trained_run("mlp", 0))
-    ckpt["model_config"]["arch"] = "stylegan9"
-    save_checkpoint({k: v for k, v in ckpt.items() if k not in ("format", "format_version", "path")},
-                    tmp_path / "odd.pt")
+    cfg = ckpt.train.to_dict()
+    cfg["model"]["arch"] = "stylegan9"
+    save_checkpoint({**ckpt.state, "model_config": cfg["model"], "train_config": cfg}, tmp_path / "odd.pt")
     with pytest.raises(GantoolError, match="unknown model 'stylegan9'"):
         export(tmp_path / "odd.pt", ExportConfig(out_dir=str(tmp_path / "o")))
 

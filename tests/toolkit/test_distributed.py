@@ -27,11 +27,11 @@ def test_torchrun_two_cpu_processes(idx_dir, tmp_path):
     assert proc.returncode == 0, (proc.stdout[-2000:], proc.stderr[-4000:])
     ckpt = load_checkpoint(run)
     # 320 images, 2 ranks -> 160 per rank -> 5 steps of 32 per epoch (one process would take 10).
-    assert ckpt["step"] == 2 * 5
+    assert ckpt.step == 2 * 5
     assert [json.loads(s)["epoch"] for s in (run / "metrics.jsonl").read_text().splitlines()] == [1, 2]
     assert (run / "samples" / "epoch_002.png").is_file()
     # Only rank 0 reports.
     assert proc.stdout.count("trained 2 epoch(s)") == 1
     # The default R1 penalty is switched off under DDP, said once, and recorded.
     assert proc.stderr.count("R1 penalty is off under torchrun") == 1
-    assert ckpt["train_config"]["r1_gamma"] == 0.0
+    assert ckpt.train.r1_gamma == 0.0

@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pytest
 
-from gantool.errors import GantoolError
 from gantool.toolkit.data import load_dataset
 from gantool.toolkit.metrics import scores
 from gantool.toolkit.metrics.features import FeatureExtractor, accuracy, load_or_train, train_feature_net
@@ -98,10 +97,3 @@ def test_feature_net_cache_is_keyed_by_data(idx_dir, tmp_path, monkeypatch):
     load_or_train(data.images[:200], data.labels[:200], dataset="idx", progress=False)
     assert len(list(tmp_path.rglob("*.pt"))) == 2
 
-
-def test_eval_config_bounds():
-    from gantool.toolkit.metrics import MAX_N, EvalConfig
-
-    for n in (1, 0, MAX_N + 1):
-        with pytest.raises(GantoolError, match="n must be between 2"):
-            EvalConfig(n=n).validate()

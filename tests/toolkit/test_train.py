@@ -12,12 +12,11 @@ from PIL import Image
 
 from gantool.errors import GantoolError
 from gantool.toolkit import TrainingInterrupted, load_checkpoint, resume, train
-from gantool.toolkit.checkpoint import generator_from_checkpoint
 
 
 def _g_weights(run_dir) -> dict:
     ckpt = load_checkpoint(run_dir)
-    return {**ckpt["generator"], **{f"ema.{k}": v for k, v in ckpt["ema"]["model"].items()}}
+    return {**ckpt.state["generator"], **{f"ema.{k}": v for k, v in ckpt.state["ema"]["model"].items()}}
 
 
 def _assert_same(a: dict, b: dict) -> None:
@@ -42,9 +41,9 @@ def test_run_dir_contents(tiny_cfg, arch, num_classes):
     assert grid.size == ((10 if num_classes else 8) * 30 + 2, (10 if num_classes else 8) * 30 + 2)
     assert Image.open(run / "losses.png").size[0] > 300
     ckpt = load_checkpoint(run)
-    assert {"generator", "discriminator", "ema", "opt_g", "opt_d", "rng", "step"} <= ckpt.keys()
-    assert ckpt["model_config"]["num_classes"] == num_classes
-    G = generator_from_checkpoint(ckpt)  # rebuilt from the stored config alone
+    assert {"generator", "discriminator", "ema", "opt_g", "opt_d", "rng", "step"} <= ckpt.state.keys()
+    assert ckpt.model.num_classes == num_classes
+    G = ckpt.generator()  # rebuilt from the stored config alone
     z = torch.randn(2, 8)
     labels = torch.tensor([3, 4]) if num_classes else None
     assert G(z, labels).shape == (2, 1, 28, 28)
@@ -69,10 +68,10 @@ def test_resume_after_epoch_equals_uninterrupted(tiny_cfg, tmp_path):
     train(full, progress=False)
     part = tiny_cfg("dcgan", 10, epochs=1, run_dir=str(tmp_path / "part"))
     train(part, progress=False)
-    result = resume(part.run_dir, epochs=2, progress=False)
+    result = resume(part.run_dir, {"epochs": 2}, progress=False)
     assert result.epochs_done == 2
     _assert_same(_g_weights(full.run_dir), _g_weights(part.run_dir))
-    assert len(load_checkpoint(part.run_dir)["history"]) == 2
+    assert len(load_checkpoint(part.run_dir).state["history"]) == 2
 
 
 def test_ctrl_c_mid_epoch_checkpoints_and_resumes_exactly(tiny_cfg, tmp_path):
@@ -87,7 +86,7 @@ def test_ctrl_c_mid_epoch_checkpoints_and_resumes_exactly(tiny_cfg, tmp_path):
     with pytest.raises(TrainingInterrupted) as exc:
         train(cut, progress=False, on_step=press_ctrl_c)
     ckpt = load_checkpoint(exc.value.checkpoint)
-    assert (ckpt["step"], ckpt["epoch"], ckpt["batch_in_epoch"]) == (7, 1, 2)
+    assert (ckpt.step, ckpt.state["epoch"], ckpt.state["batch_in_epoch"]) == (7, 1, 2)
     resume(cut.run_dir, progress=False)
     _assert_same(_g_weights(full.run_dir), _g_weights(cut.run_dir))
 
@@ -96,7 +95,7 @@ def test_time_budget_stops_early(tiny_cfg):
     cfg = tiny_cfg("mlp", epochs=1000, minutes=0.0005)  # 30 ms
     result = train(cfg, progress=False)
     assert result.stopped_by == "time" and result.epochs_done < 1000
-    assert load_checkpoint(cfg.run_dir)["step"] == result.steps
+    assert load_checkpoint(cfg.run_dir).step == result.steps
 
 
 def test_refuses_to_overwrite_existing_run(tiny_cfg):
@@ -157,9 +156,9 @@ def test_checkpoint_from_other_architecture(tiny_cfg, tmp_path):
     cfg = tiny_cfg("mlp", epochs=1)
     train(cfg, progress=False)
     ckpt = load_checkpoint(cfg.run_dir)
-    ckpt["model_config"]["arch"] = "dcgan"  # weights no longer fit the architecture
+    ckpt.model.arch = "dcgan"  # weights no longer fit the architecture
     with pytest.raises(GantoolError, match="do not fit architecture 'dcgan'"):
-        generator_from_checkpoint(ckpt)
+        ckpt.generator()
 
 
 def test_eval_every_logs_fid_and_keeps_best(tiny_cfg, idx_dir, monkeypatch, tmp_path):
@@ -171,8 +170,8 @@ def test_eval_every_logs_fid_and_keeps_best(tiny_cfg, idx_dir, monkeypatch, tmp_
     assert len(fids) == 3 and all(f > 0 for f in fids)
     assert all(0 <= r["coverage"] <= 1 and 0 <= r["class_accuracy"] <= 1 for r in lines)
     best = load_checkpoint(Path(cfg.run_dir) / "checkpoints" / "best.pt")
-    assert best["best_fid"] == min(fids)
-    assert best["epoch"] == 1 + fids.index(min(fids))
+    assert best.state["best_fid"] == min(fids)
+    assert best.state["epoch"] == 1 + fids.index(min(fids))
 
 
 def test_diffaug_and_r1_options_train(tiny_cfg):
@@ -190,7 +189,7 @@ def test_cuda_training_with_bf16_autocast(tiny_cfg):
     cfg = tiny_cfg("dcgan", 10, epochs=1, device="cuda", amp=True)
     result = train(cfg, progress=False)
     assert result.steps == 5 and math.isfinite(result.history[0]["g_loss"])
-    G = generator_from_checkpoint(load_checkpoint(cfg.run_dir))  # loads on the CPU
+    G = load_checkpoint(cfg.run_dir).generator()  # loads on the CPU
     assert next(G.parameters()).device.type == "cpu"
 
 

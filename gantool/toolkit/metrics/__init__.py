@@ -1,13 +1,11 @@
 """Quality metrics measured offline with gantool's own MNIST feature network.
 
-    from gantool.toolkit.metrics import EvalConfig, evaluate
-    result = evaluate("runs/my-run", EvalConfig(n=10_000, data_dir="path/to/mnist"))
-
 `scores` is numpy-only; `features` trains and caches the feature network (torch);
-`evaluate` draws samples from a checkpoint or an ONNX file and scores them.
+`evaluator` holds it with the real test split's statistics and scores generated images.
+`gantool.assess.quality()` is the user-facing evaluation built on these.
 """
 
 from gantool.toolkit.metrics import scores
-from gantool.toolkit.metrics.evaluate import MAX_N, EvalConfig, Evaluator, evaluate, format_table
+from gantool.toolkit.metrics.evaluator import Evaluator, generated_images
 
-__all__ = ["EvalConfig", "Evaluator", "MAX_N", "evaluate", "format_table", "scores"]
+__all__ = ["Evaluator", "generated_images", "scores"]

@@ -20,6 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from gantool.console import say
 from gantool.fileio import atomic_path, write_json_atomic
 from gantool.toolkit.augment import random_rotate
 
@@ -119,7 +120,7 @@ def train_feature_net(images: np.ndarray, labels: np.ndarray, num_classes: int =
             step += 1
         epoch += 1
         if progress:
-            print(f"  feature net: step {step}/{steps} (epoch {epoch}), loss {loss.item():.3f}", file=sys.stderr)
+            say(True, f"feature net: step {step}/{steps} (epoch {epoch}), loss {loss.item():.3f}")
     return net.eval()
 
 
@@ -144,9 +145,8 @@ def load_or_train(train_images: np.ndarray, train_labels: np.ndarray, *, dataset
             return FeatureExtractor(net.eval(), info.get("test_accuracy"), info)
         except Exception:  # a damaged cache entry is rebuilt below
             pass
-    if progress:
-        print(f"training gantool's feature network on {len(train_images)} {dataset} digits "
-              f"(once; cached in {directory})…", file=sys.stderr)
+    say(progress, f"training gantool's feature network on {len(train_images)} {dataset} digits "
+                  f"(once; cached in {directory})")
     net = train_feature_net(train_images, train_labels, num_classes, seed, progress=progress)
     acc = accuracy(net, *test) if test is not None else None
     info = {"dataset": dataset, "train_size": len(train_images), "seed": seed, "recipe_version": RECIPE_VERSION,

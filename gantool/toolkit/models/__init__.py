@@ -1,4 +1,4 @@
-"""Model registry: `create_generator("dcgan", cfg)`; each architecture is one function.
+"""Model registry: `create_models(ModelConfig(arch="dcgan"))`; each architecture is one function.
 
 A registered builder takes a ModelConfig and returns a ModelPair. Generators map
 `z (B, latent_dim)` [+ `label (B,) int64`] to images `(B, C, 28, 28)` in [-1, 1];
@@ -24,8 +24,10 @@ MODELS: Registry[Callable[[ModelConfig], ModelPair]] = Registry("model")
 
 
 def create_models(cfg: ModelConfig) -> ModelPair:
+    """Build G and D; the architecture name is checked here (an unknown one is a one-line error)."""
+    builder = MODELS.get(cfg.arch)
     cfg.validate()
-    return MODELS.get(cfg.arch)(cfg)
+    return builder(cfg)
 
 
 def create_generator(cfg: ModelConfig) -> nn.Module:

@@ -1,0 +1,29 @@
+"""Assessment of exported or trained generators, above the exporter: quality (`evaluate`) and speed
+(`bench`), both on any artifact through `gantool.artifacts.open_generator`.
+
+    from gantool.assess import EvalConfig, evaluate, BenchConfig, bench
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gantool._lazy import lazy_getattr
+
+_EXPORTS = {
+    "EvalConfig": "gantool.assess.quality",
+    "MAX_N": "gantool.assess.quality",
+    "evaluate": "gantool.assess.quality",
+    "format_table": "gantool.assess.quality",
+    "BenchConfig": "gantool.assess.speed",
+    "bench": "gantool.assess.speed",
+    "markdown": "gantool.assess.speed",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from gantool.assess.speed import BenchConfig, bench, markdown
+    from gantool.assess.quality import MAX_N, EvalConfig, evaluate, format_table
+
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -1,0 +1,145 @@
+"""`gantool bench`: one table per model, a row per artifact (Ultralytics' `benchmark`, plus quality).
+
+For PyTorch eager and every file of an export (each run by the first backend of its row in
+gantool.artifacts): file size, batch-1 latency (median of >= 200 calls after warm-up),
+batch-256 throughput, cold start (a fresh process: import + load + first image), that
+process's peak RSS, FID and its change against eager on the same seeded latents.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import textwrap
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from gantool.artifacts import ARTIFACTS, BACKENDS, open_backend
+from gantool.assess.timing import PEAK_RSS, fresh_process, median_seconds
+from gantool.console import say
+from gantool.errors import GantoolError, GantoolFileNotFoundError
+from gantool.runtime.latents import cycle_labels, latents
+from gantool.runtime.session import check_threads
+
+
+@dataclass
+class BenchConfig:
+    calls: int = 300  # batch-1 calls timed (>= 200)
+    repeats: int = 5  # batch-256 calls timed
+    cold_runs: int = 3  # fresh processes per format
+    fid: bool = True
+    fid_n: int = 2000
+    data_dir: Optional[str] = None
+    threads: Optional[int] = None  # onnxruntime intra-op threads (None: all cores)
+
+    def validate(self) -> "BenchConfig":
+        if not 200 <= self.calls <= 1_000_000:
+            raise GantoolError(f"calls must be in 200..1000000 for a stable median, got {self.calls}")
+        if not (1 <= self.repeats <= 1000 and 1 <= self.cold_runs <= 100 and 2 <= self.fid_n <= 50_000):
+            raise GantoolError("repeats must be in 1..1000, cold runs in 1..100, fid n in 2..50000")
+        check_threads(self.threads)
+        return self
+
+
+@dataclass
+class Row:
+    name: str  # "pytorch eager", "onnx int8", …
+    backend: str
+    path: Path
+    size_bytes: int
+
+
+def resolve_source(source: str | os.PathLike, workdir: Path) -> tuple[Path, dict[str, Path]]:
+    """(checkpoint, {kind: file}) for an export dir, or for a run dir exported here with every variant."""
+    from gantool.export_dir import read_export_dir
+    from gantool.toolkit.checkpoint import resolve_checkpoint
+
+    src = Path(source)
+    exported = read_export_dir(src, required=False) if src.is_dir() else None
+    if exported is not None:
+        ckpt = Path(exported.checkpoint_path)
+        if not ckpt.is_file():
+            raise GantoolFileNotFoundError(f"checkpoint {str(ckpt)!r} (the export's source) is missing")
+        return ckpt, exported.files
+    from gantool.export.config import ExportConfig
+    from gantool.export.exporter import export
+
+    ckpt = resolve_checkpoint(src)
+    cfg = ExportConfig(out_dir=str(workdir / "export"), variants=("fp16", "int8"))
+    return ckpt, export(ckpt, cfg, progress=False).files
+
+
+def rows_for(ckpt: Path, files: dict[str, Path]) -> list[Row]:
+    """Eager first, then each file in table order, named by format (and variant where a format has several)."""
+    rows = [Row("pytorch eager", "pytorch", ckpt, 0)]
+    for kind in (k for k in ARTIFACTS.values() if k.name in files):
+        several = any(k.format == kind.format and k.variant != kind.variant for k in ARTIFACTS.values())
+        path = files[kind.name]
+        size = sum((path.parent / n).stat().st_size for n in (path.name, *kind.companions) if (path.parent / n).is_file())
+        rows.append(Row(f"{kind.format} {kind.variant}" if several else kind.format, kind.backends[0], path, size))
+    return rows
+
+
+def cold_code(row: Row, options: dict[str, Any], latent_dim: int, conditional: bool) -> str:
+    labels = "np.zeros(n, np.int64)" if conditional else "None"
+    return textwrap.dedent(f"""
+        import numpy as np
+        from gantool.artifacts import open_backend
+        g = open_backend({row.backend!r}, {str(row.path)!r}, **{options!r})
+        for n in (1, 256):
+            g(np.random.default_rng(0).standard_normal((n, {latent_dim}), dtype=np.float32), {labels})
+    """) + PEAK_RSS
+
+
+def bench(source: str | os.PathLike, cfg: BenchConfig, progress: bool = True) -> dict[str, Any]:
+    from gantool.toolkit.metrics.evaluator import Evaluator, generated_images
+
+    cfg.validate()
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt_path, files = resolve_source(source, Path(tmp))
+        rows = rows_for(ckpt_path, files)
+        eager = open_backend("pytorch", ckpt_path)
+        rows[0].size_bytes = sum(t.numel() * t.element_size() for t in eager.module.state_dict().values())
+        meta = eager.metadata
+        k, latent = eager.num_classes, eager.latent_dim
+        evaluator = Evaluator.for_model(meta["train_config"], data_dir=cfg.data_dir, progress=progress) \
+            if cfg.fid else None
+        z1, z256 = latents(1, latent, 0), latents(256, latent, 1)
+        l1, l256 = (cycle_labels(1, k), cycle_labels(256, k)) if k else (None, None)
+        results = []
+        for row in rows:
+            say(progress, row.name)
+            opts = {"threads": cfg.threads} if cfg.threads and "threads" in BACKENDS[row.backend].options else {}
+            g = eager if row.backend == "pytorch" else open_backend(row.backend, row.path, **opts)
+            latency = median_seconds(lambda: g.images(z1, l1), cfg.calls)
+            batch = median_seconds(lambda: g.images(z256, l256), cfg.repeats, warmup=2)
+            cold, rss = fresh_process(cold_code(row, opts, latent, k > 0), cfg.cold_runs)
+            result = {"format": row.name, "file": row.path.name, "size_mb": row.size_bytes / 1e6,
+                      "latency_ms": latency * 1e3, "throughput_ips": 256 / batch, "cold_start_s": cold,
+                      "peak_rss_mb": rss}
+            if evaluator is not None:
+                images, labels = generated_images(g, cfg.fid_n, seed=0)
+                result["fid"] = evaluator.score(images, labels, pr_samples=min(cfg.fid_n, 2000))["fid"]
+            results.append(result)
+        if evaluator is not None:
+            for result in results:
+                result["fid_change"] = result["fid"] - results[0]["fid"]
+    return {"model": meta["model"], "conditional": k > 0, "checkpoint": str(ckpt_path), "rows": results,
+            "config": asdict(cfg)}
+
+
+def markdown(result: dict[str, Any]) -> str:
+    has_fid = "fid" in result["rows"][0]
+    head = ["format", "file", "size (MB)", "batch-1 latency (ms)", "batch-256 (img/s)", "cold start (s)",
+            "peak RSS (MB)"] + (["FID", "ΔFID vs eager"] if has_fid else [])
+    lines = [f"**{result['model']}** ({'conditional' if result['conditional'] else 'unconditional'}) "
+             f"— {result['checkpoint']}", "", "| " + " | ".join(head) + " |",
+             "|" + "---|" * 2 + "---:|" * (len(head) - 2)]
+    for r in result["rows"]:
+        cells = [r["format"], r["file"], f"{r['size_mb']:.2f}", f"{r['latency_ms']:.3f}",
+                 f"{r['throughput_ips']:.0f}", f"{r['cold_start_s']:.2f}", f"{r['peak_rss_mb']:.0f}"]
+        if has_fid:
+            cells += [f"{r['fid']:.2f}", f"{r['fid_change']:+.2f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

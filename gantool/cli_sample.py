@@ -1,0 +1,116 @@
+"""`gantool sample`, `eval` and `bench`: thin commands over gantool.runtime and gantool.assess."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from gantool.cli import app, user_errors
+from gantool.errors import GantoolError
+
+
+@app.command()
+def sample(
+    model: Annotated[Optional[Path], typer.Argument(
+        help="An exported ONNX / .ort generator (or an export dir). [default: the pretrained model bundled with gantool]")] = None,
+    n: Annotated[Optional[int], typer.Option("--n", help="Number of images. [default: 64, or one per --labels entry]")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed (0..2^63-1); same seed, same images. Seeded models: image k uses seed+k.")] = None,
+    digit: Annotated[Optional[int], typer.Option(help="Class for every image (conditional models).")] = None,
+    labels: Annotated[Optional[str], typer.Option(help="Comma-separated classes, e.g. 0,1,2; each gets n/len images, one row per label.")] = None,
+    truncation: Annotated[Optional[float], typer.Option(help="Truncation trick: latents drawn from the normal truncated to ±T (e.g. 0.8).")] = None,
+    out: Annotated[str, typer.Option("--out", "-o", help="grid.png (a grid), DIR/ (one PNG per image) or x.npy (uint8 array).")] = "samples.png",
+    nrow: Annotated[Optional[int], typer.Option(min=1, help="Images per grid row. [default: square]")] = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="onnxruntime intra-op threads. [default: one per physical core]")] = None,
+) -> None:
+    """Generate digits from an exported ONNX file with onnxruntime (no torch)."""
+    with user_errors():
+        from gantool.runtime.output import check_images_out, save_images
+        from gantool.runtime.sampler import Sampler, rows_per_label
+
+        if digit is not None and labels is not None:
+            raise GantoolError("use --digit or --labels, not both")
+        count, label_arg = (64 if n is None else n), digit
+        if labels is not None:
+            count, label_arg, per_row = rows_per_label(n, _parse_labels(labels))
+            nrow = nrow or per_row
+        target, as_dir = check_images_out(out)
+        sampler = Sampler(_model_file(model), threads=threads)
+        images = sampler.sample(count, seed=seed, labels=label_arg, truncation=truncation)
+        typer.echo(save_images(images, target, as_dir, nrow))
+
+
+def _model_file(model: Optional[Path]) -> Optional[Path]:
+    """An export dir stands for its main runtime file; None for the bundled model."""
+    if model is not None and model.is_dir():
+        from gantool.export_dir import read_export_dir
+
+        return read_export_dir(model).primary()
+    return model
+
+
+def _parse_labels(text: str) -> list[int]:
+    try:
+        values = [int(t) for t in text.split(",") if t.strip() != ""]
+    except ValueError:
+        raise GantoolError(f"--labels must be comma-separated integers like 0,1,2; got {text[:40]!r}") from None
+    if not values:
+        raise GantoolError("--labels is empty")
+    if len(values) > 100_000:
+        raise GantoolError("--labels lists more than 100000 classes")
+    return values
+
+
+@app.command("eval")
+def eval_(
+    source: Annotated[Path, typer.Argument(help="A run dir / checkpoint (.pt), an exported file or an export dir.")],
+    n: Annotated[int, typer.Option("--n", help="Generated samples to score (2-50000).")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Latent seed; same seed, same samples for every format.")] = 0,
+    dataset: Annotated[Optional[str], typer.Option(help="Reference dataset. [default: the model's; mnist-sample -> mnist]")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="Folder with the reference test split (t10k-*-ubyte[.gz]).")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the results here. [default: eval.json beside the model]")] = None,
+) -> None:
+    """Score a generator: FID, Inception-Score analogue, class coverage, precision/recall
+    (and per-digit accuracy for conditional models), with gantool's own MNIST feature network."""
+    with user_errors():
+        from gantool.assess.quality import EvalConfig, default_json, evaluate, format_table, to_json
+        from gantool.fileio import check_output_file, write_text_atomic
+
+        cfg = EvalConfig(n=n, seed=seed, dataset=dataset, data_dir=None if data_dir is None else str(data_dir))
+        target = check_output_file(json_out or default_json(source), "--json")
+        result = evaluate(source, cfg.validate())
+        typer.echo(format_table(result))
+        write_text_atomic(target, to_json(result) + "\n")
+        typer.echo(f"wrote {target}")
+
+
+@app.command()
+def bench(
+    source: Annotated[Path, typer.Argument(help="A run dir / checkpoint (exported to a temp dir with every variant) or an export dir.")],
+    calls: Annotated[int, typer.Option(help="Batch-1 calls timed per format (>= 200).")] = 300,
+    fid: Annotated[bool, typer.Option("--fid/--no-fid", help="Also score FID per format (needs the test split).")] = True,
+    fid_n: Annotated[int, typer.Option(help="Samples per FID.")] = 2000,
+    data_dir: Annotated[Optional[Path], typer.Option(help="Folder with the reference test split.")] = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="onnxruntime intra-op threads. [default: one per physical core]")] = None,
+    markdown_out: Annotated[Optional[Path], typer.Option("--markdown", help="Also write the table here.")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the results here.")] = None,
+) -> None:
+    """Compare every format of a model (PyTorch eager and each exported file): size, batch-1 latency,
+    batch-256 throughput, cold start, peak RSS, FID and its change against eager."""
+    with user_errors():
+        import json
+
+        from gantool.assess.speed import BenchConfig, markdown
+        from gantool.assess.speed import bench as run_bench
+        from gantool.fileio import check_output_file, write_text_atomic
+
+        outputs = [(check_output_file(p, opt), render) for p, opt, render in (
+            (markdown_out, "--markdown", markdown), (json_out, "--json", lambda r: json.dumps(r, indent=2)))
+            if p is not None]
+        cfg = BenchConfig(calls=calls, fid=fid, fid_n=fid_n, threads=threads,
+                          data_dir=None if data_dir is None else str(data_dir))
+        result = run_bench(source, cfg)
+        typer.echo(markdown(result))
+        for target, render in outputs:
+            write_text_atomic(target, render(result) + "\n")

@@ -1,0 +1,88 @@
+"""Numerical verification of exported files, driven by the artifact table.
+
+Exact rows (fp32 files): for batches 1, 3 and 64 with seeded latents (and, for conditional
+models, enough batches that every label is seen), each verifying backend's output is
+compared with PyTorch eager: max and mean absolute error on [0, 1] pixels, failing above
+`atol`. Gated rows (fp16, int8, …) are judged by their images against the file they were
+made from: mean and peak pixel error and, given an Evaluator, the change in FID.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from gantool.artifacts import BACKENDS, ArtifactKind, open_backend
+from gantool.errors import GantoolError, first_line
+from gantool.runtime.generator import Generator, to_uint8
+from gantool.runtime.latents import seeded_inputs
+
+
+def verification_feeds(meta: dict[str, Any], batch: int, seed: int) -> list[dict[str, np.ndarray]]:
+    """Seeded inputs of `batch` rows; for conditional models, as many runs as it takes to cover every label."""
+    k = meta["num_classes"]
+    runs = math.ceil(k / batch) if k else 1
+    return [seeded_inputs(batch, meta["latent_dim"], k, seed=seed + 1000 * batch + r, offset=r * batch)
+            for r in range(runs)]
+
+
+def verify_exact(reference: Generator, kind: ArtifactKind, path: Path, atol: float,
+                 seed: int = 0) -> list[dict[str, Any]]:
+    """Compare `path` on each of its row's backends with the eager `reference`; one result per batch."""
+    results = []
+    for backend in kind.backends:
+        row = {"file": path.name, "backend": backend}
+        try:
+            generator = open_backend(backend, path)
+            for batch in BACKENDS[backend].batches:
+                err = _errors(reference, generator, verification_feeds(reference.metadata, batch, seed))
+                max_err = float(err.max())
+                results.append({**row, "batch": batch, "max_abs_error": max_err, "mean_abs_error": float(err.mean()),
+                                "passed": bool(max_err <= atol)})
+        except GantoolError as e:  # a file that does not load or run fails verification
+            results.append({**row, "batch": None, "passed": False, "error": first_line(e, 200)})
+    return results
+
+
+def _errors(reference: Generator, candidate: Generator, runs: list[dict[str, np.ndarray]]) -> np.ndarray:
+    errs = []
+    for feeds in runs:
+        want, got = reference(feeds["z"], feeds.get("label")), candidate(feeds["z"], feeds.get("label"))
+        if got.shape != want.shape:
+            errs.append(np.full(want.shape, np.inf))
+        else:
+            errs.append(np.abs(got.astype(np.float64) - want.astype(np.float64)))
+    err = np.concatenate([e.ravel() for e in errs])
+    return np.where(np.isnan(err), np.inf, err)  # NaN never passes
+
+
+def judge_variant(reference: Generator, candidate: Generator, samples: int, seed: int, max_mean: float,
+                  max_peak: float, evaluator=None, max_fid_change: Optional[float] = None) -> dict[str, Any]:
+    """A variant is judged by its images: pixel errors against the file it was made from on seeded
+    samples and, given an Evaluator, the change in FID (same latents, same reference)."""
+    meta = reference.metadata
+    feeds = seeded_inputs(samples, meta["latent_dim"], meta["num_classes"], seed=seed + 7)
+    labels = feeds.get("label")
+    ref, got = reference(feeds["z"], labels), candidate(feeds["z"], labels)
+    errors = pixel_errors(ref, got)
+    passed = errors["mean_pixel_error"] <= max_mean and errors["max_pixel_error"] <= max_peak
+    out = {"file": candidate.path.name, "samples": samples, **errors, "gate_mean": max_mean, "gate_max": max_peak}
+    if evaluator is not None:
+        fid_ref = evaluator.score(to_uint8(ref), labels, pr_samples=min(samples, 1000))["fid"]
+        fid_got = evaluator.score(to_uint8(got), labels, pr_samples=min(samples, 1000))["fid"]
+        out.update({"fid_fp32": fid_ref, "fid": fid_got, "fid_change": fid_got - fid_ref,
+                    "gate_fid_change": max_fid_change})
+        if max_fid_change is not None:
+            passed = passed and fid_got - fid_ref <= max_fid_change
+    return {**out, "passed": bool(passed)}
+
+
+def pixel_errors(reference: np.ndarray, candidate: np.ndarray) -> dict[str, float]:
+    """Mean / max |difference| of images in [0, 1] (and in 8-bit levels); NaN counts as the worst."""
+    diff = np.abs(candidate.astype(np.float64) - reference.astype(np.float64))
+    diff = np.where(np.isfinite(diff), diff, 1.0)
+    return {"mean_pixel_error": float(diff.mean()), "max_pixel_error": float(diff.max()),
+            "mean_pixel_error_levels": float(diff.mean() * 255)}

@@ -1,0 +1,93 @@
+"""`Generator`: one interface for a generator in any format (numpy only).
+
+Every backend — onnxruntime, PyTorch eager, TorchScript, onnx.reference, ExecuTorch, … —
+is a Generator: called with latents `z (N, Z) float32` and, for conditional models,
+`labels (N,) int64`, it returns `(N, C, H, W) float32` pixels in [0, 1]. Inputs are
+checked, and large N runs in chunks so memory stays bounded. `gantool.artifacts.open_generator`
+opens any artifact as one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from gantool.errors import GantoolError
+
+MAX_CHUNK_BYTES = 64 << 20  # one backend call never produces more than this many bytes of images
+
+
+class Generator:
+    backend = "?"
+
+    def __init__(self, metadata: dict[str, Any], path: Optional[Path] = None, max_batch: int = 256) -> None:
+        self.metadata = metadata
+        self.path = Path(path) if path is not None else None
+        self.latent_dim = int(metadata["latent_dim"])
+        self.num_classes = int(metadata["num_classes"])
+        self.image_shape = tuple(int(v) for v in metadata["image_shape"])  # (C, H, W)
+        if isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1:
+            raise GantoolError(f"max_batch must be a positive integer, got {max_batch!r:.40}")
+        image_bytes = 4 * int(np.prod(self.image_shape))
+        self.max_batch = max(1, min(max_batch, MAX_CHUNK_BYTES // image_bytes))
+
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes > 0
+
+    @property
+    def seeded(self) -> bool:
+        return "seed" in self.metadata["inputs"]
+
+    @property
+    def variant(self) -> str:
+        return str(self.metadata.get("variant", "fp32"))
+
+    def __call__(self, z: np.ndarray, labels: Optional[np.ndarray] = None) -> np.ndarray:
+        """(N, C, H, W) float32 pixels in [0, 1] for latents z (N, Z) [and labels (N,) int64]."""
+        z, labels = self.check_inputs(z, labels)
+        n, b = len(z), self.max_batch
+        chunks = [self._run(z[i : i + b], None if labels is None else labels[i : i + b]) for i in range(0, n, b)]
+        return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+
+    def images(self, z: np.ndarray, labels: Optional[np.ndarray] = None) -> np.ndarray:
+        """uint8 images (N, H, W) (or (N, C, H, W) for several channels)."""
+        return to_uint8(self(z, labels))
+
+    def check_inputs(self, z: Any, labels: Any) -> tuple[np.ndarray, Optional[np.ndarray]]:
+        if self.seeded:
+            raise GantoolError(f"{self._name()} is a seeded model: it takes seeds, not latents; "
+                               "use Sampler.sample(n, seed=...)")
+        z = np.ascontiguousarray(z, dtype=np.float32)
+        if z.ndim != 2 or z.shape[1] != self.latent_dim or len(z) == 0:
+            raise GantoolError(f"z must have shape (n >= 1, {self.latent_dim}), got {z.shape}")
+        if not self.conditional:
+            if labels is not None:
+                raise GantoolError("this model is unconditional: it takes no labels")
+            return z, None
+        if labels is None:
+            raise GantoolError("this model is conditional: pass one label per latent")
+        labels = np.asarray(labels)
+        if labels.shape != (len(z),) or not np.issubdtype(labels.dtype, np.integer):
+            raise GantoolError(f"labels must be ({len(z)},) integers, got {labels.dtype} {labels.shape}")
+        if labels.min() < 0 or labels.max() >= self.num_classes:
+            raise GantoolError(f"labels must be in 0..{self.num_classes - 1}, got {labels.min()}..{labels.max()}")
+        return z, labels.astype(np.int64)
+
+    def _run(self, z: np.ndarray, labels: Optional[np.ndarray]) -> np.ndarray:
+        raise NotImplementedError
+
+    def _name(self) -> str:
+        return repr(str(self.path)) if self.path is not None else "this generator"
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}({self._name()}, backend={self.backend}, model={self.metadata.get('model')}, "
+                f"latent_dim={self.latent_dim}, num_classes={self.num_classes}, variant={self.variant})")
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """(n, C, H, W) float in [0, 1] -> uint8 (n, H, W) for one channel; round half to even."""
+    out = np.clip(np.rint(images * 255.0), 0, 255).astype(np.uint8)
+    return out[:, 0] if out.shape[1] == 1 else out

@@ -1,0 +1,88 @@
+"""onnxruntime backend: an exported .onnx / .ort file as a `Generator` (torch-free)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from gantool.errors import GantoolError, first_line
+from gantool.runtime.generator import Generator
+from gantool.runtime.metadata import KNOWN_INPUTS, METADATA_KEY, parse_metadata
+from gantool.runtime.session import open_session
+
+ORT_TYPES = {"float32": "tensor(float)", "int64": "tensor(int64)"}
+
+
+class OnnxGenerator(Generator):
+    backend = "onnxruntime"
+
+    def __init__(self, path: str | os.PathLike, threads: Optional[int] = None,
+                 providers: Optional[Sequence[str]] = None, spin: bool = True, max_batch: int = 256,
+                 optimize: bool = True) -> None:
+        path = Path(path)
+        self.session = open_session(path, threads=threads, providers=providers, spin=spin, optimize=optimize)
+        self.providers = self.session.get_providers()
+        meta = parse_metadata(self.session.get_modelmeta().custom_metadata_map.get(METADATA_KEY), path)
+        super().__init__(meta, path, max_batch)
+        check_graph(self.session, meta, path)
+        self._outputs = list(meta["outputs"])
+
+    def _run(self, z: np.ndarray, labels: Optional[np.ndarray]) -> np.ndarray:
+        feeds = {"z": z} if labels is None else {"z": z, "label": labels}
+        return self.run_feeds(feeds)
+
+    def run_feeds(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        """One onnxruntime call; its failures (allocation, shapes) become one-line GantoolErrors."""
+        try:
+            return self.session.run(self._outputs, feeds)[0]
+        except Exception as e:
+            raise GantoolError(f"{str(self.path)!r}: onnxruntime could not run the model ({first_line(e)})") from None
+
+    def run_seeds(self, seeds: np.ndarray, labels: Optional[np.ndarray],
+                  truncation: Optional[float] = None) -> np.ndarray:
+        """Seeded models: (N,) int64 seeds [+ labels] -> (N, C, H, W) pixels, in chunks."""
+        n, b, chunks = len(seeds), self.max_batch, []
+        for i in range(0, n, b):
+            feeds = {"seed": np.ascontiguousarray(seeds[i : i + b], dtype=np.int64)}
+            if labels is not None:
+                feeds["label"] = np.ascontiguousarray(labels[i : i + b], dtype=np.int64)
+            if "truncation" in self.metadata["inputs"]:
+                feeds["truncation"] = np.array([0.0 if truncation is None else truncation], dtype=np.float32)
+            chunks.append(self.run_feeds(feeds))
+        return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+
+
+def check_graph(session, meta: dict, path: Path) -> None:
+    """The graph's declared inputs and output agree with its metadata (names, dtypes, static dims)."""
+    where = repr(str(path))
+    inputs = {i.name: i for i in session.get_inputs()}
+    if list(inputs) != list(meta["inputs"]):
+        raise GantoolError(f"{where}: graph inputs {list(inputs)} do not match its metadata {meta['inputs']}")
+    want_dims = {"z": [meta["latent_dim"]], "label": [], "seed": [], "truncation": None}
+    for name, arg in inputs.items():
+        if arg.type != ORT_TYPES[KNOWN_INPUTS[name]]:
+            raise GantoolError(f"{where}: graph input {name!r} is {arg.type}, its metadata needs {KNOWN_INPUTS[name]}")
+        if want_dims[name] is not None:
+            _check_dims(where, f"input {name!r}", arg.shape, want_dims[name])
+    outputs = session.get_outputs()
+    if [o.name for o in outputs] != meta["outputs"] or outputs[0].type != "tensor(float)":
+        raise GantoolError(f"{where}: graph output {[o.name for o in outputs]} is not the float 'image' "
+                           "its metadata names")
+    _check_dims(where, "output 'image'", outputs[0].shape, list(meta["image_shape"]))
+
+
+def _check_dims(where: str, what: str, shape: list, want: list) -> None:
+    """shape = [batch, *rest]: rank must match; each static dim must equal the metadata's."""
+    if shape is None or len(shape) != 1 + len(want):
+        raise GantoolError(f"{where}: graph {what} has shape {shape}, metadata says [N, {', '.join(map(str, want))}]"
+                           .replace(", ]", "]"))
+    batch = shape[0]
+    if isinstance(batch, int) and batch < 1:
+        raise GantoolError(f"{where}: graph {what} has a batch dimension of {batch}")
+    for got, expected in zip(shape[1:], want):
+        if isinstance(got, int) and got != expected:
+            raise GantoolError(f"{where}: graph {what} has shape {shape}, but its metadata says "
+                               f"[N, {', '.join(map(str, want))}]")

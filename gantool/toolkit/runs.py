@@ -1,0 +1,126 @@
+"""Runs: `train(TrainConfig)` and `resume(run_dir, overrides)`, the public entry points of training.
+
+A process training into a run directory holds its lock (`RUN_DIR/.lock`): a second one is
+refused, and the lock dies with the process (kill -9 included). Temp files a killed writer
+left are removed by the next holder. The loop itself is gantool.toolkit.trainer.Trainer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from gantool.errors import GantoolError
+from gantool.fileio import check_writable_dir, dir_lock, remove_stale_temps
+from gantool.toolkit import distributed as ddp
+from gantool.toolkit.checkpoint import RESUME_PARTS, Checkpoint, load_checkpoint
+from gantool.toolkit.config import TrainConfig
+from gantool.toolkit.data import load_dataset
+from gantool.toolkit.models import MODELS
+
+LOCK_FILE = ".lock"
+RESUMABLE = ("epochs", "minutes", "device")  # what --resume may change
+
+
+class TrainingInterrupted(Exception):
+    """Ctrl-C or SIGTERM: a checkpoint was written at `checkpoint`; resume with --resume."""
+
+    def __init__(self, checkpoint: Path, signum: int = signal.SIGINT) -> None:
+        super().__init__(f"interrupted; checkpoint saved to {checkpoint}")
+        self.checkpoint, self.signum = checkpoint, signum
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    checkpoint: Path
+    epochs_done: int
+    steps: int
+    stopped_by: str  # "epochs" | "time"
+    history: list[dict] = field(default_factory=list)
+    is_main: bool = True  # rank 0 (or a single process): the one that reports
+
+
+StepHook = Callable[[Any], None]  # called with the Trainer after every step
+
+
+def train(cfg: TrainConfig, *, progress: bool = True, on_step: Optional[StepHook] = None,
+          overwrite: bool = False) -> TrainResult:
+    """Train a GAN as `cfg` says and leave a run directory at `cfg.run_dir`."""
+    cfg.validate()
+    MODELS.get(cfg.model.arch)  # an unknown architecture fails before any data is loaded
+
+    def refuse_existing() -> None:
+        if (Path(cfg.run_dir) / "checkpoints" / "last.pt").exists() and not overwrite:
+            raise GantoolError(f"run dir {cfg.run_dir!r} already holds a run; continue it with --resume "
+                               f"{cfg.run_dir}, or choose another --run-dir")
+
+    return _run(cfg, None, progress, on_step, refuse_existing)
+
+
+def resume(run_dir: str | Path, overrides: Optional[dict[str, Any]] = None, *, progress: bool = True,
+           on_step: Optional[StepHook] = None) -> TrainResult:
+    """Continue a run from its last checkpoint. `overrides` holds the options the user gave:
+    epochs, minutes and device may change; any other TrainConfig / ModelConfig field must equal
+    the run's (a one-line error names the first that does not)."""
+    ckpt = load_checkpoint(run_dir)
+    ckpt.require(RESUME_PARTS, "resume training")
+    cfg = apply_resume_overrides(ckpt, overrides or {})
+    run_path = Path(run_dir) if Path(run_dir).is_dir() else ckpt.path.parent.parent
+    return _run(replace(cfg, run_dir=str(run_path)).validate(), ckpt, progress, on_step)
+
+
+def apply_resume_overrides(ckpt: Checkpoint, overrides: dict[str, Any]) -> TrainConfig:
+    cfg = replace(ckpt.train, model=replace(ckpt.model))
+    model_fields = set(cfg.model.__dataclass_fields__)
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key in model_fields:
+            if getattr(cfg.model, key) != value:
+                raise GantoolError(f"--resume: the checkpoint's {key} is {getattr(cfg.model, key)!r}, not {value!r}; "
+                                   "drop that option or start a new run")
+        elif key in RESUMABLE:
+            setattr(cfg, key, value)
+        elif getattr(cfg, key, object()) != value:
+            raise GantoolError(f"--resume keeps the run's settings; only --epochs, --minutes and --device may "
+                               f"change (got --{key.replace('_', '-')})")
+    return cfg
+
+
+def _run(cfg: TrainConfig, ckpt: Optional[Checkpoint], progress: bool, on_step: Optional[StepHook],
+         before_start: Callable[[], None] = lambda: None) -> TrainResult:
+    info = ddp.init_distributed(cfg.device)
+    if cfg.r1_gamma > 0 and info.enabled:
+        # DDP does not support higher-order gradients (pytorch/pytorch#63831); R1's double
+        # backward under DDP aborted a rank in about 1 test run in 20, so torchrun runs
+        # train without it, and config.json says so.
+        if info.is_main:
+            print("warning: the R1 penalty is off under torchrun (DDP does not support double backward); "
+                  "train in one process to use it", file=sys.stderr)
+        cfg = replace(cfg, r1_gamma=0.0)
+    try:
+        run_dir = Path(cfg.run_dir)
+        if info.is_main:
+            check_writable_dir(run_dir, "run dir")
+        lock = dir_lock(run_dir / LOCK_FILE, f"run dir {str(run_dir)!r}") if info.is_main else contextlib.nullcontext()
+        with lock:
+            before_start()
+            if info.is_main:
+                remove_stale_temps(run_dir / "checkpoints")  # from a writer killed mid-write
+            data = load_dataset(cfg.dataset, "train", cfg.data_dir, cfg.download)
+            if cfg.model.num_classes > data.num_classes:
+                raise GantoolError(f"model has {cfg.model.num_classes} classes but dataset {cfg.dataset!r} has "
+                                   f"{data.num_classes}; train it with --unconditional")
+            from gantool.toolkit.trainer import Trainer
+
+            trainer = Trainer(cfg, data, info)
+            if ckpt is not None:
+                trainer.load_state_dict(ckpt.state)
+            return trainer.fit(progress=progress, on_step=on_step)
+    finally:
+        ddp.shutdown_distributed(info)

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from gantool.cli import app, user_errors
+from gantool.cli import _d, app, user_errors
+from gantool.export.config import ExportConfig
 
 FORMAT_HELP = "Also write this artifact format (see `gantool formats`); repeatable."
 
@@ -19,13 +20,13 @@ def export(
     onnx: Annotated[bool, typer.Option("--onnx", help="Write model.onnx. (No format option at all: ONNX and TorchScript.)")] = False,
     torchscript: Annotated[bool, typer.Option("--torchscript", help="Write model.ts.pt (torch.jit.trace).")] = False,
     format_: Annotated[Optional[list[str]], typer.Option("--format", help=FORMAT_HELP)] = None,
-    opset: Annotated[int, typer.Option(help="ONNX opset; 17-23 work (onnxruntime CPU and onnxruntime-web WASM).")] = 18,
+    opset: Annotated[int, typer.Option(help="ONNX opset; 17-23 work (onnxruntime CPU and onnxruntime-web WASM).")] = _d("opset", ExportConfig),
     fp16: Annotated[bool, typer.Option("--fp16", help="Also write the fp16 variant of each format that has one.")] = False,
     int8: Annotated[bool, typer.Option("--int8", help="Also write the int8 variant of each format that has one.")] = False,
     verify_: Annotated[bool, typer.Option("--verify/--no-verify", help="Compare every file with PyTorch eager.")] = True,
-    atol: Annotated[float, typer.Option(help="Verification tolerance: max absolute error on [0, 1] pixels.")] = 1e-4,
-    max_pixel_error: Annotated[float, typer.Option(help="Variant gate: mean absolute pixel error vs fp32 (pixels in [0, 1]).")] = 0.02,
-    max_peak_pixel_error: Annotated[float, typer.Option(help="Variant gate: largest single-pixel error vs fp32.")] = 0.5,
+    atol: Annotated[float, typer.Option(help="Verification tolerance: max absolute error on [0, 1] pixels.")] = _d("atol", ExportConfig),
+    max_pixel_error: Annotated[float, typer.Option(help="Variant gate: mean absolute pixel error vs fp32 (pixels in [0, 1]).")] = _d("max_pixel_error", ExportConfig),
+    max_peak_pixel_error: Annotated[float, typer.Option(help="Variant gate: largest single-pixel error vs fp32.")] = _d("max_peak_pixel_error", ExportConfig),
     fid: Annotated[Optional[bool], typer.Option("--fid/--no-fid", help="Variants: also report the FID change vs fp32. [default: when the test split is found]")] = None,
     fid_data_dir: Annotated[Optional[Path], typer.Option(help="Folder with the reference test split for --fid.")] = None,
     max_fid_change: Annotated[Optional[float], typer.Option(help="Variant gate: largest FID increase vs fp32. [default: report only]")] = None,
@@ -38,7 +39,7 @@ def export(
     Writes verification.json and manifest.json beside the files; exit 1 if verification fails.
     """
     with user_errors():
-        from gantool.export.config import ExportConfig, default_export_dir
+        from gantool.export.config import default_export_dir
         from gantool.export.exporter import export as run_export
 
         formats = [f for f, on in (("onnx", onnx), ("torchscript", torchscript)) if on] + list(format_ or [])

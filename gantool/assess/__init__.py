@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 from gantool._lazy import lazy_getattr
 
 _EXPORTS = {
-    "EvalConfig": "gantool.assess.quality",
-    "MAX_N": "gantool.assess.quality",
+    "EvalConfig": "gantool.assess.configs",
+    "MAX_N": "gantool.assess.configs",
     "evaluate": "gantool.assess.quality",
     "format_table": "gantool.assess.quality",
-    "BenchConfig": "gantool.assess.speed",
+    "BenchConfig": "gantool.assess.configs",
     "bench": "gantool.assess.speed",
     "markdown": "gantool.assess.speed",
 }
@@ -23,7 +23,8 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gantool.assess.speed import BenchConfig, bench, markdown
-    from gantool.assess.quality import MAX_N, EvalConfig, evaluate, format_table
+    from gantool.assess.configs import MAX_N, BenchConfig, EvalConfig
+    from gantool.assess.speed import bench, markdown
+    from gantool.assess.quality import evaluate, format_table
 
 __getattr__ = lazy_getattr(__name__, _EXPORTS)

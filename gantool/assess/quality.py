@@ -4,35 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from gantool.artifacts import open_generator
 from gantool.errors import GantoolError
-from gantool.runtime.latents import check_seed
-
-MAX_N = 50_000  # 50k samples ~ 40 MB of images and 25 MB of features: bounded memory
-
-
-@dataclass
-class EvalConfig:
-    n: int = 10_000  # generated samples
-    seed: int = 0  # latent seed
-    dataset: Optional[str] = None  # reference dataset; default: the model's (mnist-sample -> mnist)
-    data_dir: Optional[str] = None  # where the reference test split lives
-    pr_samples: int = 5_000  # precision / recall on at most this many of each
-    pr_k: int = 3
-    feature_seed: int = 0
-
-    def validate(self) -> "EvalConfig":
-        if isinstance(self.n, bool) or not isinstance(self.n, int) or not 2 <= self.n <= MAX_N:
-            raise GantoolError(f"n must be between 2 and {MAX_N}, got {self.n}")
-        check_seed(self.seed)
-        if self.pr_samples < self.pr_k + 2:
-            raise GantoolError(f"pr_samples must be > k + 1, got {self.pr_samples}")
-        return self
-
+from gantool.assess.configs import MAX_N, EvalConfig  # noqa: F401  (re-exported)
 
 def evaluate(source: str | Path, cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
     from gantool.toolkit.metrics.evaluator import Evaluator, generated_images

@@ -13,33 +13,14 @@ import tempfile
 import textwrap
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from gantool.artifacts import ARTIFACTS, BACKENDS, open_backend
+from gantool.assess.configs import BenchConfig
 from gantool.assess.timing import PEAK_RSS, fresh_process, median_seconds
 from gantool.console import say
-from gantool.errors import GantoolError, GantoolFileNotFoundError
+from gantool.errors import GantoolFileNotFoundError
 from gantool.runtime.latents import cycle_labels, latents
-from gantool.runtime.session import check_threads
-
-
-@dataclass
-class BenchConfig:
-    calls: int = 300  # batch-1 calls timed (>= 200)
-    repeats: int = 5  # batch-256 calls timed
-    cold_runs: int = 3  # fresh processes per format
-    fid: bool = True
-    fid_n: int = 2000
-    data_dir: Optional[str] = None
-    threads: Optional[int] = None  # onnxruntime intra-op threads (None: all cores)
-
-    def validate(self) -> "BenchConfig":
-        if not 200 <= self.calls <= 1_000_000:
-            raise GantoolError(f"calls must be in 200..1000000 for a stable median, got {self.calls}")
-        if not (1 <= self.repeats <= 1000 and 1 <= self.cold_runs <= 100 and 2 <= self.fid_n <= 50_000):
-            raise GantoolError("repeats must be in 1..1000, cold runs in 1..100, fid n in 2..50000")
-        check_threads(self.threads)
-        return self
 
 
 @dataclass

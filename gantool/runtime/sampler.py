@@ -64,7 +64,7 @@ class Sampler:
 
     @property
     def conditional(self) -> bool:
-        return self.num_classes > 0
+        return self.generator.conditional
 
     @property
     def seeded(self) -> bool:

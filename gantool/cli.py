@@ -13,12 +13,37 @@ from pathlib import Path
 from typing import Annotated, Any, Iterator, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from gantool import __version__
 from gantool.errors import GantoolError
 from gantool.toolkit.config import ModelConfig, TrainConfig
 
+# click's UsageError as typer vendors it (typer re-exports only its subclass BadParameter).
+_UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+
+class _OneLineUsageError(_UsageError):
+    def show(self, file=None) -> None:
+        where = f" (see '{self.ctx.command_path} --help')" if self.ctx is not None else ""
+        typer.echo(f"error: {' '.join(self.format_message().split())}{where}", err=True)
+
+
+class _OneLineErrors(TyperGroup):
+    """A bad option value or an unknown option is one line on stderr, exit 2, like gantool's own errors
+    (click would print the usage, a hint and a boxed error)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except _UsageError as e:
+            if isinstance(e, _OneLineUsageError):
+                raise
+            raise _OneLineUsageError(e.format_message(), e.ctx) from None
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     name="gantool",
     help="Train GAN generators on MNIST-style digits, export them verified, sample them without PyTorch.",
     no_args_is_help=True,
@@ -52,6 +77,12 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(e.exit_code) from None
     except PermissionError as e:
         typer.echo(f"error: permission denied: {e.filename or e}; choose a writable location", err=True)
+        raise typer.Exit(2) from None
+    except OSError as e:  # disk full, a path that is a file, …: one line, never a traceback
+        if e.errno is None:
+            raise
+        where = f" ({e.filename})" if e.filename else ""
+        typer.echo(f"error: {e.strerror or e}{where}; check the path and free space, then try again", err=True)
         raise typer.Exit(2) from None
     except ModuleNotFoundError as e:
         if e.name and e.name.split(".")[0] in TRAIN_EXTRA_MODULES:

@@ -65,35 +65,57 @@ def remove_stale_temps(directory: str | os.PathLike) -> list[str]:
 
 
 @contextlib.contextmanager
-def dir_lock(lock_file: str | os.PathLike, what: str) -> Iterator[None]:
-    """Hold an exclusive, non-blocking flock on `lock_file` (created if needed) for the block.
+def dir_lock(directory: str | os.PathLike, what: str) -> Iterator[None]:
+    """Hold an exclusive flock on an existing directory (through its own descriptor: no lock file is
+    left anywhere) for the block. A second process gets a one-line GantoolError naming `what`; the
+    OS drops the lock when the holder exits, however it exits (kill -9 included)."""
+    with _flock(lambda: os.open(directory, os.O_RDONLY), what):
+        yield
 
-    A second process gets a one-line GantoolError naming `what`. The OS drops the lock when
-    the holder exits, however it exits. Where fcntl does not exist (Windows), no lock is taken."""
+
+@contextlib.contextmanager
+def path_lock(target: str | os.PathLike, what: str) -> Iterator[None]:
+    """The same for a path that is replaced as a whole by rename (an export folder), whose inode
+    changes: the lock is a file in gantool's cache, keyed by the absolute path."""
+    def open_lock() -> int:
+        import hashlib
+
+        locks = cache_root() / "locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        key = hashlib.sha256(str(Path(target).absolute()).encode()).hexdigest()[:24]
+        return os.open(locks / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+
+    with _flock(open_lock, what):
+        yield
+
+
+@contextlib.contextmanager
+def _flock(open_fd, what: str) -> Iterator[None]:
     try:
         import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
+    except ImportError:  # pragma: no cover - not POSIX: no lock
         yield
         return
-    lock_file = Path(lock_file)
     try:
-        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = open_fd()
     except OSError as e:
         raise GantoolError(f"cannot lock {what} ({e.strerror or e}); choose a writable location") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
-            by = f" (pid {holder})" if holder.isdigit() else ""
-            raise GantoolError(f"{what} is in use by another gantool process{by}; wait for it to finish "
+            raise GantoolError(f"{what} is in use by another gantool process; wait for it to finish "
                                "or choose another") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
     finally:
         os.close(fd)
 
+
+def cache_root() -> Path:
+    """gantool's cache: $GANTOOL_CACHE, else $XDG_CACHE_HOME/gantool, else ~/.cache/gantool."""
+    base = os.environ.get("GANTOOL_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "gantool")
+    return Path(base)
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -147,12 +169,6 @@ def check_output_file(path: str | os.PathLike, what: str = "output") -> Path:
 
 
 STAGING_PREFIX, RETIRED_PREFIX = ".gantool-tmp-", ".gantool-old-"
-
-
-def lock_file_for(target: str | os.PathLike) -> Path:
-    """The lock that guards a folder that is replaced as a whole: beside it, since it is swapped."""
-    target = Path(target)
-    return target.parent / f".{target.name}.lock"
 
 
 def new_staging_dir(target: Path) -> Path:

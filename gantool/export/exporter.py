@@ -20,10 +20,10 @@ from gantool import __version__
 from gantool.artifacts import ARTIFACTS, ArtifactKind, open_backend, resolve
 from gantool.config_io import from_dict
 from gantool.console import say
-from gantool.errors import GantoolError, GantoolFileNotFoundError, VerificationError
+from gantool.errors import GantoolError, GantoolFileNotFoundError, VerificationError, first_line
 from gantool.export.config import ExportConfig
 from gantool.export_dir import FAILED_SUFFIX, MANIFEST, REPORT, read_export_dir
-from gantool.fileio import (check_writable_dir, dir_lock, lock_file_for, new_staging_dir, remove_stale_staging, replace_dir,
+from gantool.fileio import (check_writable_dir, new_staging_dir, path_lock, remove_stale_staging, replace_dir,
                             sha256_file, write_json_atomic)
 
 
@@ -46,7 +46,7 @@ def export(source: str | os.PathLike, cfg: ExportConfig, progress: bool = True) 
     ckpt = reference.checkpoint
     out = Path(cfg.out_dir)
     check_writable_dir(out.parent, "output directory")
-    with dir_lock(lock_file_for(out), f"output directory {str(out)!r}"):
+    with path_lock(out, f"output directory {str(out)!r}"):
         remove_stale_staging(out)
         _check_out_dir(out, ckpt.sha256, cfg.force)
         job = ExportJob(module=wrap(inference_form(ckpt.generator()), ckpt.conditional),
@@ -69,11 +69,16 @@ def export(source: str | os.PathLike, cfg: ExportConfig, progress: bool = True) 
                 judge.check(kind, target.path, made, reference)
             report["passed"] = _passed(report)
             delivered = _finish(staging, out, made, report, ckpt, cfg)
-            if not report["passed"]:
-                raise VerificationError(_failure_line(report, out / REPORT))
-            return ExportResult(out, delivered, report)
+        except GantoolError:
+            raise
+        except OSError as e:  # disk full, quota, a folder gone: the previous export is untouched
+            raise GantoolError(f"could not write the export ({e.strerror or e}); {str(out)!r} is unchanged: "
+                               "free some space or choose another --out") from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+    if not report["passed"]:
+        raise VerificationError(_failure_line(report, out / REPORT))
+    return ExportResult(out, delivered, report)
 
 
 class _Judge:
@@ -169,7 +174,7 @@ def verify(export_dir: str | os.PathLike, checkpoint: Optional[str | os.PathLike
 
     out = Path(export_dir)
     d = read_export_dir(out)
-    with dir_lock(lock_file_for(out), f"export directory {str(out)!r}"):
+    with path_lock(out, f"export directory {str(out)!r}"):
         cfg = from_dict(ExportConfig, d.export_config, f"{MANIFEST} export_config")
         cfg.out_dir = str(out)
         if atol is not None:
@@ -193,7 +198,10 @@ def verify(export_dir: str | os.PathLike, checkpoint: Optional[str | os.PathLike
             if not kind.gated:
                 report["results"] += verify_exact(reference, kind, path, cfg.atol, cfg.seed)
             elif kind.source in d.files:
-                judged = judge_kind(kind, path, d.files[kind.source], cfg)
+                try:
+                    judged = judge_kind(kind, path, d.files[kind.source], cfg)
+                except GantoolError as e:  # a changed or damaged file that no longer loads
+                    judged = {"file": path.name, "samples": 0, "passed": False, "error": first_line(e, 200)}
                 report["variants"].append({"variant": kind_name, **judged})
         report["sha256_matches_manifest"] = {name: name not in changed for name in d.entries}
         report["changed_since_export"] = changed

@@ -53,8 +53,9 @@ class Generator:
         return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
 
     def images(self, z: np.ndarray, labels: Optional[np.ndarray] = None) -> np.ndarray:
-        """uint8 images (N, H, W) (or (N, C, H, W) for several channels)."""
-        return to_uint8(self(z, labels))
+        """uint8 images (N, H, W) (or (N, C, H, W) for several channels); a GantoolError if the
+        model produced NaN or infinite pixels (they would become silent garbage in uint8)."""
+        return to_uint8(check_finite(self(z, labels)))
 
     def check_inputs(self, z: Any, labels: Any) -> tuple[np.ndarray, Optional[np.ndarray]]:
         if self.seeded:
@@ -85,6 +86,12 @@ class Generator:
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({self._name()}, backend={self.backend}, model={self.metadata.get('model')}, "
                 f"latent_dim={self.latent_dim}, num_classes={self.num_classes}, variant={self.variant})")
+
+
+def check_finite(images: np.ndarray) -> np.ndarray:
+    if not np.isfinite(images).all():
+        raise GantoolError("the model produced NaN or infinite pixels; it is broken (re-export it)")
+    return images
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ import numpy as np
 from gantool.errors import GantoolError, first_line
 from gantool.runtime.generator import Generator
 from gantool.runtime.metadata import KNOWN_INPUTS, METADATA_KEY, parse_metadata
-from gantool.runtime.session import open_session
+from gantool.runtime.session import open_session, run_options
 
 ORT_TYPES = {"float32": "tensor(float)", "int64": "tensor(int64)"}
 
@@ -29,6 +29,7 @@ class OnnxGenerator(Generator):
         super().__init__(meta, path, max_batch)
         check_graph(self.session, meta, path)
         self._outputs = list(meta["outputs"])
+        self._run_options = run_options()
 
     def _run(self, z: np.ndarray, labels: Optional[np.ndarray]) -> np.ndarray:
         feeds = {"z": z} if labels is None else {"z": z, "label": labels}
@@ -37,7 +38,7 @@ class OnnxGenerator(Generator):
     def run_feeds(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         """One onnxruntime call; its failures (allocation, shapes) become one-line GantoolErrors."""
         try:
-            return self.session.run(self._outputs, feeds)[0]
+            return self.session.run(self._outputs, feeds, self._run_options)[0]
         except Exception as e:
             raise GantoolError(f"{str(self.path)!r}: onnxruntime could not run the model ({first_line(e)})") from None
 

@@ -22,7 +22,7 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from gantool.errors import GantoolError
-from gantool.runtime.generator import to_uint8
+from gantool.runtime.generator import check_finite, to_uint8
 from gantool.runtime.grid import make_grid
 from gantool.runtime.latents import MAX_SEED, check_seed, check_truncation, cycle_labels, latents
 from gantool.runtime.onnx import OnnxGenerator
@@ -121,7 +121,7 @@ class Sampler:
         if not np.isfinite(z).all():
             raise GantoolError("z holds NaN or infinite values")
         n = self._check_n(len(z))
-        return self._finite(self.generator(z, self.labels_for(n, labels)))
+        return check_finite(self.generator(z, self.labels_for(n, labels)))
 
     def generate(self, z: np.ndarray, labels: Labels = None) -> np.ndarray:
         """Images for your own latents: (n, H, W) uint8 (C, H, W for multi-channel models)."""
@@ -139,13 +139,7 @@ class Sampler:
         if seed + n - 1 > MAX_SEED:
             raise GantoolError(f"seed + n - 1 must stay within int64 (<= {MAX_SEED}), got seed {seed} and n {n}")
         seeds = np.arange(seed, seed + n, dtype=np.int64)  # image k of a request is seed + k
-        return to_uint8(self._finite(self.generator.run_seeds(seeds, self.labels_for(n, labels), truncation)))
-
-    @staticmethod
-    def _finite(images: np.ndarray) -> np.ndarray:
-        if not np.isfinite(images).all():
-            raise GantoolError("the model produced NaN or infinite pixels; it is broken (re-export it)")
-        return images
+        return to_uint8(check_finite(self.generator.run_seeds(seeds, self.labels_for(n, labels), truncation)))
 
     def interpolate(self, a: Union[int, np.ndarray], b: Union[int, np.ndarray], steps: int = 8,
                     label: Optional[int] = None) -> np.ndarray:

@@ -47,7 +47,7 @@ def session_options(threads: Optional[int] = None, spin: bool = True, optimize: 
                                      else ort.GraphOptimizationLevel.ORT_DISABLE_ALL)
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3  # errors only: warnings would break the CLI's one-line output
+    opts.log_severity_level = 4  # fatal only: gantool reports errors itself, on one line
     threads = check_threads(threads)
     if threads is not None:
         opts.intra_op_num_threads = threads
@@ -60,6 +60,15 @@ def session_options(threads: Optional[int] = None, spin: bool = True, optimize: 
     opts.add_session_config_entry("session.force_spinning_stop", "1")
     if optimized_path is not None:
         opts.optimized_model_filepath = str(optimized_path)
+    return opts
+
+
+def run_options():
+    """Options for every `run`: onnxruntime's own error log off (the caller raises a one-line error)."""
+    import onnxruntime as ort
+
+    opts = ort.RunOptions()
+    opts.log_severity_level = 4
     return opts
 
 

@@ -1,7 +1,7 @@
 """Runs: `train(TrainConfig)` and `resume(run_dir, overrides)`, the public entry points of training.
 
-A process training into a run directory holds its lock (`RUN_DIR/.lock`): a second one is
-refused, and the lock dies with the process (kill -9 included). Temp files a killed writer
+A process training into a run directory holds a lock on it (an flock on the directory itself):
+a second one is refused, and the lock dies with the process (kill -9 included). Temp files a killed writer
 left are removed by the next holder. The loop itself is gantool.toolkit.trainer.Trainer.
 """
 
@@ -22,7 +22,6 @@ from gantool.toolkit.config import TrainConfig
 from gantool.toolkit.data import load_dataset
 from gantool.toolkit.models import MODELS
 
-LOCK_FILE = ".lock"
 RESUMABLE = ("epochs", "minutes", "device")  # what --resume may change
 
 
@@ -104,18 +103,20 @@ def _run(cfg: TrainConfig, ckpt: Optional[Checkpoint], progress: bool, on_step: 
                   "train in one process to use it", file=sys.stderr)
         cfg = replace(cfg, r1_gamma=0.0)
     try:
+        data = load_dataset(cfg.dataset, "train", cfg.data_dir, cfg.download)  # before anything is written
+        if cfg.model.conditional and cfg.model.num_classes != data.num_classes:
+            raise GantoolError(f"model has {cfg.model.num_classes} classes but dataset {cfg.dataset!r} has "
+                               f"{data.num_classes} (labels 0..{data.num_classes - 1}); train it with --unconditional")
         run_dir = Path(cfg.run_dir)
         if info.is_main:
             check_writable_dir(run_dir, "run dir")
-        lock = dir_lock(run_dir / LOCK_FILE, f"run dir {str(run_dir)!r}") if info.is_main else contextlib.nullcontext()
+        lock = dir_lock(run_dir, f"run dir {str(run_dir)!r}") if info.is_main else contextlib.nullcontext()
         with lock:
             before_start()
             if info.is_main:
-                remove_stale_temps(run_dir / "checkpoints")  # from a writer killed mid-write
-            data = load_dataset(cfg.dataset, "train", cfg.data_dir, cfg.download)
-            if cfg.model.num_classes > data.num_classes:
-                raise GantoolError(f"model has {cfg.model.num_classes} classes but dataset {cfg.dataset!r} has "
-                                   f"{data.num_classes}; train it with --unconditional")
+                remove_stale_temps(run_dir)  # from a writer killed mid-write
+                remove_stale_temps(run_dir / "checkpoints")
+                remove_stale_temps(run_dir / "samples")
             from gantool.toolkit.trainer import Trainer
 
             trainer = Trainer(cfg, data, info)

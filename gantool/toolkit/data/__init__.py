@@ -25,6 +25,7 @@ from gantool.toolkit.registry import Registry
 
 FASHION_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 DOWNLOAD_TIMEOUT_S = 15.0
+MAX_IDX_CLASSES = 1000  # the idx dataset's labels: 0..K-1 with K <= ModelConfig's class limit
 
 
 @dataclass
@@ -48,13 +49,16 @@ def load_dataset(name: str, split: str = "train", data_dir: str | None = None, d
     return DATASETS.get(name)(split, data_dir, download)
 
 
-def _from_arrays(images: np.ndarray, labels: np.ndarray, name: str) -> ImageData:
-    return ImageData(np.ascontiguousarray(images, dtype=np.uint8), labels.astype(np.int64), 10, name)
+def _from_arrays(images: np.ndarray, labels: np.ndarray, name: str, num_classes: int = 10) -> ImageData:
+    if len(labels) and int(labels.max()) >= num_classes:
+        raise GantoolError(f"{name} labels must be in 0..{num_classes - 1}, found {int(labels.max())}; "
+                           "are these the right files?")
+    return ImageData(np.ascontiguousarray(images, dtype=np.uint8), labels.astype(np.int64), num_classes, name)
 
 
-def _from_dir(directory: Path, split: str, name: str) -> ImageData | None:
+def _from_dir(directory: Path, split: str, name: str, num_classes: int = 10) -> ImageData | None:
     pair = find_idx_pair(directory, split)
-    return None if pair is None else _from_arrays(*load_idx_pair(*pair), name)
+    return None if pair is None else _from_arrays(*load_idx_pair(*pair), name, num_classes)
 
 
 @contextlib.contextmanager
@@ -158,11 +162,11 @@ def idx(split: str, data_dir: str | None, download: bool) -> ImageData:
     root = Path(data_dir)
     if not root.is_dir():
         raise GantoolFileNotFoundError(f"data dir {str(root)!r} does not exist")
-    data = _from_dir(root, split, "idx")
+    data = _from_dir(root, split, "idx", num_classes=MAX_IDX_CLASSES)
     if data is None:
         prefix = "train" if split == "train" else "t10k"
         raise GantoolFileNotFoundError(
             f"no {prefix}-images-idx3-ubyte[.gz] and {prefix}-labels-idx1-ubyte[.gz] in {str(root)!r}"
         )
-    data.num_classes = int(data.labels.max()) + 1 if len(data.labels) else 0
+    data.num_classes = int(data.labels.max()) + 1
     return data

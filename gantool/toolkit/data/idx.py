@@ -7,6 +7,7 @@ one big-endian uint32 per dimension, then the data. `.gz` files are inflated.
 from __future__ import annotations
 
 import gzip
+import math
 import zlib
 from pathlib import Path
 
@@ -14,13 +15,15 @@ import numpy as np
 
 from gantool.errors import GantoolError
 
+MAX_IDX_BYTES = 1 << 30  # 1 GiB: 20x full MNIST; bounds what a hostile file makes us allocate
+
 
 def read_idx(path: str | Path) -> np.ndarray:
     """Read an IDX file of uint8 data -> array of the header's shape."""
     path = Path(path)
     try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    except (OSError, EOFError, zlib.error) as e:
+        raw = _read(path)
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as e:
         raise GantoolError(f"corrupt IDX file {str(path)!r}: {e}; re-download or re-extract it") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise GantoolError(f"corrupt IDX file {str(path)!r}: bad magic number; is it an MNIST IDX file?")
@@ -31,13 +34,26 @@ def read_idx(path: str | Path) -> np.ndarray:
     if ndim == 0 or len(raw) < header:
         raise GantoolError(f"corrupt IDX file {str(path)!r}: truncated header; re-download it")
     shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    expected = int(np.prod(shape))
+    expected = math.prod(shape)  # exact: a lying header cannot overflow it
     if len(raw) - header != expected:
         raise GantoolError(
             f"corrupt IDX file {str(path)!r}: header promises {expected} bytes of data, "
             f"found {len(raw) - header}; re-download it"
         )
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape).copy()  # writable
+
+
+def _read(path: Path) -> bytes:
+    """The file's bytes, inflated if .gz, refusing more than MAX_IDX_BYTES (a gzip bomb)."""
+    if path.suffix != ".gz":
+        if path.stat().st_size > MAX_IDX_BYTES:
+            raise GantoolError(f"IDX file {str(path)!r} is larger than {MAX_IDX_BYTES >> 20} MB; not an MNIST-size dataset")
+        return path.read_bytes()
+    with gzip.open(path, "rb") as f:
+        raw = f.read(MAX_IDX_BYTES + 1)
+    if len(raw) > MAX_IDX_BYTES:
+        raise GantoolError(f"IDX file {str(path)!r} inflates to more than {MAX_IDX_BYTES >> 20} MB; not an MNIST-size dataset")
+    return raw
 
 
 def find_idx_pair(directory: Path, split: str) -> tuple[Path, Path] | None:
@@ -64,4 +80,6 @@ def load_idx_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.
         raise GantoolError(
             f"{str(labels_path)!r} holds {labels.shape} labels for {len(images)} images; the files do not match"
         )
+    if len(images) == 0:
+        raise GantoolError(f"{str(images_path)!r} holds no images")
     return images, labels

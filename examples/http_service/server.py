@@ -1,6 +1,6 @@
 """A small HTTP service around gantool's torch-free sampler.
 
-    python examples/http_service/server.py demo/export/model.onnx --port 8000
+    python examples/http_service/server.py [demo/export/model.onnx] --port 8000
     curl 'http://127.0.0.1:8000/digits?n=16&digit=3&seed=1' > threes.png
 
 GET /digits   PNG grid. Query: n (1..MAX_N, default 16), digit (conditional models),
@@ -75,10 +75,12 @@ def make_handler(sampler: Sampler):
             try:
                 q = parse_query(url.query, sampler.conditional)
                 images = sampler.sample(q["n"], seed=q["seed"], labels=q["digit"], truncation=q.get("truncation"))
+                buf = io.BytesIO()
+                sampler.grid(images, q["nrow"]).save(buf, format="PNG")
             except ValueError as e:  # BadRequest and the sampler's own checks (e.g. digit out of range)
                 return self._json_error(400, str(e))
-            buf = io.BytesIO()
-            sampler.grid(images, q["nrow"]).save(buf, format="PNG")
+            except Exception as e:  # never a dead thread or a half answer: the client gets a JSON 500
+                return self._json_error(500, f"internal error: {type(e).__name__}")
             self._send(200, "image/png", buf.getvalue())
 
         def _json_error(self, status: int, message: str) -> None:
@@ -97,19 +99,24 @@ def make_handler(sampler: Sampler):
     return Handler
 
 
-def make_server(model: str, host: str = "127.0.0.1", port: int = 8000, threads: int = 1) -> ThreadingHTTPServer:
+def make_server(model: str | None, host: str = "127.0.0.1", port: int = 8000, threads: int = 1) -> ThreadingHTTPServer:
     # One Sampler shared by all request threads: onnxruntime sessions are thread-safe.
     return ThreadingHTTPServer((host, port), make_handler(Sampler(model, threads=threads)))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", help="exported ONNX generator")
+    parser.add_argument("model", nargs="?", default=None,
+                        help="exported ONNX generator [default: the pretrained model bundled with gantool]")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args()
-    server = make_server(args.model, args.host, args.port)
-    print(f"serving {args.model} on http://{args.host}:{server.server_address[1]}/digits?n=16&seed=1")
+    try:
+        server = make_server(args.model, args.host, args.port)
+    except (ValueError, OSError) as e:  # a bad model file, a port in use: one line, no traceback
+        raise SystemExit(f"error: {e}") from None
+    print(f"serving {args.model or 'the bundled model'} on http://{args.host}:{server.server_address[1]}"
+          "/digits?n=16&seed=1", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -201,3 +201,67 @@ def test_unknown_architecture_in_checkpoint(trained_run, tmp_path):
 def test_unwritable_out_dir(trained_run):
     with pytest.raises(GantoolError, match="not writable"):
         export(trained_run("mlp", 0), ExportConfig(out_dir="/proc/gantool-export"))
+
+
+def test_export_into_a_locked_out_dir_is_refused(trained_run, tmp_path):
+    from gantool.fileio import path_lock
+
+    out = tmp_path / "locked"
+    with path_lock(out, "held"):  # as a second `gantool export --out locked` would find it
+        with pytest.raises(GantoolError, match="in use by another gantool process"):
+            export(trained_run("mlp", 0), ExportConfig(out_dir=str(out), formats=("onnx",)))
+    assert not out.exists()
+
+
+def test_failed_export_leaves_the_previous_folder_whole(exported, trained_run, tmp_path, monkeypatch):
+    """A crash (or disk full) half-way through `export --force` over another model's export leaves
+    that export exactly as it was: the new folder is built beside it and swapped in only at the end."""
+    import errno
+
+    import gantool.export.variants as variants
+
+    out = tmp_path / "whole"
+    shutil.copytree(exported("mlp", 0), out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def disk_full(job, target):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(variants, "make_int8", disk_full)
+    with pytest.raises(GantoolError, match="could not write the export.*unchanged"):
+        export(trained_run("dcgan", 0), ExportConfig(out_dir=str(out), variants=("int8",), force=True))
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["whole"]  # no staging folder left beside it
+
+
+def test_stale_staging_from_a_dead_export_is_removed(trained_run, tmp_path):
+    out = tmp_path / "exp"
+    dead = tmp_path / ".gantool-tmp-exp-deadbeef"
+    dead.mkdir()
+    (dead / "model.onnx").write_bytes(b"half")
+    export(trained_run("mlp", 0), ExportConfig(out_dir=str(out), formats=("onnx",)))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exp"]
+
+
+@pytest.mark.parametrize("tamper", ["weight", "metadata", "ts-member", "rezip", "fp16", "int8"])
+def test_verify_fails_a_file_that_changed_since_export(exported, tmp_path, tamper):
+    from tests.cli import hostile as H
+
+    out = tmp_path / "t"
+    shutil.copytree(exported("dcgan", 10), out)
+    target = {"weight": "model.onnx", "metadata": "model.onnx", "ts-member": "model.ts.pt", "rezip": "model.ts.pt",
+              "fp16": "model.fp16.onnx", "int8": "model.int8.onnx"}[tamper]
+    if tamper == "metadata":
+        H.onnx_meta(out / target, out / target, lambda m: {**m, "trained_steps": m["trained_steps"] + 1})
+    elif tamper == "ts-member":
+        H.edit_zip_member(out / target, "gantool.json", lambda b: b.replace(b"gantool_version", b"gantool_versioN"))
+    elif tamper == "rezip":
+        H.rezip(out / target)
+    else:
+        H.flip_byte(out / target)  # one low bit of a weight
+    with pytest.raises(VerificationError, match=f"{target} changed since export") as exc:
+        verify(out)
+    assert exc.value.exit_code == 1
+    report = json.loads((out / "verification.json").read_text())
+    assert report["passed"] is False and report["changed_since_export"] == [target]
+    assert (out / (target + ".failed")).is_file()

@@ -106,3 +106,39 @@ def test_concurrent_requests(service):
         t.join()
     assert all(r[0] == 200 for r in results)
     assert results[0][2] == results[2][2] and results[0][2] != results[1][2]
+
+
+def test_embed_example_fails_cleanly(tmp_path):
+    script = EXAMPLES / "embed.py"
+    for args in ([str(tmp_path / "missing.onnx")], [str(tmp_path / "missing.onnx"), str(tmp_path / "no" / "x.png")]):
+        proc = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 1 and proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
+        assert proc.stderr.strip().count("\n") == 0
+
+
+def test_embed_example_missing_output_folder(exported, tmp_path):
+    proc = subprocess.run([sys.executable, str(EXAMPLES / "embed.py"), str(exported("dcgan", 10) / "model.onnx"),
+                           str(tmp_path / "no" / "x.png")], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
+
+
+def test_tiny_truncation_is_a_quick_400(service):
+    base, _, _ = service
+    status, ctype, body = _get(f"{base}/digits?n=4&truncation=1e-300")
+    assert status == 400 and "truncation" in json.loads(body)["error"]
+
+
+@pytest.mark.slow
+def test_http_service_under_sustained_load(exported):
+    """2,000 requests from 16 clients, a quarter invalid: right answers, no 5xx, memory flat."""
+    spec = importlib.util.spec_from_file_location("http_load", EXAMPLES.parent / "benchmarks" / "http_load.py")
+    load = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(load)
+    proc, base = load.start_server(str(exported("dcgan", 10) / "model.onnx"))
+    try:
+        r = load.run(base, proc.pid, requests=2000, clients=16)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert r["requests"] == 2000 and not r["problems"], r["problems"][:5]
+    assert r["rss_growth"] < 0.20, r

@@ -146,7 +146,7 @@ def test_kill_9_at_spread_moments_always_leaves_a_resumable_run(idx_dir, tmp_pat
     dir holds a loadable checkpoint from a completed step, and --resume finishes the run."""
     run = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    moments = [("STEP", k) for k in (3, 9, 14, 22, 31, 40, 47, 55, 66, 80)] + [("SAVING", k) for k in range(1, 11)]
+    moments = [("STEP", k) for k in (13, 3, 9, 14, 22, 31, 40, 5, 16, 1)]  # the first: after epoch 1 + [("SAVING", k) for k in range(1, 11)]
     last_step, mode = 0, "new"
     for i, (marker, k) in enumerate(moments):
         proc = subprocess.Popen([sys.executable, "-c", CHILD, str(run), str(idx_dir), mode], stdout=subprocess.PIPE,

@@ -39,6 +39,7 @@ class Backend:
     batches: tuple[int, ...] = VERIFY_BATCHES  # batch sizes verification runs on it
     extra: Optional[str] = None  # the pip extra that provides it
     options: tuple[str, ...] = ()  # keyword options the opener takes (threads, providers, …)
+    bench: bool = True  # `gantool bench` times it (the spec's reference interpreter is too slow to)
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class ArtifactKind:
     source: Optional[str] = None  # made from this kind's file (None: from the PyTorch module)
     gated: bool = False  # judged by pixel/FID gates against `source` rather than atol against eager
     runtime: bool = False  # the torch-free Sampler and `gantool sample` open it
-    extra: Optional[str] = None  # the pip extra needed to make it
+    extra: Optional[str] = None  # the pip extra needed to make it (named as the module it installs)
     companions: tuple[str, ...] = ()  # further files the maker writes beside `file`
 
     @property
@@ -83,9 +84,13 @@ def register_artifact(kind: ArtifactKind) -> ArtifactKind:
 for _b in (
     Backend("onnxruntime", "gantool.runtime.onnx:OnnxGenerator", torch_free=True,
             options=("threads", "providers", "spin", "max_batch", "optimize")),
-    Backend("onnx.reference", "gantool.export.backends:ReferenceGenerator", batches=(1,)),
+    Backend("onnx.reference", "gantool.export.backends:ReferenceGenerator", batches=(1,), bench=False),
     Backend("torchscript", "gantool.export.backends:TorchScriptGenerator"),
     Backend("pytorch", "gantool.toolkit.inference:open_checkpoint"),
+    Backend("torch.export", "gantool.export.backends:TorchExportGenerator"),
+    Backend("executorch", "gantool.export.backends:ExecuTorchGenerator", extra="executorch"),
+    Backend("openvino", "gantool.export.backends:OpenVINOGenerator", extra="openvino"),
+    Backend("openvino.bf16", "gantool.export.backends:open_openvino_bf16", extra="openvino"),
 ):
     register_backend(_b)
 
@@ -98,6 +103,19 @@ for _k in (
                  variant="fp16", source="onnx", gated=True, runtime=True),
     ArtifactKind("int8", "model.int8.onnx", "onnx", "gantool.export.variants:make_int8", ("onnxruntime",),
                  variant="int8", source="onnx", gated=True, runtime=True),
+    ArtifactKind("pt2", "model.pt2", "pt2", "gantool.export.edge_formats:export_pt2", ("torch.export",)),
+    ArtifactKind("ort", "model.ort", "ort", "gantool.export.edge_formats:export_ort", ("onnxruntime",),
+                 source="onnx", runtime=True, companions=("model.required_operators.config",)),
+    ArtifactKind("pte", "model.pte", "executorch", "gantool.export.edge_formats:export_executorch",
+                 ("executorch",), extra="executorch", companions=("model.pte.gantool.json",)),
+    ArtifactKind("pte-int8", "model.int8.pte", "executorch", "gantool.export.edge_formats:export_executorch_int8",
+                 ("executorch",), variant="int8", source="pte", gated=True, extra="executorch",
+                 companions=("model.int8.pte.gantool.json",)),
+    # Judged by gates, not atol: OpenVINO's CPU plugin runs bf16 by default here, and even its f32
+    # mode reorders sums (measured up to ~1e-3 on a trained model); both precisions are judged.
+    ArtifactKind("openvino", "model.xml", "openvino", "gantool.export.edge_formats:export_openvino",
+                 ("openvino", "openvino.bf16"), source="onnx", gated=True, extra="openvino",
+                 companions=("model.bin", "model.xml.gantool.json")),
 ):
     register_artifact(_k)
 

@@ -19,6 +19,10 @@ def export(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output directory. [default: RUN_DIR/export]")] = None,
     onnx: Annotated[bool, typer.Option("--onnx", help="Write model.onnx. (No format option at all: ONNX and TorchScript.)")] = False,
     torchscript: Annotated[bool, typer.Option("--torchscript", help="Write model.ts.pt (torch.jit.trace).")] = False,
+    pt2: Annotated[bool, typer.Option("--pt2", help="Write model.pt2 (torch.export; loads with torch.export.load).")] = False,
+    executorch: Annotated[bool, typer.Option("--executorch", help="Write model.pte (ExecuTorch, XNNPACK); with --int8 also model.int8.pte. Needs gantool[executorch].")] = False,
+    ort: Annotated[bool, typer.Option("--ort", help="Write model.ort (onnxruntime's mobile format) and its required-operators config.")] = False,
+    openvino: Annotated[bool, typer.Option("--openvino", help="Write model.xml + model.bin (OpenVINO IR). Needs gantool[openvino].")] = False,
     format_: Annotated[Optional[list[str]], typer.Option("--format", help=FORMAT_HELP)] = None,
     opset: Annotated[int, typer.Option(help="ONNX opset; 17-23 work (onnxruntime CPU and onnxruntime-web WASM).")] = _d("opset", ExportConfig),
     fp16: Annotated[bool, typer.Option("--fp16", help="Also write the fp16 variant of each format that has one.")] = False,
@@ -42,7 +46,9 @@ def export(
         from gantool.export.config import default_export_dir
         from gantool.export.exporter import export as run_export
 
-        formats = [f for f, on in (("onnx", onnx), ("torchscript", torchscript)) if on] + list(format_ or [])
+        named = (("onnx", onnx), ("torchscript", torchscript), ("pt2", pt2), ("executorch", executorch),
+                 ("ort", ort), ("openvino", openvino))
+        formats = [f for f, on in named if on] + list(format_ or [])
         cfg = ExportConfig(out_dir=str(out if out is not None else default_export_dir(source)),
                            formats=tuple(dict.fromkeys(formats)) or ExportConfig.formats,
                            variants=tuple(v for v, on in (("fp16", fp16), ("int8", int8)) if on), opset=opset,
@@ -81,9 +87,12 @@ def _print_report(report: dict) -> None:
             typer.echo(f"{r['file']:<18}{r['backend']:<16}{r['batch']:>6}{r['max_abs_error']:>14.3g}"
                        f"{r['mean_abs_error']:>14.3g}  {'yes' if r['passed'] else 'NO'}")
     for v in report.get("variants", []):
+        if "mean_pixel_error" not in v:
+            typer.echo(f"{v['file']:<18}{v.get('error', 'not judged')}  NO")
+            continue
         fid = f", FID {v['fid']:.2f} ({v['fid_change']:+.2f} vs fp32)" if "fid_change" in v else ""
-        typer.echo(f"{v['file']:<18}{v['samples']} samples: mean pixel error {v['mean_pixel_error']:.5f}, "
-                   f"max {v['max_pixel_error']:.4f}{fid}  {'yes' if v['passed'] else 'NO'}")
+        typer.echo(f"{v['file']:<18}{v.get('backend', ''):<16}{v['samples']} samples: mean pixel error "
+                   f"{v['mean_pixel_error']:.5f}, max {v['max_pixel_error']:.4f}{fid}  {'yes' if v['passed'] else 'NO'}")
     for name, notes in report.get("notes", {}).items():
         if notes.get("say"):
             typer.echo(f"{name}: {notes['say']}")

@@ -47,8 +47,16 @@ def resolve_source(source: str | os.PathLike, workdir: Path) -> tuple[Path, dict
     from gantool.export.exporter import export
 
     ckpt = resolve_checkpoint(src)
-    cfg = ExportConfig(out_dir=str(workdir / "export"), variants=("fp16", "int8"))
+    cfg = ExportConfig(out_dir=str(workdir / "export"), formats=available_formats(), variants=("fp16", "int8"))
     return ckpt, export(ckpt, cfg, progress=False).files
+
+
+def available_formats() -> tuple[str, ...]:
+    """Every format in the table whose extra is installed here."""
+    from importlib.util import find_spec
+
+    return tuple(f for f in dict.fromkeys(k.format for k in ARTIFACTS.values())
+                 if all(k.extra is None or find_spec(k.extra) is not None for k in ARTIFACTS.values() if k.format == f))
 
 
 def rows_for(ckpt: Path, files: dict[str, Path]) -> list[Row]:
@@ -56,9 +64,13 @@ def rows_for(ckpt: Path, files: dict[str, Path]) -> list[Row]:
     rows = [Row("pytorch eager", "pytorch", ckpt, 0)]
     for kind in (k for k in ARTIFACTS.values() if k.name in files):
         several = any(k.format == kind.format and k.variant != kind.variant for k in ARTIFACTS.values())
+        name = f"{kind.format} {kind.variant}" if several else kind.format
         path = files[kind.name]
         size = sum((path.parent / n).stat().st_size for n in (path.name, *kind.companions) if (path.parent / n).is_file())
-        rows.append(Row(f"{kind.format} {kind.variant}" if several else kind.format, kind.backends[0], path, size))
+        benched = [b for b in kind.backends if BACKENDS[b].bench]
+        for backend in benched:  # a row per backend that runs it (OpenVINO: f32 and bf16)
+            label = name if backend == benched[0] else f"{name} ({backend.split('.')[-1]})"
+            rows.append(Row(label, backend, path, size))
     return rows
 
 

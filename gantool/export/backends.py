@@ -55,3 +55,80 @@ class TorchScriptGenerator(Generator):
         args = [torch.from_numpy(z)] + ([torch.from_numpy(labels)] if labels is not None else [])
         with torch.inference_mode():
             return self.module(*args).numpy()
+
+
+class TorchExportGenerator(Generator):
+    """A `.pt2` file (torch.export.save), run as the module torch.export.load rebuilds."""
+
+    backend = "torch.export"
+
+    def __init__(self, path: Path) -> None:
+        import torch
+
+        super().__init__(read_metadata(path), path)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.module = torch.export.load(str(path)).module()
+        except Exception as e:
+            raise GantoolError(f"{str(path)!r} is not a loadable torch.export (.pt2) file ({first_line(e)})") from None
+
+    _run = TorchScriptGenerator._run
+
+
+class ExecuTorchGenerator(Generator):
+    """A `.pte` program run by ExecuTorch's own runtime (executorch.runtime), batches of <= 256."""
+
+    backend = "executorch"
+
+    def __init__(self, path: Path) -> None:
+        from gantool.export.edge_formats import EXECUTORCH_MAX_BATCH, quiet_native_stderr
+
+        super().__init__(read_metadata(path), path, max_batch=EXECUTORCH_MAX_BATCH)
+        try:
+            from executorch.runtime import Runtime
+
+            with quiet_native_stderr():
+                self._method = Runtime.get().load_program(Path(path)).load_method("forward")
+        except ModuleNotFoundError:
+            raise
+        except Exception as e:
+            raise GantoolError(f"{str(path)!r} is not a loadable ExecuTorch program ({first_line(e)})") from None
+
+    def _run(self, z: np.ndarray, labels: Optional[np.ndarray]) -> np.ndarray:
+        import torch
+
+        args = (torch.from_numpy(z),) + ((torch.from_numpy(labels),) if labels is not None else ())
+        try:
+            return self._method.execute(args)[0].numpy()
+        except RuntimeError as e:
+            raise GantoolError(f"{str(self.path)!r}: ExecuTorch could not run the program ({first_line(e)})") from None
+
+
+class OpenVINOGenerator(Generator):
+    """OpenVINO IR (model.xml + model.bin) on OpenVINO's CPU plugin, at a given inference precision."""
+
+    backend = "openvino"
+
+    def __init__(self, path: Path, precision: str = "f32") -> None:
+        import openvino as ov
+
+        super().__init__(read_metadata(path), path)
+        try:
+            compiled = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": precision})
+        except Exception as e:
+            raise GantoolError(f"{str(path)!r} is not a loadable OpenVINO IR ({first_line(e)})") from None
+        self.precision = precision
+        self._request = compiled.create_infer_request()
+        self._output = compiled.output(0)
+
+    def _run(self, z: np.ndarray, labels: Optional[np.ndarray]) -> np.ndarray:
+        feeds = {"z": z} if labels is None else {"z": z, "label": labels}
+        return np.array(self._request.infer(feeds)[self._output])
+
+
+def open_openvino_bf16(path: Path) -> OpenVINOGenerator:
+    """OpenVINO's default on CPUs with bf16 support: faster, less exact."""
+    gen = OpenVINOGenerator(path, precision="bf16")
+    gen.backend = "openvino.bf16"
+    return gen

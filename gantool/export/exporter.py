@@ -62,7 +62,7 @@ def export(source: str | os.PathLike, cfg: ExportConfig, progress: bool = True) 
                 target = Target(kind, staging / kind.file, made.get(kind.source or ""),
                                 {**job.metadata, "artifact_format": kind.format, "variant": kind.variant})
                 say(progress, f"making {kind.file}")
-                notes = resolve(kind.maker)(job, target)
+                notes = _make(kind, job, target)
                 if notes:
                     report["notes"][kind.file] = notes
                 made[kind.name] = target.path
@@ -72,13 +72,23 @@ def export(source: str | os.PathLike, cfg: ExportConfig, progress: bool = True) 
         except GantoolError:
             raise
         except OSError as e:  # disk full, quota, a folder gone: the previous export is untouched
-            raise GantoolError(f"could not write the export ({e.strerror or e}); {str(out)!r} is unchanged: "
+            where = f": {e.filename}" if e.filename else ""
+            raise GantoolError(f"could not write the export ({e.strerror or e}{where}); {str(out)!r} is unchanged: "
                                "free some space or choose another --out") from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     if not report["passed"]:
         raise VerificationError(_failure_line(report, out / REPORT))
     return ExportResult(out, delivered, report)
+
+
+def _make(kind: ArtifactKind, job, target) -> Optional[dict]:
+    try:
+        return resolve(kind.maker)(job, target)
+    except ModuleNotFoundError as e:
+        extra = kind.extra or "export"
+        raise GantoolError(f"--{kind.format} needs {e.name}, which is not installed: "
+                           f"pip install 'gantool[{extra}]'") from None
 
 
 class _Judge:
@@ -98,14 +108,15 @@ class _Judge:
                 say(self.progress, f"verifying {kind.file} against PyTorch eager")
                 self.report["results"] += verify_exact(reference, kind, path, cfg.atol, cfg.seed)
             return
-        judged = judge_kind(kind, path, made[kind.source], cfg, self.evaluator())
-        self.report["variants"].append({"variant": kind.name, **judged})
-        if not judged["passed"]:
-            fid = f", FID change {judged['fid_change']:+.2f}" if "fid_change" in judged else ""
-            raise VerificationError(
-                f"the {kind.name} variant misses the gate: mean pixel error {judged['mean_pixel_error']:.4f} "
-                f"(max {cfg.max_pixel_error}), peak {judged['max_pixel_error']:.4f} (max {cfg.max_peak_pixel_error})"
-                f"{fid}; nothing was written. Drop --{kind.variant} or raise the gate")
+        for judged in judge_kind(kind, path, made[kind.source], cfg, self.evaluator()):
+            self.report["variants"].append(judged)
+            if not judged["passed"]:
+                fid = f", FID change {judged['fid_change']:+.2f}" if "fid_change" in judged else ""
+                option = f"--{kind.variant}" if kind.variant != "fp32" else f"--{kind.format}"
+                raise VerificationError(
+                    f"the {kind.name} file misses the gate on {judged['backend']}: mean pixel error "
+                    f"{judged['mean_pixel_error']:.4f} (max {cfg.max_pixel_error}), peak {judged['max_pixel_error']:.4f} "
+                    f"(max {cfg.max_peak_pixel_error}){fid}; nothing was written. Drop {option} or raise the gate")
 
     def evaluator(self):
         """The Evaluator that scores FID changes, or None (and why, in the report); built once."""
@@ -114,12 +125,15 @@ class _Judge:
         return self._evaluator or None
 
 
-def judge_kind(kind: ArtifactKind, path: Path, source: Path, cfg: ExportConfig, evaluator=None) -> dict[str, Any]:
+def judge_kind(kind: ArtifactKind, path: Path, source: Path, cfg: ExportConfig, evaluator=None) -> list[dict[str, Any]]:
+    """A gated file judged against the file it was made from, on each of its row's backends."""
     from gantool.export.checks import judge_variant
 
     reference = open_backend(ARTIFACTS[kind.source].backends[0], source)
-    return judge_variant(reference, open_backend(kind.backends[0], path), cfg.variant_samples, cfg.seed,
-                         cfg.max_pixel_error, cfg.max_peak_pixel_error, evaluator, cfg.max_fid_change)
+    return [{"variant": kind.name, "backend": backend,
+             **judge_variant(reference, open_backend(backend, path), cfg.variant_samples, cfg.seed,
+                             cfg.max_pixel_error, cfg.max_peak_pixel_error, evaluator, cfg.max_fid_change)}
+            for backend in kind.backends]
 
 
 def variant_evaluator(cfg: ExportConfig, train_cfg, report: dict, progress: bool):
@@ -199,10 +213,10 @@ def verify(export_dir: str | os.PathLike, checkpoint: Optional[str | os.PathLike
                 report["results"] += verify_exact(reference, kind, path, cfg.atol, cfg.seed)
             elif kind.source in d.files:
                 try:
-                    judged = judge_kind(kind, path, d.files[kind.source], cfg)
+                    report["variants"] += judge_kind(kind, path, d.files[kind.source], cfg)
                 except GantoolError as e:  # a changed or damaged file that no longer loads
-                    judged = {"file": path.name, "samples": 0, "passed": False, "error": first_line(e, 200)}
-                report["variants"].append({"variant": kind_name, **judged})
+                    report["variants"].append({"variant": kind_name, "file": path.name, "samples": 0,
+                                               "passed": False, "error": first_line(e, 200)})
         report["sha256_matches_manifest"] = {name: name not in changed for name in d.entries}
         report["changed_since_export"] = changed
         report["passed"] = _passed(report) and not changed

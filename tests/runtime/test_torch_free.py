@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 # Makes `import torch` (and onnx, which the runtime must not need either) fail in the child.
 BLOCK = textwrap.dedent("""
     import sys
@@ -66,3 +68,18 @@ def test_sample_help_is_fast_and_light():
     assert proc.returncode == 0
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
     assert "torch" not in imported and "onnxruntime" not in imported and "numpy" not in imported
+
+
+def test_ort_file_samples_without_torch(tmp_path, trained_run):
+    pytest.importorskip("onnx")
+    from gantool.export import ExportConfig, export
+
+    out = tmp_path / "ort"
+    export(trained_run("mlp", 10), ExportConfig(out_dir=str(out), formats=("ort",)), progress=False)
+    proc = _run(f"""
+        from gantool.runtime import Sampler
+        s = Sampler({str(out / "model.ort")!r})
+        print(s.sample(6, seed=1, labels=2).shape, s.metadata["artifact_format"], "torch" in sys.modules)
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "(6, 28, 28) ort False"

@@ -52,6 +52,7 @@ class ArtifactKind:
     variant: str = "fp32"  # "fp32", or the --fp16 / --int8 option that also asks for it
     source: Optional[str] = None  # made from this kind's file (None: from the PyTorch module)
     gated: bool = False  # judged by pixel/FID gates against `source` rather than atol against eager
+    seeded: bool = False  # takes seeds: judged at atol against `source` fed the same latents (computed in numpy)
     runtime: bool = False  # the torch-free Sampler and `gantool sample` open it
     extra: Optional[str] = None  # the pip extra needed to make it (named as the module it installs)
     companions: tuple[str, ...] = ()  # further files the maker writes beside `file`
@@ -111,6 +112,12 @@ for _k in (
     ArtifactKind("pte-int8", "model.int8.pte", "executorch", "gantool.export.edge_formats:export_executorch_int8",
                  ("executorch",), variant="int8", source="pte", gated=True, extra="executorch",
                  companions=("model.int8.pte.gantool.json",)),
+    ArtifactKind("seeded", "model.seeded.onnx", "seeded", "gantool.export.seeded:make_seeded", ("onnxruntime",),
+                 source="onnx", seeded=True, runtime=True),
+    ArtifactKind("seeded-fp16", "model.seeded.fp16.onnx", "seeded", "gantool.export.seeded:make_seeded",
+                 ("onnxruntime",), variant="fp16", source="fp16", seeded=True, runtime=True),
+    ArtifactKind("seeded-int8", "model.seeded.int8.onnx", "seeded", "gantool.export.seeded:make_seeded",
+                 ("onnxruntime",), variant="int8", source="int8", seeded=True, runtime=True),
     # Judged by gates, not atol: OpenVINO's CPU plugin runs bf16 by default here, and even its f32
     # mode reorders sums (measured up to ~1e-3 on a trained model); both precisions are judged.
     ArtifactKind("openvino", "model.xml", "openvino", "gantool.export.edge_formats:export_openvino",

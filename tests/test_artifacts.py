@@ -126,6 +126,6 @@ def test_table_is_consistent():
     for kind in ARTIFACTS.values():
         assert kind.backends and all(b in BACKENDS for b in kind.backends)
         assert kind.source is None or list(ARTIFACTS).index(kind.source) < list(ARTIFACTS).index(kind.name)
-        assert kind.variant == "fp32" or kind.gated  # a reduced-precision file is judged by gates
-        assert not kind.gated or kind.source is not None  # … against the file it was made from
+        assert kind.variant == "fp32" or kind.gated or kind.seeded  # reduced precision: gates (or its source's)
+        assert not (kind.gated or kind.seeded) or kind.source is not None  # … against the file it was made from
         assert artifact_for_file(kind.file) is kind

@@ -2,8 +2,10 @@
 // its digits on a canvas. The model's contract (see `gantool info model.onnx`):
 //   inputs  z float32 [N, latent_dim] (+ label int64 [N] for conditional models)
 //   output  image float32 [N, 1, 28, 28] in [0, 1]
-// window.gantool.render(z, labels, nrow) draws given latents exactly as Python's
-// Sampler.generate + grid would (same pixels up to rounding), which the test checks.
+// A *seeded* model (gantool export --seeded) takes seed int64 [N] instead of z and computes each
+// image's latent inside the graph, so window.gantool.renderSeeds(seed, n, labels) draws what
+// Python's Sampler.sample(n, seed=seed, labels=labels) gives, and Node.js too (the test checks).
+// window.gantool.render(z, labels, nrow) draws given latents for an unseeded model.
 'use strict';
 
 const PAD = 2; // same padding as gantool.runtime.grid.make_grid
@@ -11,25 +13,6 @@ const PAD = 2; // same padding as gantool.runtime.grid.make_grid
 // An absolute URL: the runtime imports its .mjs glue from here, and bare paths are not valid specifiers.
 ort.env.wasm.wasmPaths = new URL('node_modules/onnxruntime-web/dist/', location.href).href;
 ort.env.wasm.numThreads = 1; // threads need cross-origin isolation; one is plenty for 28x28 digits
-
-// A small seeded PRNG (mulberry32) + Box-Muller for interactive use. Python's sampler uses
-// numpy's PCG64, so pass latents explicitly (render) to reproduce its images.
-function gaussianLatents(n, dim, seed) {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const z = new Float32Array(n * dim);
-  for (let i = 0; i < z.length; i++) {
-    const u = Math.max(uniform(), 1e-12);
-    z[i] = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());
-  }
-  return z;
-}
 
 function drawGrid(canvas, pixels, n, nrow) {
   // pixels: Float32Array (n * 28 * 28) in [0, 1] -> grey tiles, PAD px apart, black background.
@@ -54,13 +37,14 @@ function drawGrid(canvas, pixels, n, nrow) {
   ctx.putImageData(img, 0, 0);
 }
 
-const state = { session: null, latentDim: 0, conditional: false };
+const state = { session: null, latentDim: 0, conditional: false, seeded: false };
 
 async function load(url) {
   state.session = await ort.InferenceSession.create(url, { executionProviders: ['wasm'] });
   state.conditional = state.session.inputNames.includes('label');
+  state.seeded = state.session.inputNames.includes('seed');
   const meta = state.session.inputMetadata && state.session.inputMetadata[0];
-  state.latentDim = meta && meta.shape ? Number(meta.shape[1]) : Number(new URL(location).searchParams.get('latent') || 64);
+  state.latentDim = state.seeded ? 0 : meta && meta.shape ? Number(meta.shape[1]) : Number(new URL(location).searchParams.get('latent') || 64);
   return { latentDim: state.latentDim, conditional: state.conditional };
 }
 
@@ -76,6 +60,17 @@ async function render(z, labels, nrow) {
   return n;
 }
 
+async function renderSeeds(seed, n, labels, nrow) {
+  // Image k uses seed + k (a BigInt-safe int64), as the Python sampler does.
+  const feeds = { seed: new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, k) => BigInt(seed) + BigInt(k)), [n]) };
+  if (state.conditional) {
+    feeds.label = new ort.Tensor('int64', BigInt64Array.from(labels.map((v) => BigInt(v))), [n]);
+  }
+  const { image } = await state.session.run(feeds);
+  drawGrid(document.getElementById('canvas'), image.data, n, nrow || Math.ceil(Math.sqrt(n)));
+  return n;
+}
+
 async function generateFromControls() {
   const n = Math.min(256, Math.max(1, Number(document.getElementById('n').value) || 64));
   const seed = Number(document.getElementById('seed').value) || 0;
@@ -83,17 +78,22 @@ async function generateFromControls() {
   const labels = state.conditional
     ? Array.from({ length: n }, (_, i) => (digitText === '' ? i % 10 : Number(digitText)))
     : null;
-  await render(gaussianLatents(n, state.latentDim, seed), labels, null);
+  if (!state.seeded) {
+    document.getElementById('status').textContent = 'this model takes latents: export it with --seeded to sample by seed';
+    return;
+  }
+  await renderSeeds(Math.max(0, Math.floor(seed)), n, labels, null);
 }
 
 window.gantool = {
   render,
+  renderSeeds,
   ready: (async () => {
     const status = document.getElementById('status');
     try {
       const model = new URL(location).searchParams.get('model') || 'model.onnx';
       const info = await load(model);
-      status.textContent = `model: ${model} — latent ${info.latentDim}, ${info.conditional ? 'conditional' : 'unconditional'}`;
+      status.textContent = `model: ${model} — ${state.seeded ? 'seeded' : `latent ${info.latentDim}`}, ${info.conditional ? 'conditional' : 'unconditional'}`;
       document.getElementById('go').disabled = false;
       document.getElementById('go').onclick = generateFromControls;
       await generateFromControls();

@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from gantool.artifacts import BACKENDS, ArtifactKind, open_backend
+from gantool.artifacts import ARTIFACTS, BACKENDS, ArtifactKind, open_backend
 from gantool.errors import GantoolError, first_line
 from gantool.runtime.generator import Generator, to_uint8
 from gantool.runtime.latents import seeded_inputs
@@ -57,6 +57,33 @@ def _errors(reference: Generator, candidate: Generator, runs: list[dict[str, np.
             errs.append(np.abs(got.astype(np.float64) - want.astype(np.float64)))
     err = np.concatenate([e.ravel() for e in errs])
     return np.where(np.isnan(err), np.inf, err)  # NaN never passes
+
+
+SEEDS = (0, 1, 7, 2**31 - 1, 2**31, 2**62 + 5, 2**63 - 1)  # edge cases of the seed's three 31-bit parts
+
+
+def verify_seeded(kind: ArtifactKind, path: Path, source: Path, atol: float, truncation: float = 0.7) -> list[dict]:
+    """A seeded file against the file it wraps fed the same latents, computed by gantool's numpy
+    implementation of the in-graph sampler: at batches 1, 3 and 64 (edge-case seeds included), and
+    once more with truncation."""
+    from gantool.runtime.latents import cycle_labels
+    from gantool.runtime.seeded import seeded_latents
+
+    row = {"file": path.name, "backend": kind.backends[0]}
+    try:
+        seeded, reference = open_backend(kind.backends[0], path), open_backend(ARTIFACTS[kind.source].backends[0], source)
+        results = []
+        for batch, trunc in ((1, None), (3, None), (64, None), (64, truncation)):
+            seeds = np.array((SEEDS * batch)[:batch], dtype=np.int64) ^ (np.arange(batch) << 20)  # stays >= 0
+            labels = cycle_labels(batch, seeded.num_classes) if seeded.conditional else None
+            want = reference(seeded_latents(seeds, seeded.latent_dim, trunc), labels)
+            err = np.abs(seeded.run_seeds(seeds, labels, trunc).astype(np.float64) - want)
+            err = np.where(np.isnan(err), np.inf, err)
+            results.append({**row, "batch": batch, "truncation": trunc, "max_abs_error": float(err.max()),
+                            "mean_abs_error": float(err.mean()), "passed": bool(err.max() <= atol)})
+        return results
+    except GantoolError as e:
+        return [{**row, "batch": None, "passed": False, "error": first_line(e, 200)}]
 
 
 def judge_variant(reference: Generator, candidate: Generator, samples: int, seed: int, max_mean: float,

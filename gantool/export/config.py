@@ -46,7 +46,8 @@ class ExportConfig:
         for v in self.variants:
             if not any(k.variant == v and k.format in self.formats for k in ARTIFACTS.values()):
                 makers = sorted({k.format for k in ARTIFACTS.values() if k.variant == v})
-                raise GantoolError(f"--{v} variants exist for {', '.join(makers)} files: add --{makers[0]}")
+                raise GantoolError(f"--{v} variants exist for {', '.join(makers)} files: "
+                                   f"add one of {', '.join('--' + m for m in makers)}")
         if not OPSET_MIN <= self.opset <= OPSET_MAX:
             raise GantoolError(f"opset {self.opset} is outside the working range {OPSET_MIN}-{OPSET_MAX}")
         check_finite(self, "atol", "max_pixel_error", "max_peak_pixel_error", "max_fid_change")

@@ -103,6 +103,13 @@ class _Judge:
         from gantool.export.checks import verify_exact
 
         cfg = self.cfg
+        if kind.seeded:
+            if cfg.verify:
+                from gantool.export.checks import verify_seeded
+
+                say(self.progress, f"verifying {kind.file} against {made[kind.source].name} on numpy's seeded latents")
+                self.report["results"] += verify_seeded(kind, path, made[kind.source], cfg.atol)
+            return
         if not kind.gated:
             if cfg.verify:
                 say(self.progress, f"verifying {kind.file} against PyTorch eager")
@@ -114,7 +121,7 @@ class _Judge:
                 fid = f", FID change {judged['fid_change']:+.2f}" if "fid_change" in judged else ""
                 option = f"--{kind.variant}" if kind.variant != "fp32" else f"--{kind.format}"
                 raise VerificationError(
-                    f"the {kind.name} file misses the gate on {judged['backend']}: mean pixel error "
+                    f"the {kind.name} variant misses the gate on {judged['backend']}: mean pixel error "
                     f"{judged['mean_pixel_error']:.4f} (max {cfg.max_pixel_error}), peak {judged['max_pixel_error']:.4f} "
                     f"(max {cfg.max_peak_pixel_error}){fid}; nothing was written. Drop {option} or raise the gate")
 
@@ -183,7 +190,7 @@ def verify(export_dir: str | os.PathLike, checkpoint: Optional[str | os.PathLike
     """Re-verify an export directory: every file's SHA-256 against the manifest first (a file that
     changed since export fails, whatever its numbers), then the numbers against the checkpoint.
     Files that fail are renamed with a `.failed` suffix so nothing uses them as good."""
-    from gantool.export.checks import verify_exact
+    from gantool.export.checks import verify_exact, verify_seeded
     from gantool.toolkit.inference import open_checkpoint
 
     out = Path(export_dir)
@@ -209,7 +216,10 @@ def verify(export_dir: str | os.PathLike, checkpoint: Optional[str | os.PathLike
         report = _new_report(cfg, str(ckpt_path), d.checkpoint_sha256)
         for kind_name, path in d.files.items():
             kind = ARTIFACTS[kind_name]
-            if not kind.gated:
+            if kind.seeded:
+                if kind.source in d.files:
+                    report["results"] += verify_seeded(kind, path, d.files[kind.source], cfg.atol)
+            elif not kind.gated:
                 report["results"] += verify_exact(reference, kind, path, cfg.atol, cfg.seed)
             elif kind.source in d.files:
                 try:

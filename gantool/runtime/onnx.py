@@ -45,13 +45,17 @@ class OnnxGenerator(Generator):
     def run_seeds(self, seeds: np.ndarray, labels: Optional[np.ndarray],
                   truncation: Optional[float] = None) -> np.ndarray:
         """Seeded models: (N,) int64 seeds [+ labels] -> (N, C, H, W) pixels, in chunks."""
+        if not self.seeded:
+            raise GantoolError(f"{str(self.path)!r} takes latents, not seeds: it was exported without --seeded")
+        if (labels is not None) != self.conditional:
+            raise GantoolError("labels are needed for a conditional model, and only for one")
         n, b, chunks = len(seeds), self.max_batch, []
         for i in range(0, n, b):
             feeds = {"seed": np.ascontiguousarray(seeds[i : i + b], dtype=np.int64)}
             if labels is not None:
                 feeds["label"] = np.ascontiguousarray(labels[i : i + b], dtype=np.int64)
-            if "truncation" in self.metadata["inputs"]:
-                feeds["truncation"] = np.array([0.0 if truncation is None else truncation], dtype=np.float32)
+            if truncation is not None:
+                feeds[self.metadata.get("truncation_input", "truncation")] = np.array([truncation], dtype=np.float32)
             chunks.append(self.run_feeds(feeds))
         return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
 

@@ -86,6 +86,9 @@ def open_session(path: str | os.PathLike | bytes, *, threads: Optional[int] = No
     else:
         source, where = path, "the model"
     opts = session_options(threads, spin, optimize, optimized_path)
+    # Model-load warnings go through onnxruntime's process-wide logger, not the session's; gantool
+    # reports problems itself, on one line, so keep that logger to errors.
+    ort.set_default_logger_severity(3)
     try:
         return ort.InferenceSession(source, opts, providers=check_providers(providers))
     except Exception as e:  # onnxruntime raises several types (Fail, InvalidGraph, RuntimeException…)

@@ -263,7 +263,7 @@ EXPORT = [
     Case("out-unwritable", lambda e: ["export", e.run, "--out", "/proc/gantool-export"], "not writable"),
     Case("unknown-format", lambda e: ["export", e.run, "--out", e.p("o"), "--format", "tflite"], "unknown format"),
     Case("variant-without-format", lambda e: ["export", e.run, "--out", e.p("o"), "--torchscript", "--int8"],
-         "add --onnx"),
+         "add one of .*--onnx"),
     Case("other-model-no-force", lambda e: ["export", e.run, "--out", H.edit_manifest(
         e.export, lambda m: {**m, "checkpoint": {"path": "/x", "sha256": "0" * 64}})], "different model"),
 ]

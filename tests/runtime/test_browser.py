@@ -48,14 +48,30 @@ class _Handler(SimpleHTTPRequestHandler):
         pass
 
 
+def _serve(model):
+    handler = type("H", (_Handler,), {"model_path": model})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(BROWSER_DIR)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/index.html"
+
+
 @pytest.fixture
 def served_page(exported):
     model = exported("dcgan", 10) / "model.onnx"
-    handler = type("H", (_Handler,), {"model_path": model})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(BROWSER_DIR)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/index.html", model
+    server, url = _serve(model)
+    yield url, model
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def served_seeded_page(trained_run, tmp_path):
+    from gantool.export import ExportConfig, export
+
+    export(trained_run("dcgan", 10), ExportConfig(out_dir=str(tmp_path / "s"), formats=("seeded",)), progress=False)
+    model = tmp_path / "s" / "model.seeded.onnx"
+    server, url = _serve(model)
+    yield url, model
     server.shutdown()
     server.server_close()
 
@@ -105,3 +121,21 @@ def test_canvas_matches_python_sampler(served_page, driver):
     assert canvas.shape == expected.shape
     assert np.abs(canvas - expected).max() <= 1  # within 1/255 per pixel
     assert expected.std() > 0  # the comparison is not between two blank images
+
+
+RENDER_SEEDS = RENDER.replace("const [z, labels, nrow, done] = arguments;", "const [seed, n, labels, nrow, done] = arguments;") \
+    .replace("window.gantool.render(z, labels, nrow)", "window.gantool.renderSeeds(BigInt(seed), n, labels, nrow)")
+
+
+def test_seeded_canvas_matches_python_sampler(served_seeded_page, driver):
+    """Seed 7 in the browser is seed 7 in Python: the page's own PRNG is gone."""
+    url, model = served_seeded_page
+    driver.get(url)
+    sampler = Sampler(model)
+    labels = [d % 10 for d in range(30)]
+    result = driver.execute_async_script(RENDER_SEEDS, "7", 30, labels, 10)
+    assert "error" not in result, result.get("error")
+    canvas = np.array(result["grey"], dtype=np.int16).reshape(result["height"], result["width"])
+    expected = np.asarray(make_grid(sampler.sample(30, seed=7, labels=labels), nrow=10), dtype=np.int16)
+    assert canvas.shape == expected.shape and np.abs(canvas - expected).max() <= 1
+    assert expected.std() > 0

@@ -146,6 +146,7 @@ def train(
                                              "ramps from 0 to 1 (avoids per-class collapse on small data).")] = _d("cond_warmup"),
     diffaug: Annotated[str, typer.Option(help="DiffAugment policy for D's inputs, e.g. translation,cutout.")] = _d("diffaug"),
     r1_gamma: Annotated[float, typer.Option(help="R1 gradient penalty weight on real images (0 = off).")] = _d("r1_gamma"),
+    lr_decay_start: Annotated[float, typer.Option(help="Fraction of training after which the learning rates fall linearly to 0 (1 = constant).")] = _d("lr_decay_start"),
     eval_every: Annotated[int, typer.Option(min=0, help="Log FID every N epochs and keep checkpoints/best.pt (0 = off).")] = _d("eval_every"),
     eval_n: Annotated[int, typer.Option(min=2, max=50_000, help="Samples per FID during training.")] = _d("eval_n"),
     download: Annotated[bool, typer.Option("--download/--no-download", help="Allow downloading MNIST when files are missing.")] = _d("download"),

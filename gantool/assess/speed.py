@@ -111,6 +111,10 @@ def bench(source: str | os.PathLike, cfg: BenchConfig, progress: bool = True) ->
             result = {"format": row.name, "file": row.path.name, "size_mb": row.size_bytes / 1e6,
                       "latency_ms": latency * 1e3, "throughput_ips": 256 / batch, "cold_start_s": cold,
                       "peak_rss_mb": rss}
+            if row.backend == "onnxruntime" and g.variant == "int8":
+                from gantool.assess.int8 import integer_mac_share
+
+                result["integer_mac_share"] = integer_mac_share(row.path)["share"]
             if evaluator is not None:
                 images, labels = generated_images(g, cfg.fid_n, seed=0)
                 result["fid"] = evaluator.score(images, labels, pr_samples=min(cfg.fid_n, 2000))["fid"]
@@ -125,13 +129,14 @@ def bench(source: str | os.PathLike, cfg: BenchConfig, progress: bool = True) ->
 def markdown(result: dict[str, Any]) -> str:
     has_fid = "fid" in result["rows"][0]
     head = ["format", "file", "size (MB)", "batch-1 latency (ms)", "batch-256 (img/s)", "cold start (s)",
-            "peak RSS (MB)"] + (["FID", "ΔFID vs eager"] if has_fid else [])
+            "peak RSS (MB)", "int8 MACs"] + (["FID", "ΔFID vs eager"] if has_fid else [])
     lines = [f"**{result['model']}** ({'conditional' if result['conditional'] else 'unconditional'}) "
              f"— {result['checkpoint']}", "", "| " + " | ".join(head) + " |",
              "|" + "---|" * 2 + "---:|" * (len(head) - 2)]
     for r in result["rows"]:
         cells = [r["format"], r["file"], f"{r['size_mb']:.2f}", f"{r['latency_ms']:.3f}",
-                 f"{r['throughput_ips']:.0f}", f"{r['cold_start_s']:.2f}", f"{r['peak_rss_mb']:.0f}"]
+                 f"{r['throughput_ips']:.0f}", f"{r['cold_start_s']:.2f}", f"{r['peak_rss_mb']:.0f}",
+                 f"{r['integer_mac_share']:.0%}" if "integer_mac_share" in r else "-"]
         if has_fid:
             cells += [f"{r['fid']:.2f}", f"{r['fid_change']:+.2f}"]
         lines.append("| " + " | ".join(cells) + " |")

@@ -38,7 +38,7 @@ def export(source: str | os.PathLike, cfg: ExportConfig, progress: bool = True) 
     """Export the EMA generator of a run dir / checkpoint to the artifacts `cfg` asks for."""
     from gantool.export.formats import ExportJob, Target
     from gantool.export.metadata import build_metadata
-    from gantool.export.wrapper import example_inputs, inference_form, wrap
+    from gantool.export.wrapper import example_inputs, inference_form, quantization_form, wrap
     from gantool.toolkit.inference import open_checkpoint
 
     cfg.validate()
@@ -49,7 +49,9 @@ def export(source: str | os.PathLike, cfg: ExportConfig, progress: bool = True) 
     with path_lock(out, f"output directory {str(out)!r}"):
         remove_stale_staging(out)
         _check_out_dir(out, ckpt.sha256, cfg.force)
+        quant, quant_note = quantization_form(ckpt.generator())
         job = ExportJob(module=wrap(inference_form(ckpt.generator()), ckpt.conditional),
+                        quant_module=None if quant is None else wrap(quant, ckpt.conditional), quant_note=quant_note,
                         inputs=example_inputs(ckpt.model.latent_dim, ckpt.model.num_classes),
                         input_names=list(reference.metadata["inputs"]), cfg=cfg,
                         metadata=build_metadata(ckpt, artifact_format="onnx", variant="fp32", opset=cfg.opset))

@@ -33,6 +33,8 @@ class ExportJob:
     input_names: list[str]  # ["z"] or ["z", "label"]
     cfg: ExportConfig
     metadata: dict[str, Any]  # the fp32 ONNX file's metadata; targets adapt format/variant
+    quant_module: Optional[torch.nn.Module] = None  # PixelGenerator of the int8-friendly form, if any
+    quant_note: str = ""  # how the int8 file is built, or why it will not be faster
 
 
 @dataclass

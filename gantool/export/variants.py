@@ -4,9 +4,12 @@ fp16: weights and compute in float16 wherever onnxruntime's CPU provider has a
 float16 kernel; ops without one stay float32 behind Cast nodes (found by trying
 to load the model). Inputs and outputs stay float32.
 
-int8: static QDQ quantisation (per-channel int8 weights, uint8 activations)
-calibrated on activations from seeded latents. Static, because dynamic
-quantisation leaves ConvTranspose in float.
+int8: static QDQ quantisation (per-channel int8 weights, uint8 activations: VNNI's u8 x s8),
+calibrated (MinMax) on activations from seeded latents, built from the architecture's
+quantization form when it has one (DCGAN: ConvTranspose -> sub-pixel Conv, since onnxruntime has
+no int8 ConvTranspose), which is first checked equal to the fp32 file. The options were chosen by
+measurement (benchmarks/results/int8_search.md): QOperator, s8 activations, per-tensor weights,
+entropy or percentile calibration gave no better speed at the same quality.
 """
 
 from __future__ import annotations
@@ -16,13 +19,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 
 from gantool.errors import GantoolError, first_line
 from gantool.export.formats import ExportJob, Target, set_onnx_metadata
 from gantool.runtime.latents import seeded_inputs
 from gantool.runtime.session import open_session
 
-QUANTIZED_OPS = ["Conv", "ConvTranspose", "Gemm", "MatMul"]
+QUANTIZED_OPS = ["Conv", "ConvTranspose", "Gemm", "MatMul", "DepthToSpace"]  # DepthToSpace: moves uint8, no DQ/Q
 
 
 def make_fp16(job: ExportJob, target: Target) -> dict[str, Any]:
@@ -58,6 +63,7 @@ def make_int8(job: ExportJob, target: Target) -> dict[str, Any]:
     src, dst, meta = target.source, target.path, target.metadata
     calibration, seed = job.cfg.calibration_samples, job.cfg.seed
     feeds = seeded_inputs(calibration, meta["latent_dim"], meta["num_classes"], seed=seed + 1)
+    notes = {"quantized_ops": QUANTIZED_OPS, "say": job.quant_note} if job.quant_note else {"quantized_ops": QUANTIZED_OPS}
 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
@@ -68,6 +74,9 @@ def make_int8(job: ExportJob, target: Target) -> dict[str, Any]:
             return next(self._it, None)
 
     with tempfile.TemporaryDirectory(dir=dst.parent) as tmp:
+        if job.quant_module is not None:
+            src = _quantization_source(job, target, Path(tmp) / "form.onnx")
+            notes["built_from"] = "sub-pixel form (checked equal to model.onnx)"
         prepped = Path(tmp) / "prepped.onnx"
         quant_pre_process(str(src), str(prepped))
         quantize_static(
@@ -80,7 +89,25 @@ def make_int8(job: ExportJob, target: Target) -> dict[str, Any]:
     set_onnx_metadata(model, {**meta, "quantized_ops": QUANTIZED_OPS})
     onnx.save(model, str(dst))
     onnx.checker.check_model(str(dst), full_check=True)
-    return {"quantized_ops": QUANTIZED_OPS}
+    return notes
+
+
+def _quantization_source(job: ExportJob, target: Target, path: Path) -> Path:
+    """The int8-friendly form as fp32 ONNX, verified equal to the fp32 file (same atol) first."""
+    import dataclasses
+
+    from gantool.export.checks import verification_feeds
+    from gantool.export.formats import export_onnx
+    from gantool.runtime.onnx import OnnxGenerator
+
+    export_onnx(dataclasses.replace(job, module=job.quant_module), dataclasses.replace(target, path=path))
+    form, fp32 = OnnxGenerator(path), OnnxGenerator(target.source)
+    for feeds in verification_feeds(target.metadata, 64, job.cfg.seed):
+        err = float(np.abs(form(feeds["z"], feeds.get("label")) - fp32(feeds["z"], feeds.get("label"))).max())
+        if not err <= job.cfg.atol:
+            raise GantoolError(f"the int8-friendly form differs from model.onnx by {err:.3g} > atol {job.cfg.atol:g}; "
+                               "please report this")
+    return path
 
 
 def _toposort(graph) -> None:

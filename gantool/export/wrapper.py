@@ -21,6 +21,18 @@ def inference_form(generator: nn.Module) -> nn.Module:
     return rewrite() if callable(rewrite) else generator
 
 
+def quantization_form(generator: nn.Module) -> tuple[nn.Module | None, str]:
+    """(the module an int8 file is built from, a note): an architecture's `for_quantization()`
+    (heavy layers onnxruntime can run in int8), else None and why the int8 file will not be faster."""
+    rewrite = getattr(generator, "for_quantization", None)
+    if not callable(rewrite):
+        return None, ""
+    try:
+        return rewrite(), "ConvTranspose layers rewritten as sub-pixel Conv + DepthToSpace (integer kernels)"
+    except ValueError as e:
+        return None, f"{e}: onnxruntime has no int8 ConvTranspose, so the int8 file will not be faster than fp32"
+
+
 def example_inputs(latent_dim: int, num_classes: int, batch: int = 2) -> tuple[torch.Tensor, ...]:
     """Tracing inputs; batch >= 2 so no exporter specialises the batch axis to 1."""
     z = torch.randn(batch, latent_dim, generator=torch.Generator().manual_seed(0))

@@ -39,7 +39,8 @@ def check_threads(threads: Optional[int]) -> Optional[int]:
 
 
 def session_options(threads: Optional[int] = None, spin: bool = True, optimize: bool = True,
-                    optimized_path: Optional[str | os.PathLike] = None):
+                    optimized_path: Optional[str | os.PathLike] = None,
+                    profile_prefix: Optional[str | os.PathLike] = None):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -60,6 +61,9 @@ def session_options(threads: Optional[int] = None, spin: bool = True, optimize: 
     opts.add_session_config_entry("session.force_spinning_stop", "1")
     if optimized_path is not None:
         opts.optimized_model_filepath = str(optimized_path)
+    if profile_prefix is not None:
+        opts.enable_profiling = True
+        opts.profile_file_prefix = str(profile_prefix)
     return opts
 
 
@@ -74,7 +78,8 @@ def run_options():
 
 def open_session(path: str | os.PathLike | bytes, *, threads: Optional[int] = None,
                  providers: Optional[Sequence[str]] = None, spin: bool = True, optimize: bool = True,
-                 optimized_path: Optional[str | os.PathLike] = None):
+                 optimized_path: Optional[str | os.PathLike] = None,
+                 profile_prefix: Optional[str | os.PathLike] = None):
     """An InferenceSession for an .onnx / .ort file (or serialized model bytes), or a one-line GantoolError."""
     import onnxruntime as ort
 
@@ -85,7 +90,7 @@ def open_session(path: str | os.PathLike | bytes, *, threads: Optional[int] = No
         source, where = str(p), repr(str(p))
     else:
         source, where = path, "the model"
-    opts = session_options(threads, spin, optimize, optimized_path)
+    opts = session_options(threads, spin, optimize, optimized_path, profile_prefix)
     # Model-load warnings go through onnxruntime's process-wide logger, not the session's; gantool
     # reports problems itself, on one line, so keep that logger to errors.
     ort.set_default_logger_severity(3)

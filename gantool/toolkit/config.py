@@ -73,6 +73,7 @@ class TrainConfig:
     diffaug: str = ""  # DiffAugment policy for D's inputs, e.g. "translation,cutout"
     r1_gamma: float = 1.0  # R1 gradient penalty on real images (0 = off); measured best, see recipe_search.md
     r1_every: int = 4  # lazy regularisation: apply R1 every N steps, scaled by N
+    lr_decay_start: float = 1.0  # fraction of training after which both learning rates fall linearly to 0 (1 = off)
     eval_every: int = 0  # epochs between FID evaluations (0 = off); keeps checkpoints/best.pt
     eval_n: int = 2000  # generated samples per evaluation during training
 
@@ -86,7 +87,7 @@ class TrainConfig:
     def validate(self) -> "TrainConfig":
         self.model.validate()
         check_finite(self, "minutes", "lr_g", "lr_d", "beta1", "beta2", "label_smoothing", "ema_decay", "rotate",
-                     "r1_gamma")
+                     "r1_gamma", "lr_decay_start")
         if self.epochs is not None and self.epochs < 1:
             raise GantoolError(f"epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 1:
@@ -105,6 +106,8 @@ class TrainConfig:
         from gantool.toolkit.augment import parse_policy
 
         parse_policy(self.diffaug)
+        if not 0.0 <= self.lr_decay_start <= 1.0:
+            raise GantoolError(f"lr decay start must be a fraction in [0, 1], got {self.lr_decay_start}")
         if self.r1_gamma < 0:
             raise GantoolError(f"r1 gamma must be >= 0, got {self.r1_gamma}")
         if self.cond_warmup < 0:

@@ -62,6 +62,15 @@ class GANStep:
         """What D sees: DiffAugment'ed when a policy is set (the same for real and fake)."""
         return diff_augment(x, self.policy, self.rng) if self.policy else x
 
+    def set_progress(self, fraction: float) -> None:
+        """Learning rates for this point of the run (fraction 0..1): constant, then, past
+        cfg.lr_decay_start, falling linearly to 0 at the end."""
+        start = self.cfg.lr_decay_start
+        scale = 1.0 if fraction <= start or start >= 1.0 else max(0.0, (1.0 - fraction) / (1.0 - start))
+        for opt, lr in ((self.opt_g, self.cfg.lr_g), (self.opt_d, self.cfg.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr * scale
+
     def step(self, real: torch.Tensor, labels: Optional[torch.Tensor], step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """real (B, 1, 28, 28) in [-1, 1], labels (B,) or None -> (D loss, G loss), detached."""
         cfg, m, b = self.cfg, self.cfg.model, real.shape[0]

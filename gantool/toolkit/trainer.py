@@ -128,6 +128,8 @@ class Trainer(StateMixin):
         n_steps, t0 = 0, time.perf_counter()
         with bar or contextlib.nullcontext():
             for i in range(self.batch_in_epoch, steps):
+                if self.cfg.lr_decay_start < 1.0:
+                    self.gan.set_progress(self._progress_fraction(steps))
                 d_loss, g_loss = self.gan.step(*self._batch(shard[i * bs : (i + 1) * bs]), self.step)
                 d_sum, g_sum, n_steps = d_sum + d_loss, g_sum + g_loss, n_steps + 1
                 self.batch_in_epoch, self.step = i + 1, self.step + 1
@@ -163,6 +165,12 @@ class Trainer(StateMixin):
             self.save("best.pt")
         self.elapsed_s = time.perf_counter() - self._clock0  # the budget or a signal may land on the last step
         return not (self._should_stop(sync_now=True) and self.epoch < self.cfg.max_epochs)
+
+    def _progress_fraction(self, steps_per_epoch: int) -> float:
+        """How far the run is: by steps when the epochs are known (reproducible), else by the clock."""
+        if self.cfg.epochs is not None:
+            return self.step / (self.cfg.epochs * steps_per_epoch)
+        return min(1.0, self.elapsed_s / (self.cfg.minutes * 60))
 
     def _finite_losses(self, d_loss: torch.Tensor, g_loss: torch.Tensor) -> tuple[float, float]:
         d, g = float(d_loss), float(g_loss)

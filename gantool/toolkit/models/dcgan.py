@@ -11,6 +11,7 @@ import torch.nn as nn
 from gantool.toolkit.config import ModelConfig
 from gantool.toolkit.models import MODELS, ModelPair
 from gantool.toolkit.models.conditioning import LabelEmbedding, MinibatchStdDev, ProjectionHead, spectral_normalize
+from gantool.toolkit.models.subpixel import rewrite_sequential
 
 
 def _init_dcgan(module: nn.Module) -> None:
@@ -57,6 +58,16 @@ class DCGANGenerator(nn.Module):
     def for_export(self) -> nn.Module:
         """An equivalent eval-mode module that runtimes execute faster (see DCGANInference)."""
         return DCGANInference(copy.deepcopy(self).eval())
+
+    def for_quantization(self) -> nn.Module:
+        """The same maths with every stride-2 ConvTranspose as a sub-pixel Conv (BatchNorm folded in):
+        integer kernels exist for it, so an int8 file runs its heavy layers in int8 (see subpixel)."""
+        inference = self.for_export()
+        layers, _, why = rewrite_sequential(list(inference.net))
+        if why:
+            raise ValueError("; ".join(why))
+        inference.net = nn.Sequential(*layers)
+        return inference
 
 
 class _Project(nn.Module):

@@ -1,0 +1,55 @@
+"""int8 files run their heavy layers in integer kernels (checked in onnxruntime's optimized graph)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("onnx")
+
+from gantool.assess.int8 import FLOAT_OPS, integer_mac_share, optimized_graph  # noqa: E402
+
+
+@pytest.mark.parametrize("arch, k", [("dcgan", 10), ("dcgan", 0), ("mlp", 10)])
+def test_int8_graph_has_no_float_heavy_ops(exported, tmp_path, arch, k):
+    model, _ = optimized_graph(exported(arch, k) / "model.int8.onnx", tmp_path)
+    ops = {n.op_type for n in model.graph.node}
+    assert not ops & {"Conv", "ConvTranspose", "Gemm", "MatMul", "FusedConv", "FusedGemm", "FusedMatMul"}, ops
+    share = integer_mac_share(exported(arch, k) / "model.int8.onnx")
+    assert share["share"] == 1.0 and share["float_macs"] == 0 and share["integer_macs"] > 0
+
+
+def test_fp32_file_is_all_float(exported):
+    share = integer_mac_share(exported("dcgan", 10) / "model.onnx")
+    assert share["share"] == 0.0 and set(share["float_ops"]) <= FLOAT_OPS and share["float_macs"] > 0
+
+
+def test_sub_pixel_form_equals_conv_transpose():
+    import torch
+
+    from gantool.toolkit.models.subpixel import SubPixelConv
+
+    torch.manual_seed(0)
+    ct, bn = torch.nn.ConvTranspose2d(6, 5, 4, 2, 1, bias=True), torch.nn.BatchNorm2d(5)
+    bn.running_mean.uniform_(-1, 1), bn.running_var.uniform_(0.5, 2), bn.weight.data.uniform_(0.5, 2)
+    bn.eval()
+    x = torch.randn(3, 6, 7, 9)
+    with torch.no_grad():
+        assert torch.allclose(SubPixelConv(ct, bn)(x), bn(ct(x)), atol=1e-5)
+        assert torch.allclose(SubPixelConv(ct)(x), ct(x), atol=1e-5)
+    with pytest.raises(ValueError, match="sub-pixel"):
+        SubPixelConv(torch.nn.ConvTranspose2d(4, 4, 3, 2, 1))
+
+
+def test_unrewritable_model_says_why(trained_run, tmp_path, monkeypatch):
+    from gantool.export import ExportConfig, export
+    from gantool.toolkit.models.dcgan import DCGANGenerator
+
+    def refuse(self):
+        raise ValueError("ConvTranspose2d(kernel (3, 3), stride (2, 2)) has no sub-pixel form here")
+
+    monkeypatch.setattr(DCGANGenerator, "for_quantization", refuse)
+    result = export(trained_run("dcgan", 0), ExportConfig(out_dir=str(tmp_path / "o"), formats=("onnx",),
+                                                           variants=("int8",), fid=False), progress=False)
+    note = result.report["notes"]["model.int8.onnx"]["say"]
+    assert "no sub-pixel form" in note and "will not be faster" in note and "\n" not in note
+    assert integer_mac_share(result.files["int8"])["share"] < 0.5  # ConvTranspose stayed float

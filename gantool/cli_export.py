@@ -23,6 +23,7 @@ def export(
     executorch: Annotated[bool, typer.Option("--executorch", help="Write model.pte (ExecuTorch, XNNPACK); with --int8 also model.int8.pte. Needs gantool[executorch].")] = False,
     ort: Annotated[bool, typer.Option("--ort", help="Write model.ort (onnxruntime's mobile format) and its required-operators config.")] = False,
     openvino: Annotated[bool, typer.Option("--openvino", help="Write model.xml + model.bin (OpenVINO IR). Needs gantool[openvino].")] = False,
+    seeded: Annotated[bool, typer.Option("--seeded", help="Write model.seeded.onnx: takes int64 seeds and draws each latent in the graph, the same in every runtime (with --int8/--fp16: those too).")] = False,
     format_: Annotated[Optional[list[str]], typer.Option("--format", help=FORMAT_HELP)] = None,
     opset: Annotated[int, typer.Option(help="ONNX opset; 17-23 work (onnxruntime CPU and onnxruntime-web WASM).")] = _d("opset", ExportConfig),
     fp16: Annotated[bool, typer.Option("--fp16", help="Also write the fp16 variant of each format that has one.")] = False,
@@ -47,7 +48,7 @@ def export(
         from gantool.export.exporter import export as run_export
 
         named = (("onnx", onnx), ("torchscript", torchscript), ("pt2", pt2), ("executorch", executorch),
-                 ("ort", ort), ("openvino", openvino))
+                 ("ort", ort), ("openvino", openvino), ("seeded", seeded))
         formats = [f for f, on in named if on] + list(format_ or [])
         cfg = ExportConfig(out_dir=str(out if out is not None else default_export_dir(source)),
                            formats=tuple(dict.fromkeys(formats)) or ExportConfig.formats,

@@ -14,7 +14,7 @@ import numpy as np
 
 from gantool.errors import GantoolError
 from gantool.export.formats import ExportJob, Target, set_onnx_metadata
-from gantool.runtime.seeded import GOLDEN, M31, MUL1, MUL2, TRUNCATION_ROUNDS, counters
+from gantool.runtime.seeded import M31, MUL1, MUL2, TRUNCATION_ROUNDS, counters
 
 LATENT_ALGORITHM = "gantool-seeded-v1"  # bump when gantool.runtime.seeded changes
 MIN_OPSET = 18  # BitwiseXor / BitwiseAnd

@@ -19,6 +19,7 @@ from gantool.runtime.latents import seeded_inputs
 pytest.importorskip("executorch", reason="the executorch extra is not installed (make test installs it)")
 pytest.importorskip("openvino", reason="the openvino extra is not installed (make test installs it)")
 
+pytestmark = pytest.mark.edge
 runner = CliRunner()
 EDGE = ("onnx", "pt2", "ort", "executorch", "openvino")
 

@@ -180,3 +180,28 @@ def test_cuda_provider(exported):
     s = Sampler(exported("dcgan", 10) / "model.onnx", providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
     cpu = Sampler(exported("dcgan", 10) / "model.onnx")
     assert np.abs(s.sample(8, seed=0).astype(int) - cpu.sample(8, seed=0).astype(int)).max() <= 1
+
+
+def test_bundled_model_is_small_seeded_and_conditional():
+    from gantool.runtime.bundled import bundled_model_path
+
+    path = bundled_model_path()
+    assert path.stat().st_size <= 2_000_000
+    s = Sampler()
+    assert s.seeded and s.num_classes == 10 and s.metadata["variant"] == "int8"
+    assert np.array_equal(s.sample(3, seed=11, labels=4), Sampler.default().sample(3, seed=11, labels=4))
+
+
+@pytest.mark.slow
+def test_wheel_ships_the_bundled_model(tmp_path):
+    """The model is package data: a built wheel holds it (no network: --no-deps --no-build-isolation)."""
+    import zipfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                           str(tmp_path), str(root)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    wheel = next(tmp_path.glob("gantool-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "gantool/runtime/models/digits.seeded.int8.onnx" in names and "gantool/runtime/models/README.md" in names

@@ -83,3 +83,22 @@ def test_ort_file_samples_without_torch(tmp_path, trained_run):
     """)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "(6, 28, 28) ort False"
+
+
+def test_bundled_model_samples_without_torch(tmp_path):
+    """`gantool sample --digit 7` with no model argument uses the model inside the package."""
+    out = tmp_path / "sevens.png"
+    proc = _run(f"""
+        from gantool.cli import app
+        from gantool.runtime import Sampler
+        s = Sampler.default()
+        print(s.seeded, s.conditional, s.metadata["variant"], s.sample(4, seed=7, labels=7).shape)
+        try:
+            app(["sample", "--digit", "7", "--n", "16", "--out", {str(out)!r}])
+        except SystemExit as e:
+            assert e.code in (0, None), e.code
+        print("TORCH" if "torch" in sys.modules else "NO-TORCH")
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == "True True int8 (4, 28, 28)"
+    assert proc.stdout.strip().endswith("NO-TORCH") and out.is_file()

@@ -41,11 +41,11 @@ demo: $(STAMP)
 pretrained: $(STAMP)
 	$(VENV)/bin/gantool train --dataset mnist-sample --epochs 250 --lr-decay-start 0.5 --seed 0 \
 		--run-dir $(PRETRAINED)/run --overwrite
-	$(VENV)/bin/gantool export $(PRETRAINED)/run --out $(PRETRAINED)/export --seeded --int8 --force \
+	$(VENV)/bin/gantool export $(PRETRAINED)/run --out $(PRETRAINED)/export --seeded --fp16 --int8 --force \
 		--fid-data-dir $(MNIST_TEST)
-	$(VENV)/bin/gantool eval $(PRETRAINED)/export/model.int8.onnx --n 10000 --data-dir $(MNIST_TEST) \
-		--json benchmarks/results/pretrained_eval.json
-	cp $(PRETRAINED)/export/model.seeded.int8.onnx gantool/runtime/models/digits.seeded.int8.onnx
+	for f in model model.fp16 model.int8; do $(VENV)/bin/gantool eval $(PRETRAINED)/export/$$f.onnx --n 10000 \
+		--data-dir $(MNIST_TEST) --json $(PRETRAINED)/eval.$$f.json || exit 1; done
+	cp $(PRETRAINED)/export/model.seeded.fp16.onnx gantool/runtime/models/digits.seeded.fp16.onnx
 
 bench: $(STAMP)
 	$(PY) benchmarks/train_speed.py

@@ -11,7 +11,7 @@ from pathlib import Path
 from gantool.errors import GantoolFileNotFoundError
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "models"
-BUNDLED_MODEL = "digits.seeded.int8.onnx"
+BUNDLED_MODEL = "digits.seeded.fp16.onnx"
 
 
 def bundled_model_path() -> Path:

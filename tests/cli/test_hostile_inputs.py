@@ -11,7 +11,7 @@ import shutil
 import signal
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 import pytest
 from typer.testing import CliRunner

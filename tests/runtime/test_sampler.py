@@ -188,7 +188,7 @@ def test_bundled_model_is_small_seeded_and_conditional():
     path = bundled_model_path()
     assert path.stat().st_size <= 2_000_000
     s = Sampler()
-    assert s.seeded and s.num_classes == 10 and s.metadata["variant"] == "int8"
+    assert s.seeded and s.num_classes == 10 and s.metadata["variant"] == "fp16"
     assert np.array_equal(s.sample(3, seed=11, labels=4), Sampler.default().sample(3, seed=11, labels=4))
 
 
@@ -204,4 +204,4 @@ def test_wheel_ships_the_bundled_model(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     wheel = next(tmp_path.glob("gantool-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    assert "gantool/runtime/models/digits.seeded.int8.onnx" in names and "gantool/runtime/models/README.md" in names
+    assert "gantool/runtime/models/digits.seeded.fp16.onnx" in names and "gantool/runtime/models/README.md" in names

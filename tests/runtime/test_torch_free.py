@@ -100,5 +100,5 @@ def test_bundled_model_samples_without_torch(tmp_path):
         print("TORCH" if "torch" in sys.modules else "NO-TORCH")
     """)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines()[0] == "True True int8 (4, 28, 28)"
+    assert proc.stdout.splitlines()[0] == "True True fp16 (4, 28, 28)"
     assert proc.stdout.strip().endswith("NO-TORCH") and out.is_file()

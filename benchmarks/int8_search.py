@@ -25,10 +25,10 @@ from gantool.assess.timing import median_seconds
 
 BLOCKS = 5
 OPTIONS = {  # name -> quantize_static keywords (on top of the export's own)
-    "QDQ, u8 act, per-channel, MinMax (gantool)": {},
+    "QDQ, u8 act, per-tensor weights, MinMax (gantool)": {},
+    "per-channel weights": {"per_channel": True},
     "QDQ, s8 act": {"activation_type": "QInt8"},
     "QOperator": {"quant_format": "QOperator"},
-    "per-tensor weights": {"per_channel": False},
     "entropy calibration": {"calibrate_method": "Entropy"},
     "percentile calibration": {"calibrate_method": "Percentile"},
     "DepthToSpace not quantized": {"op_types_to_quantize": ["Conv", "ConvTranspose", "Gemm", "MatMul"]},
@@ -51,7 +51,8 @@ def build(workdir: Path) -> dict[str, Path]:
         def quantize(*args, _kw=kw, **kwargs):
             enums = {"QInt8": q.QuantType.QInt8, "QOperator": q.QuantFormat.QOperator,
                      "Entropy": q.CalibrationMethod.Entropy, "Percentile": q.CalibrationMethod.Percentile}
-            return real_quantize(*args, **{**kwargs, **{k: enums.get(v, v) for k, v in _kw.items()}})
+            return real_quantize(*args, **{**kwargs, **{k: enums.get(v, v) if isinstance(v, str) else v
+                                                        for k, v in _kw.items()}})
         q.quantize_static = quantize
         try:
             out = workdir / f"opt{len(files)}"
@@ -94,7 +95,7 @@ def main() -> None:
         for _ in range(BLOCKS):
             for name, g in gens.items():
                 res[name][0].append(median_seconds(lambda: g(z[1], lab[1]), 100))
-                res[name][1].append(median_seconds(lambda: g(z[256], lab[256]), 5, warmup=2))
+                res[name][1].append(median_seconds(lambda: g(z[256], lab[256]), 8, warmup=4))
         ref = gens["fp32 (ConvTranspose, as exported)"](z[256], lab[256])
         fp32 = {k: statistics.median(v) for k, v in zip(("b1", "b256"), res["fp32 (ConvTranspose, as exported)"])}
         lines = [f"int8 search, {platform.processor() or platform.machine()}, {os.cpu_count()} cores; default conditional "

@@ -9,17 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from gantool.artifacts import open_generator
-from gantool.errors import GantoolError
 from gantool.assess.configs import MAX_N, EvalConfig  # noqa: F401  (re-exported)
 
 def evaluate(source: str | Path, cfg: EvalConfig, progress: bool = True) -> dict[str, Any]:
     from gantool.toolkit.metrics.evaluator import Evaluator, generated_images
 
     cfg.validate()
-    generator = open_generator(source)
-    if generator.seeded:
-        raise GantoolError(f"{source}: a seeded model takes seeds, not latents; evaluate its unseeded export "
-                           "(model.onnx) or its checkpoint")
+    generator = open_generator(source)  # a seeded file is scored on its seeds seed .. seed+n-1
     evaluator = Evaluator.for_model(generator.metadata.get("train_config") or {}, cfg.dataset, cfg.data_dir,
                                     seed=cfg.feature_seed, progress=progress)
     t0 = time.perf_counter()

@@ -11,16 +11,25 @@ from __future__ import annotations
 import os
 import tempfile
 import textwrap
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from gantool.artifacts import ARTIFACTS, BACKENDS, open_backend
 from gantool.assess.configs import BenchConfig
 from gantool.assess.timing import PEAK_RSS, fresh_process, median_seconds
 from gantool.console import say
 from gantool.errors import GantoolFileNotFoundError
+from gantool.runtime.generator import to_uint8
 from gantool.runtime.latents import cycle_labels, latents
+
+
+# torch's OpenMP workers spin ~0.2 s after a parallel region; measured: the row after a torch row
+# lost up to 30% of its throughput without this pause.
+TORCH_SPIN_S = 0.5
 
 
 @dataclass
@@ -81,8 +90,19 @@ def cold_code(row: Row, options: dict[str, Any], latent_dim: int, conditional: b
         from gantool.artifacts import open_backend
         g = open_backend({row.backend!r}, {str(row.path)!r}, **{options!r})
         for n in (1, 256):
-            g(np.random.default_rng(0).standard_normal((n, {latent_dim}), dtype=np.float32), {labels})
+            if g.seeded:
+                g.run_seeds(np.arange(n), {labels})
+            else:
+                g(np.random.default_rng(0).standard_normal((n, {latent_dim}), dtype=np.float32), {labels})
     """) + PEAK_RSS
+
+
+def _caller(g, z: np.ndarray, labels):
+    """A call that makes len(z) images: from these latents, or, for a seeded file, from seeds 0..n-1."""
+    if g.seeded:
+        seeds = np.arange(len(z), dtype=np.int64)
+        return lambda: to_uint8(g.run_seeds(seeds, labels))
+    return lambda: g.images(z, labels)
 
 
 def bench(source: str | os.PathLike, cfg: BenchConfig, progress: bool = True) -> dict[str, Any]:
@@ -105,8 +125,10 @@ def bench(source: str | os.PathLike, cfg: BenchConfig, progress: bool = True) ->
             say(progress, row.name)
             opts = {"threads": cfg.threads} if cfg.threads and "threads" in BACKENDS[row.backend].options else {}
             g = eager if row.backend == "pytorch" else open_backend(row.backend, row.path, **opts)
-            latency = median_seconds(lambda: g.images(z1, l1), cfg.calls)
-            batch = median_seconds(lambda: g.images(z256, l256), cfg.repeats, warmup=2)
+            latency = median_seconds(_caller(g, z1, l1), cfg.calls)
+            batch = median_seconds(_caller(g, z256, l256), cfg.repeats, warmup=4)
+            if not BACKENDS[row.backend].torch_free:
+                time.sleep(TORCH_SPIN_S)  # let torch's OpenMP workers stop spinning before the next row
             cold, rss = fresh_process(cold_code(row, opts, latent, k > 0), cfg.cold_runs)
             result = {"format": row.name, "file": row.path.name, "size_mb": row.size_bytes / 1e6,
                       "latency_ms": latency * 1e3, "throughput_ips": 256 / batch, "cold_start_s": cold,

@@ -11,7 +11,7 @@ from typing import Any, Optional
 import numpy as np
 
 from gantool.errors import GantoolError
-from gantool.runtime.generator import Generator
+from gantool.runtime.generator import Generator, check_finite, to_uint8
 from gantool.runtime.latents import cycle_labels, latents
 from gantool.toolkit.metrics import scores
 from gantool.toolkit.metrics.features import FeatureExtractor, load_or_train
@@ -84,9 +84,16 @@ class Evaluator:
 
 def generated_images(generator: Generator, n: int, seed: int, batch: int = 500
                      ) -> tuple[np.ndarray, Optional[np.ndarray]]:
-    """n uint8 images from seeded latents; labels cycle 0..K-1. Chunked: memory stays bounded."""
-    z = latents(n, generator.latent_dim, seed)
+    """n uint8 images from seeded latents (PCG64(seed); a seeded file: its seeds seed .. seed+n-1);
+    labels cycle 0..K-1. Chunked: memory stays bounded."""
     labels = cycle_labels(n, generator.num_classes) if generator.conditional else None
-    parts = [generator.images(z[i : i + batch], None if labels is None else labels[i : i + batch])
-             for i in range(0, n, batch)]
+    if generator.seeded:
+        seeds = np.arange(seed, seed + n, dtype=np.int64)
+        parts = [to_uint8(check_finite(generator.run_seeds(seeds[i : i + batch],
+                                                           None if labels is None else labels[i : i + batch])))
+                 for i in range(0, n, batch)]
+    else:
+        z = latents(n, generator.latent_dim, seed)
+        parts = [generator.images(z[i : i + batch], None if labels is None else labels[i : i + batch])
+                 for i in range(0, n, batch)]
     return np.concatenate(parts), labels

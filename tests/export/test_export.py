@@ -47,7 +47,9 @@ def test_every_format_and_variant_verified(exported, trained_run, arch, k):
     assert [i.type.tensor_type.elem_type for i in fp16.graph.input][0] == onnx.TensorProto.FLOAT  # io stays fp32
     int8 = onnx.load(str(out / "model.int8.onnx"))
     assert any(t.data_type == onnx.TensorProto.INT8 for t in int8.graph.initializer)
-    assert {"QuantizeLinear", "DequantizeLinear"} <= {n.op_type for n in int8.graph.node}
+    int8_ops = {n.op_type for n in int8.graph.node}  # static QDQ (convolutions) or dynamic (matmul-only mlp)
+    assert {"QuantizeLinear", "DequantizeLinear"} <= int8_ops or {"DynamicQuantizeLinear", "MatMulInteger"} <= int8_ops
+    assert ("MatMulInteger" in int8_ops) == (arch == "mlp")
     manifest = json.loads((out / "manifest.json").read_text())
     assert set(manifest["files"]) == {"model.onnx", "model.ts.pt", "model.fp16.onnx", "model.int8.onnx"}
     for name, entry in manifest["files"].items():

@@ -31,7 +31,7 @@ test-fast: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/gantool train --dataset mnist-sample --arch dcgan --conditional --epochs 15 \
 		--run-dir $(DEMO)/run --overwrite
-	$(VENV)/bin/gantool export $(DEMO)/run --out $(DEMO)/export --fp16 --int8 --seeded --force
+	$(VENV)/bin/gantool export $(DEMO)/run --out $(DEMO)/export --onnx --torchscript --seeded --fp16 --int8 --force
 	$(VENV)/bin/gantool sample $(DEMO)/export/model.onnx --n 100 --labels 0,1,2,3,4,5,6,7,8,9 \
 		--seed 0 --out $(DEMO)/samples.png
 	@echo "demo: open $(DEMO)/samples.png, $(DEMO)/run/losses.png, $(DEMO)/export/verification.json"

@@ -48,8 +48,12 @@ class Generator:
     def __call__(self, z: np.ndarray, labels: Optional[np.ndarray] = None) -> np.ndarray:
         """(N, C, H, W) float32 pixels in [0, 1] for latents z (N, Z) [and labels (N,) int64]."""
         z, labels = self.check_inputs(z, labels)
-        n, b = len(z), self.max_batch
-        chunks = [self._run(z[i : i + b], None if labels is None else labels[i : i + b]) for i in range(0, n, b)]
+        return self.in_chunks(self._run, z, labels)
+
+    def in_chunks(self, run, rows: np.ndarray, labels: Optional[np.ndarray]) -> np.ndarray:
+        """run(rows[i:j], labels[i:j]) over chunks of max_batch rows, concatenated: bounded memory for any N."""
+        b = self.max_batch
+        chunks = [run(rows[i : i + b], None if labels is None else labels[i : i + b]) for i in range(0, len(rows), b)]
         return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
 
     def images(self, z: np.ndarray, labels: Optional[np.ndarray] = None) -> np.ndarray:

@@ -49,15 +49,16 @@ class OnnxGenerator(Generator):
             raise GantoolError(f"{str(self.path)!r} takes latents, not seeds: it was exported without --seeded")
         if (labels is not None) != self.conditional:
             raise GantoolError("labels are needed for a conditional model, and only for one")
-        n, b, chunks = len(seeds), self.max_batch, []
-        for i in range(0, n, b):
-            feeds = {"seed": np.ascontiguousarray(seeds[i : i + b], dtype=np.int64)}
-            if labels is not None:
-                feeds["label"] = np.ascontiguousarray(labels[i : i + b], dtype=np.int64)
-            if truncation is not None:
-                feeds[self.metadata.get("truncation_input", "truncation")] = np.array([truncation], dtype=np.float32)
-            chunks.append(self.run_feeds(feeds))
-        return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+        extra = {} if truncation is None else \
+            {self.metadata.get("truncation_input", "truncation"): np.array([truncation], dtype=np.float32)}
+
+        def run(chunk: np.ndarray, chunk_labels: Optional[np.ndarray]) -> np.ndarray:
+            feeds = {"seed": np.ascontiguousarray(chunk, dtype=np.int64), **extra}
+            if chunk_labels is not None:
+                feeds["label"] = np.ascontiguousarray(chunk_labels, dtype=np.int64)
+            return self.run_feeds(feeds)
+
+        return self.in_chunks(run, seeds, labels)
 
 
 def check_graph(session, meta: dict, path: Path) -> None:

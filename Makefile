@@ -18,11 +18,17 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-# Two processes: the edge-format tests load ExecuTorch's and OpenVINO's native runtimes, which bundle
-# their own copies of libraries torch also ships (XNNPACK, cpuinfo); they run apart from the rest.
+PYTEST := $(PY) -m pytest -q --durations=15
+
+# The layer contracts first (import-linter), then two pytest processes: the edge-format tests load
+# ExecuTorch's and OpenVINO's native runtimes, which bundle their own copies of libraries torch also
+# ships (XNNPACK, cpuinfo), so they run apart from the rest. Both share the runs they train
+# (GANTOOL_TEST_FIXTURES), made once per `make test`.
 test: $(STAMP)
-	$(PY) -m pytest -q -m "not edge"
-	$(PY) -m pytest -q -m edge
+	$(VENV)/bin/lint-imports
+	@fixtures=$$(mktemp -d); trap 'rm -rf "$$fixtures"' EXIT; \
+	GANTOOL_TEST_FIXTURES=$$fixtures $(PYTEST) -m "not edge" && \
+	GANTOOL_TEST_FIXTURES=$$fixtures $(PYTEST) -m edge
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow and not edge"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gantool._lazy import lazy_getattr
+from gantool.core.lazy import lazy_getattr
 
 _EXPORTS = {
     "EvalConfig": "gantool.assess.configs",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from gantool.errors import GantoolError
+from gantool.core.errors import GantoolError
 
 MAX_N = 50_000  # 50k samples ~ 40 MB of images and 25 MB of features: bounded memory
 

@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from gantool.artifacts import ARTIFACTS, BACKENDS, open_backend
+from gantool.artifacts import ARTIFACTS, BACKENDS, groups, open_backend
 from gantool.assess.configs import BenchConfig
 from gantool.assess.timing import PEAK_RSS, fresh_process, median_seconds
-from gantool.console import say
-from gantool.errors import GantoolFileNotFoundError
+from gantool.core.console import say
+from gantool.core.errors import GantoolFileNotFoundError
 from gantool.runtime.generator import to_uint8
 from gantool.runtime.latents import cycle_labels, latents
 
@@ -42,7 +42,7 @@ class Row:
 
 def resolve_source(source: str | os.PathLike, workdir: Path) -> tuple[Path, dict[str, Path]]:
     """(checkpoint, {kind: file}) for an export dir, or for a run dir exported here with every variant."""
-    from gantool.export_dir import read_export_dir
+    from gantool.artifacts.exportdir import read_export_dir
     from gantool.toolkit.checkpoint import resolve_checkpoint
 
     src = Path(source)
@@ -64,18 +64,18 @@ def available_formats() -> tuple[str, ...]:
     """Every format in the table whose extra is installed here."""
     from importlib.util import find_spec
 
-    return tuple(f for f in dict.fromkeys(k.format for k in ARTIFACTS.values())
-                 if all(k.extra is None or find_spec(k.extra) is not None for k in ARTIFACTS.values() if k.format == f))
+    return tuple(g for g in groups()
+                 if all(k.needs is None or find_spec(k.needs) is not None for k in ARTIFACTS.values() if k.group == g))
 
 
 def rows_for(ckpt: Path, files: dict[str, Path]) -> list[Row]:
     """Eager first, then each file in table order, named by format (and variant where a format has several)."""
     rows = [Row("pytorch eager", "pytorch", ckpt, 0)]
     for kind in (k for k in ARTIFACTS.values() if k.name in files):
-        several = any(k.format == kind.format and k.variant != kind.variant for k in ARTIFACTS.values())
-        name = f"{kind.format} {kind.variant}" if several else kind.format
+        several = any(k.group == kind.group and k.variant != kind.variant for k in ARTIFACTS.values())
+        name = f"{kind.group} {kind.variant}" if several else kind.group
         path = files[kind.name]
-        size = sum((path.parent / n).stat().st_size for n in (path.name, *kind.companions) if (path.parent / n).is_file())
+        size = sum((path.parent / n).stat().st_size for n in (path.name, *kind.all_companions) if (path.parent / n).is_file())
         benched = [b for b in kind.backends if BACKENDS[b].bench]
         for backend in benched:  # a row per backend that runs it (OpenVINO: f32 and bf16)
             label = name if backend == benched[0] else f"{name} ({backend.split('.')[-1]})"

@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any, Callable
 
-from gantool.errors import GantoolError
+from gantool.core.errors import GantoolError
 
 # Peak RSS of the current process (VmHWM); resource.ru_maxrss would include the parent's
 # memory at fork time on Linux.

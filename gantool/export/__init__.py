@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gantool._lazy import lazy_getattr
+from gantool.core.lazy import lazy_getattr
 
 _EXPORTS = {
     "ExportConfig": "gantool.export.config",
     "export": "gantool.export.exporter",
-    "verify": "gantool.export.exporter",
+    "verify": "gantool.export.recheck",
     "ExportResult": "gantool.export.exporter",
     "read_metadata": "gantool.export.metadata",
 }
@@ -22,7 +22,8 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     from gantool.export.config import ExportConfig
-    from gantool.export.exporter import ExportResult, export, verify
+    from gantool.export.exporter import ExportResult, export
+    from gantool.export.recheck import verify
     from gantool.export.metadata import read_metadata
 
 

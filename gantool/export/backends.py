@@ -8,7 +8,7 @@ from typing import Optional
 
 import numpy as np
 
-from gantool.errors import GantoolError, first_line
+from gantool.core.errors import GantoolError, first_line
 from gantool.runtime.generator import Generator
 from gantool.runtime.metadata import read_metadata
 

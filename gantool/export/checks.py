@@ -1,10 +1,12 @@
-"""Numerical verification of exported files, driven by the artifact table.
+"""Numerical verification of exported files, driven by the artifact table; `judge()` is the one
+entry point, shared by `export` and `verify`.
 
-Exact rows (fp32 files): for batches 1, 3 and 64 with seeded latents (and, for conditional
-models, enough batches that every label is seen), each verifying backend's output is
-compared with PyTorch eager: max and mean absolute error on [0, 1] pixels, failing above
-`atol`. Gated rows (fp16, int8, …) are judged by their images against the file they were
-made from: mean and peak pixel error and, given an Evaluator, the change in FID.
+Exact rows (fp32 files): for each verifying backend's batch sizes (its row's `batches`) with
+seeded latents (and, for conditional models, enough batches that every label is seen), the
+backend's output is compared with PyTorch eager: max and mean absolute error on [0, 1] pixels,
+failing above `atol`. Seeded rows: against the file they wrap, fed the latents gantool's numpy
+sampler computes. Gated rows (fp16, int8, …) are judged by their images against the file they
+were made from: mean and peak pixel error and, given an Evaluator, the change in FID.
 """
 
 from __future__ import annotations
@@ -16,9 +18,54 @@ from typing import Any, Optional
 import numpy as np
 
 from gantool.artifacts import ARTIFACTS, BACKENDS, ArtifactKind, open_backend
-from gantool.errors import GantoolError, first_line
+from gantool.core.errors import GantoolError, first_line
 from gantool.runtime.generator import Generator, to_uint8
 from gantool.runtime.latents import seeded_inputs
+
+
+def judge(kind: ArtifactKind, path: Path, files: dict[str, Path], reference: Optional[Generator], cfg,
+          evaluator=None, exact: bool = True) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One file judged as its row says: (exact results, gated results). `files` maps kinds to the
+    files beside it (its row's source among them); `exact=False` skips the atol checks (export
+    --no-verify), never the gates, which are part of making a variant."""
+    source = files.get(kind.source or "")
+    if kind.seeded:
+        return (verify_seeded(kind, path, source, cfg.atol) if exact and source else []), []
+    if not kind.gated:
+        return (verify_exact(reference, kind, path, cfg.atol, cfg.seed) if exact else []), []
+    if source is None:
+        return [], []
+    return [], judge_gated(kind, path, source, cfg, evaluator)
+
+
+def judge_gated(kind: ArtifactKind, path: Path, source: Path, cfg, evaluator=None) -> list[dict[str, Any]]:
+    """A gated file judged against the file it was made from, on each of its row's backends; a file
+    that no longer loads fails with its one-line reason."""
+    try:
+        reference = open_backend(ARTIFACTS[kind.source].backends[0], source)
+        return [{"variant": kind.name, "backend": backend,
+                 **judge_variant(reference, open_backend(backend, path), cfg.variant_samples, cfg.seed,
+                                 cfg.max_pixel_error, cfg.max_peak_pixel_error, evaluator, cfg.max_fid_change)}
+                for backend in kind.backends]
+    except GantoolError as e:
+        return [{"variant": kind.name, "file": path.name, "backend": kind.backends[0], "samples": 0,
+                 "passed": False, "error": first_line(e, 200)}]
+
+
+def variant_evaluator(cfg, train_cfg, report: dict, progress: bool):
+    """The Evaluator that scores variants' FID changes, or None (and why, in the report)."""
+    if cfg.fid is False:
+        report["fid_note"] = "FID change not computed (--no-fid)"
+        return None
+    from gantool.toolkit.metrics.evaluator import Evaluator
+
+    try:
+        return Evaluator.for_model(train_cfg, data_dir=cfg.fid_data_dir, progress=progress)
+    except GantoolError as e:
+        if cfg.fid:  # asked for explicitly: a missing test split is an error
+            raise
+        report["fid_note"] = f"FID change not computed: {e}"
+        return None
 
 
 def verification_feeds(meta: dict[str, Any], batch: int, seed: int) -> list[dict[str, np.ndarray]]:
@@ -64,8 +111,8 @@ SEEDS = (0, 1, 7, 2**31 - 1, 2**31, 2**62 + 5, 2**63 - 1)  # edge cases of the s
 
 def verify_seeded(kind: ArtifactKind, path: Path, source: Path, atol: float, truncation: float = 0.7) -> list[dict]:
     """A seeded file against the file it wraps fed the same latents, computed by gantool's numpy
-    implementation of the in-graph sampler: at batches 1, 3 and 64 (edge-case seeds included), and
-    once more with truncation."""
+    implementation of the in-graph sampler: at its backend's batch sizes (edge-case seeds included),
+    and once more with truncation at the largest."""
     from gantool.runtime.latents import cycle_labels
     from gantool.runtime.seeded import seeded_latents
 
@@ -73,7 +120,8 @@ def verify_seeded(kind: ArtifactKind, path: Path, source: Path, atol: float, tru
     try:
         seeded, reference = open_backend(kind.backends[0], path), open_backend(ARTIFACTS[kind.source].backends[0], source)
         results = []
-        for batch, trunc in ((1, None), (3, None), (64, None), (64, truncation)):
+        batches = BACKENDS[kind.backends[0]].batches
+        for batch, trunc in [(b, None) for b in batches] + [(max(batches), truncation)]:
             seeds = np.array((SEEDS * batch)[:batch], dtype=np.int64) ^ (np.arange(batch) << 20)  # stays >= 0
             labels = cycle_labels(batch, seeded.num_classes) if seeded.conditional else None
             want = reference(seeded_latents(seeds, seeded.latent_dim, trunc), labels)

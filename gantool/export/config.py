@@ -8,9 +8,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from gantool.artifacts import ARTIFACTS, ArtifactKind, formats, variants
-from gantool.config_io import check_finite
-from gantool.errors import GantoolError
+from gantool.artifacts import ARTIFACTS, ArtifactKind, groups, variants
+from gantool.core.configs import check_finite
+from gantool.core.errors import GantoolError
 
 # Opsets the torch.export-based exporter writes faithfully (older ones fall back to 18)
 # and that onnxruntime (CPU, and WASM in onnxruntime-web >= 1.20) runs.
@@ -20,7 +20,7 @@ OPSET_MIN, OPSET_MAX = 17, 23
 @dataclass
 class ExportConfig:
     out_dir: str = "export"
-    formats: tuple[str, ...] = ("onnx", "torchscript")  # artifact formats (gantool.artifacts rows' `format`)
+    formats: tuple[str, ...] = ("onnx", "torchscript")  # option groups (gantool.artifacts rows' `group`)
     variants: tuple[str, ...] = ()  # reduced-precision variants of each format that has them: fp16, int8
     opset: int = 18
     verify: bool = True
@@ -39,13 +39,13 @@ class ExportConfig:
         self.formats, self.variants = tuple(self.formats), tuple(self.variants)
         if not self.formats:
             raise GantoolError("nothing to export: ask for at least one format (--onnx, --torchscript, …)")
-        for name, known in (("format", formats()), ("variant", variants())):
+        for name, known in (("format", groups()), ("variant", variants())):
             for value in getattr(self, name + "s"):
                 if value not in known:
                     raise GantoolError(f"unknown {name} {value!r}; choose from: {', '.join(known)}")
         for v in self.variants:
-            if not any(k.variant == v and k.format in self.formats for k in ARTIFACTS.values()):
-                makers = sorted({k.format for k in ARTIFACTS.values() if k.variant == v})
+            if not any(k.variant == v and k.group in self.formats for k in ARTIFACTS.values()):
+                makers = sorted({k.group for k in ARTIFACTS.values() if k.variant == v})
                 raise GantoolError(f"--{v} variants exist for {', '.join(makers)} files: "
                                    f"add one of {', '.join('--' + m for m in makers)}")
         if not OPSET_MIN <= self.opset <= OPSET_MAX:
@@ -65,7 +65,7 @@ class ExportConfig:
         """The table's rows this config asks for, plus the rows they are made from, in table order
         (a row's source always comes earlier in the table)."""
         wanted = {k.name for k in ARTIFACTS.values()
-                  if k.format in self.formats and (k.variant == "fp32" or k.variant in self.variants)}
+                  if k.group in self.formats and (k.variant == "fp32" or k.variant in self.variants)}
         for name in list(wanted):
             while ARTIFACTS[name].source is not None:
                 name = ARTIFACTS[name].source

@@ -2,9 +2,8 @@
 onnxruntime's mobile format (.ort) and OpenVINO IR (.xml + .bin). Same signature as every maker
 (gantool.export.formats): `maker(job, target) -> notes`.
 
-Formats whose container has no place for gantool's metadata (.pte, OpenVINO IR) carry it in a
-sidecar `<file>.gantool.json`, listed in the manifest as a companion and read by
-gantool.runtime.metadata.read_metadata.
+Formats whose container has no place for gantool's metadata (.pte, OpenVINO IR) say so in their
+row (metadata="sidecar"): the exporter writes `<file>.gantool.json` beside them, not the maker.
 """
 
 from __future__ import annotations
@@ -20,22 +19,17 @@ from typing import Any, Iterator
 
 import torch
 
-from gantool.errors import GantoolError, first_line
+from gantool.core.errors import GantoolError, first_line
 from gantool.export.formats import ExportJob, Target, dynamic_batch, set_onnx_metadata
 from gantool.export.wrapper import example_inputs
-from gantool.fileio import write_json_atomic
 from gantool.runtime.latents import seeded_inputs
-from gantool.runtime.metadata import SIDECAR_SUFFIX, TS_EXTRA_FILE
+from gantool.runtime.metadata import TS_EXTRA_FILE
 
 EXECUTORCH_MAX_BATCH = 256  # ExecuTorch plans memory for the largest batch: 256 rows; larger N runs in chunks
 # torch 2.14 + executorch 1.5: traced at batch 2, the batch symbol's upper bound came out as 15 for
 # the conditional dcgan (inputs beyond it were refused at run time); traced at 16 it is the Dim's max.
 EXECUTORCH_TRACE_BATCH = 16
 ORT_OPTIMIZATION_LEVEL = "extended"  # "all" would bake this CPU's NCHWc layouts into the file (not portable)
-
-
-def write_sidecar(target: Target) -> None:
-    write_json_atomic(target.path.with_name(target.path.name + SIDECAR_SUFFIX), target.metadata)
 
 
 # ----- torch.export ----------------------------------------------------------------------------
@@ -57,7 +51,7 @@ def _executorch_program(job: ExportJob, module: torch.nn.Module):
 
 
 def _lower(program, target: Target) -> dict[str, Any]:
-    """XNNPACK-delegate `program`, write the .pte and its sidecar; report what stayed outside the delegate."""
+    """XNNPACK-delegate `program`, write the .pte; report what stayed outside the delegate."""
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import to_edge_transform_and_lower
 
@@ -69,7 +63,6 @@ def _lower(program, target: Target) -> dict[str, Any]:
                           if "call_delegate" not in str(n.target) and "getitem" not in str(n.target)})
         buffer = edge.to_executorch().buffer
     target.path.write_bytes(buffer)
-    write_sidecar(target)
     say = (f"{len(outside)} op kind(s) outside the XNNPACK delegate: {', '.join(outside)}"
            + (" (the int64 label lookup: XNNPACK has no gather)" if any("embedding" in o for o in outside) else "")
            if outside else "every compute node runs in the XNNPACK delegate")
@@ -167,6 +160,5 @@ def export_openvino(job: ExportJob, target: Target) -> dict[str, Any]:
 
     model = ov.convert_model(str(target.source))
     ov.save_model(model, str(target.path), compress_to_fp16=False)
-    write_sidecar(target)
     return {"say": "judged by the pixel/FID gates: OpenVINO's CPU plugin computes in bf16 by default; "
                    "verification also runs it with INFERENCE_PRECISION_HINT=f32"}

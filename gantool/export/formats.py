@@ -21,7 +21,7 @@ from typing import Any, Optional
 import torch
 
 from gantool.artifacts import ArtifactKind
-from gantool.errors import GantoolError
+from gantool.core.errors import GantoolError
 from gantool.export.config import ExportConfig
 from gantool.runtime.metadata import METADATA_KEY, TS_EXTRA_FILE
 

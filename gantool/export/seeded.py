@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from gantool.errors import GantoolError
+from gantool.core.errors import GantoolError
 from gantool.export.formats import ExportJob, Target, set_onnx_metadata
 from gantool.runtime.seeded import M31, MUL1, MUL2, TRUNCATION_ROUNDS, counters
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 
-from gantool.errors import GantoolError, first_line
+from gantool.core.errors import GantoolError, first_line
 from gantool.export.formats import ExportJob, Target, set_onnx_metadata
 from gantool.runtime.latents import seeded_inputs
 from gantool.runtime.session import open_session

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gantool.errors import GantoolFileNotFoundError
+from gantool.core.errors import GantoolFileNotFoundError
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "models"
 BUNDLED_MODEL = "digits.seeded.fp16.onnx"

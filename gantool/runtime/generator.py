@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from gantool.errors import GantoolError
+from gantool.core.errors import GantoolError
 
 MAX_CHUNK_BYTES = 64 << 20  # one backend call never produces more than this many bytes of images
 
@@ -68,18 +68,9 @@ class Generator:
         z = np.ascontiguousarray(z, dtype=np.float32)
         if z.ndim != 2 or z.shape[1] != self.latent_dim or len(z) == 0:
             raise GantoolError(f"z must have shape (n >= 1, {self.latent_dim}), got {z.shape}")
-        if not self.conditional:
-            if labels is not None:
-                raise GantoolError("this model is unconditional: it takes no labels")
-            return z, None
-        if labels is None:
+        if self.conditional and labels is None:
             raise GantoolError("this model is conditional: pass one label per latent")
-        labels = np.asarray(labels)
-        if labels.shape != (len(z),) or not np.issubdtype(labels.dtype, np.integer):
-            raise GantoolError(f"labels must be ({len(z)},) integers, got {labels.dtype} {labels.shape}")
-        if labels.min() < 0 or labels.max() >= self.num_classes:
-            raise GantoolError(f"labels must be in 0..{self.num_classes - 1}, got {labels.min()}..{labels.max()}")
-        return z, labels.astype(np.int64)
+        return z, check_labels(labels, len(z), self.num_classes)
 
     def _run(self, z: np.ndarray, labels: Optional[np.ndarray]) -> np.ndarray:
         raise NotImplementedError
@@ -90,6 +81,26 @@ class Generator:
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({self._name()}, backend={self.backend}, model={self.metadata.get('model')}, "
                 f"latent_dim={self.latent_dim}, num_classes={self.num_classes}, variant={self.variant})")
+
+
+def check_labels(labels: Any, n: int, num_classes: int, what: str = "labels") -> Optional[np.ndarray]:
+    """(n,) int64 class labels in 0..num_classes-1, or None for an unconditional model (which takes none).
+    Accepts any 1-D integer sequence; `what` names the argument in the error (--digit, labels, …)."""
+    if num_classes == 0:
+        if labels is not None:
+            raise GantoolError("this model is unconditional: it takes no labels")
+        return None
+    try:
+        arr = np.asarray(labels)
+    except (ValueError, TypeError, OverflowError):
+        arr = np.asarray([None])
+    if arr.ndim != 1 or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0):
+        raise GantoolError(f"{what} must be an int or a 1-D sequence of ints, got {labels!r:.60}")
+    if len(arr) != n:
+        raise GantoolError(f"got {len(arr)} labels for {n} images; pass one label per image or a single int")
+    if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
+        raise GantoolError(f"{what} must be in 0..{num_classes - 1}, got {arr.min()}..{arr.max()}")
+    return arr.astype(np.int64)
 
 
 def check_finite(images: np.ndarray) -> np.ndarray:

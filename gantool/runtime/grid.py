@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gantool.errors import GantoolError
+from gantool.core.errors import GantoolError
 
 
 def make_grid(images: np.ndarray, nrow: int | None = None, padding: int = 2, pad_value: int = 0):
@@ -42,7 +42,7 @@ def make_grid(images: np.ndarray, nrow: int | None = None, padding: int = 2, pad
 
 def save_png(image, path: str | os.PathLike) -> Path:
     """Save a PIL image atomically (temp file + rename)."""
-    from gantool.fileio import atomic_path
+    from gantool.core.fileio import atomic_path
 
     path = Path(path)
     if not path.parent.is_dir():

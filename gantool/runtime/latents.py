@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from gantool.errors import GantoolError
+from gantool.core.errors import GantoolError
 
 MAX_SEED = 2**63 - 1  # seeds are int64 everywhere (numpy, ONNX inputs, JSON)
 MIN_TRUNCATION = 1e-3  # below this every latent is ~0 anyway; bounds the input, not the time

@@ -1,10 +1,10 @@
 """The metadata that travels inside every gantool artifact, read and validated (torch-free).
 
-ONNX files carry it as JSON under the `gantool` key of `metadata_props` (read through
-onnxruntime's model meta, so the onnx package is not needed); zip-based torch files
-(TorchScript, .pt2) carry it as `gantool.json` inside the archive; other formats carry it
-in a `<file>.gantool.json` beside them. Every field is checked for type and range before
-anything is allocated from it: a file is untrusted input.
+Where a file keeps it is its artifact row's `metadata` field: "onnx" (JSON under the `gantool`
+key of `metadata_props`, read through onnxruntime's model meta, so the onnx package is not
+needed), "zip" (a `gantool.json` member of the archive) or "sidecar" (`<file>.gantool.json`
+beside it). Every field is checked for type and range before anything is allocated from it:
+a file is untrusted input.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from gantool.errors import GantoolError, GantoolFileNotFoundError
+from gantool.artifacts.registry import SIDECAR_SUFFIX, ZIP_MEMBER, artifact_for_file
+from gantool.core.errors import GantoolError, GantoolFileNotFoundError
 
 METADATA_KEY = "gantool"
-TS_EXTRA_FILE = "gantool.json"
-SIDECAR_SUFFIX = ".gantool.json"
+TS_EXTRA_FILE = ZIP_MEMBER
 METADATA_FORMAT_VERSION = 1
 MAX_METADATA_BYTES = 1 << 20  # JSON larger than this is not gantool's
 
@@ -36,12 +36,24 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise GantoolFileNotFoundError(f"{str(path)!r} does not exist")
+    return READERS[metadata_place(path)](path)
+
+
+def metadata_place(path: Path) -> str:
+    """The row's place for a file gantool knows; for any other file, what its bytes say."""
+    kind = artifact_for_file(path)
+    if kind is not None:
+        return kind.metadata
+    if path.with_name(path.name + SIDECAR_SUFFIX).is_file():
+        return "sidecar"
+    return "zip" if zipfile.is_zipfile(path) else "onnx"
+
+
+def read_sidecar_metadata(path: Path) -> dict[str, Any]:
     sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
-    if sidecar.is_file():
-        return parse_metadata(_read_capped(sidecar), path)
-    if zipfile.is_zipfile(path):
-        return parse_metadata(read_zip_metadata(path), path)
-    return read_onnx_metadata(path)
+    if not sidecar.is_file():
+        raise GantoolError(f"{str(path)!r} has no gantool metadata: its {sidecar.name} is missing; export it again")
+    return parse_metadata(_read_capped(sidecar), path)
 
 
 def _read_capped(path: Path) -> str:
@@ -59,7 +71,11 @@ def read_onnx_metadata(path: str | Path) -> dict[str, Any]:
     return parse_metadata(session.get_modelmeta().custom_metadata_map.get(METADATA_KEY), path)
 
 
-def read_zip_metadata(path: Path) -> str | None:
+def read_zip_metadata(path: Path) -> dict[str, Any]:
+    return parse_metadata(zip_metadata_text(path), path)
+
+
+def zip_metadata_text(path: Path) -> str | None:
     """The `gantool.json` member of a TorchScript / torch.export archive, or None."""
     try:
         with zipfile.ZipFile(path) as zf:
@@ -136,3 +152,6 @@ def _short(v: Any) -> str:
     text = repr(v)
     return text if len(text) <= 60 else text[:57] + "..."
 
+
+
+READERS = {"onnx": read_onnx_metadata, "zip": read_zip_metadata, "sidecar": read_sidecar_metadata}

@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from gantool.errors import GantoolError, first_line
+from gantool.core.errors import GantoolError, first_line
 from gantool.runtime.generator import Generator
 from gantool.runtime.metadata import KNOWN_INPUTS, METADATA_KEY, parse_metadata
 from gantool.runtime.session import open_session, run_options

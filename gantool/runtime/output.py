@@ -8,8 +8,8 @@ from typing import Optional
 
 import numpy as np
 
-from gantool.errors import GantoolError
-from gantool.fileio import atomic_path
+from gantool.core.errors import GantoolError
+from gantool.core.fileio import atomic_path
 from gantool.runtime.grid import make_grid, save_png
 
 

@@ -21,11 +21,10 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-from gantool.errors import GantoolError
-from gantool.runtime.generator import check_finite, to_uint8
+from gantool.core.errors import GantoolError
+from gantool.runtime.generator import check_finite, check_labels, to_uint8
 from gantool.runtime.grid import make_grid
 from gantool.runtime.latents import MAX_SEED, check_seed, check_truncation, cycle_labels, latents
-from gantool.runtime.onnx import OnnxGenerator
 
 Labels = Union[None, int, Sequence[int], np.ndarray]
 
@@ -51,7 +50,10 @@ class Sampler:
         if isinstance(max_n, bool) or not isinstance(max_n, int) or max_n < 1:
             raise GantoolError("max_n must be a positive integer")
         self.max_n = max_n
-        self.generator = OnnxGenerator(path, threads=threads, providers=providers, spin=spin, max_batch=max_batch)
+        from gantool.artifacts.opener import open_runtime
+
+        # The file's row names its torch-free backend (onnxruntime for .onnx / .ort).
+        self.generator = open_runtime(path, threads=threads, providers=providers, spin=spin, max_batch=max_batch)
         g = self.generator
         self.path, self.metadata, self.providers = g.path, g.metadata, g.providers
         self.latent_dim, self.num_classes, self.image_shape = g.latent_dim, g.num_classes, g.image_shape
@@ -75,32 +77,18 @@ class Sampler:
         """(n, latent_dim) float32 standard-normal latents from PCG64(seed)."""
         return latents(self._check_n(n), self.latent_dim, check_seed(seed), check_truncation(truncation))
 
-    def labels_for(self, n: int, labels: Labels) -> Optional[np.ndarray]:
+    def labels_for(self, n: int, labels: Labels, what: str = "labels") -> Optional[np.ndarray]:
         """Normalise `labels` to (n,) int64, or None for unconditional models.
 
         None -> 0, 1, …, K-1, 0, … (every class equally); an int -> that class n times.
         """
-        if not self.conditional:
-            if labels is not None:
-                raise GantoolError("this model is unconditional: it takes no labels")
-            return None
-        if labels is None:
+        if self.conditional and labels is None:
             return cycle_labels(n, self.num_classes)
-        if isinstance(labels, numbers.Integral) and not isinstance(labels, bool):
+        if self.conditional and isinstance(labels, numbers.Integral) and not isinstance(labels, bool):
             if not 0 <= labels < self.num_classes:
-                raise GantoolError(f"labels must be in 0..{self.num_classes - 1}, got {labels}")
-            return np.full(n, int(labels), dtype=np.int64)
-        try:
-            arr = np.asarray(labels)
-        except (ValueError, TypeError, OverflowError):
-            arr = np.asarray([None])
-        if arr.ndim != 1 or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0):
-            raise GantoolError(f"labels must be an int or a 1-D sequence of ints, got {labels!r:.60}")
-        if len(arr) != n:
-            raise GantoolError(f"got {len(arr)} labels for {n} images; pass one label per image or a single int")
-        if arr.min() < 0 or arr.max() >= self.num_classes:
-            raise GantoolError(f"labels must be in 0..{self.num_classes - 1}, got {arr.min()}..{arr.max()}")
-        return arr.astype(np.int64)
+                raise GantoolError(f"{what} must be in 0..{self.num_classes - 1}, got {labels}")
+            labels = np.full(n, int(labels), dtype=np.int64)
+        return check_labels(labels, n, self.num_classes, what)
 
     def _check_n(self, n: Any) -> int:
         if isinstance(n, bool) or not isinstance(n, numbers.Integral):

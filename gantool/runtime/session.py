@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Optional, Sequence
 
-from gantool.errors import GantoolError, GantoolFileNotFoundError, first_line
+from gantool.core.errors import GantoolError, GantoolFileNotFoundError, first_line
 
 
 def check_providers(providers: Optional[Sequence[str]]) -> list[str]:

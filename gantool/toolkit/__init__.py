@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gantool._lazy import lazy_getattr
+from gantool.core.lazy import lazy_getattr
 
 _EXPORTS = {
     "ModelConfig": "gantool.toolkit.config",
     "TrainConfig": "gantool.toolkit.config",
     "train": "gantool.toolkit.runs",
     "resume": "gantool.toolkit.runs",
-    "TrainResult": "gantool.toolkit.runs",
-    "TrainingInterrupted": "gantool.toolkit.runs",
+    "TrainResult": "gantool.toolkit.results",
+    "TrainingInterrupted": "gantool.toolkit.results",
     "Checkpoint": "gantool.toolkit.checkpoint",
     "create_models": "gantool.toolkit.models",
     "create_generator": "gantool.toolkit.models",
@@ -36,7 +36,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from gantool.toolkit.config import ModelConfig, TrainConfig
     from gantool.toolkit.data import DATASETS, load_dataset
     from gantool.toolkit.models import MODELS, create_discriminator, create_generator, create_models
-    from gantool.toolkit.runs import TrainingInterrupted, TrainResult, resume, train
+    from gantool.toolkit.results import TrainingInterrupted, TrainResult
+    from gantool.toolkit.runs import resume, train
 
 
 __getattr__ = lazy_getattr(__name__, _EXPORTS)

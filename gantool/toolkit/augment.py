@@ -29,7 +29,7 @@ DIFFAUG_POLICIES = ("translation", "cutout", "brightness", "contrast")
 
 def parse_policy(policy: str) -> tuple[str, ...]:
     """'translation,cutout' -> ('translation', 'cutout'); '' -> ()."""
-    from gantool.errors import GantoolError
+    from gantool.core.errors import GantoolError
 
     names = tuple(p.strip() for p in policy.split(",") if p.strip())
     unknown = [p for p in names if p not in DIFFAUG_POLICIES]

@@ -17,9 +17,9 @@ from typing import Any, Optional
 import torch
 
 from gantool import __version__
-from gantool.config_io import from_dict
-from gantool.errors import GantoolError, GantoolFileNotFoundError, first_line
-from gantool.fileio import atomic_path, sha256_file
+from gantool.core.configs import from_dict
+from gantool.core.errors import GantoolError, GantoolFileNotFoundError, first_line
+from gantool.core.fileio import atomic_path, sha256_file
 from gantool.toolkit.config import ModelConfig, TrainConfig
 
 FORMAT = "gantool-checkpoint"

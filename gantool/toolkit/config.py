@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from gantool.config_io import check_finite, from_dict
-from gantool.errors import GantoolError
+from gantool.core.configs import check_finite, from_dict
+from gantool.core.errors import GantoolError
 
 LOSSES = ("bce", "hinge")
 DEFAULT_EPOCHS = 20  # when neither --epochs nor --minutes is given

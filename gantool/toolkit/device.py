@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from gantool.errors import GantoolError
+from gantool.core.errors import GantoolError
 
 
 def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:

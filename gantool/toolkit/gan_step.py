@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 import torch
 
-from gantool.errors import GantoolError, first_line
+from gantool.core.errors import GantoolError, first_line
 from gantool.toolkit import distributed as ddp
 from gantool.toolkit.augment import diff_augment, parse_policy
 from gantool.toolkit.checkpoint import load_state

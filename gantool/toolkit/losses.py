@@ -46,6 +46,6 @@ def create_loss(name: str, label_smoothing: float = 0.0):
         return BCELoss(label_smoothing)
     if name == "hinge":
         return HingeLoss()
-    from gantool.errors import GantoolError
+    from gantool.core.errors import GantoolError
 
     raise GantoolError(f"unknown loss {name!r}; choose bce or hinge")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gantool.fileio import atomic_path
+from gantool.core.fileio import atomic_path
 
 
 def plot_losses(loss_log: list[dict], path: str | Path) -> None:

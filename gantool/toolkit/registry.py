@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable, Generic, TypeVar
 
-from gantool.errors import GantoolError
+from gantool.core.errors import GantoolError
 
 F = TypeVar("F", bound=Callable)
 

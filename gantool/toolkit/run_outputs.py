@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gantool.fileio import write_json_atomic, write_text_atomic
+from gantool.core.fileio import write_json_atomic, write_text_atomic
 from gantool.runtime.grid import make_grid, save_png
 from gantool.toolkit.plots import plot_losses
 

@@ -14,37 +14,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from gantool.errors import GantoolError
-from gantool.fileio import check_writable_dir, dir_lock, remove_stale_temps
+from gantool.core.errors import GantoolError
+from gantool.core.fileio import check_writable_dir, dir_lock, remove_stale_temps
 from gantool.toolkit import distributed as ddp
 from gantool.toolkit.checkpoint import RESUME_PARTS, Checkpoint, load_checkpoint
 from gantool.toolkit.config import TrainConfig
 from gantool.toolkit.data import load_dataset
 from gantool.toolkit.models import MODELS
+from gantool.toolkit.results import StepHook, TrainingInterrupted, TrainResult
 
 RESUMABLE = ("epochs", "minutes", "device")  # what --resume may change
-
-
-class TrainingInterrupted(Exception):
-    """Ctrl-C or SIGTERM: a checkpoint was written at `checkpoint`; resume with --resume."""
-
-    def __init__(self, checkpoint: Path, signum: int = signal.SIGINT) -> None:
-        super().__init__(f"interrupted; checkpoint saved to {checkpoint}")
-        self.checkpoint, self.signum = checkpoint, signum
-
-
-@dataclass
-class TrainResult:
-    run_dir: Path
-    checkpoint: Path
-    epochs_done: int
-    steps: int
-    stopped_by: str  # "epochs" | "time"
-    history: list[dict] = field(default_factory=list)
-    is_main: bool = True  # rank 0 (or a single process): the one that reports
-
-
-StepHook = Callable[[Any], None]  # called with the Trainer after every step
 
 
 def train(cfg: TrainConfig, *, progress: bool = True, on_step: Optional[StepHook] = None,

@@ -22,7 +22,7 @@ from typing import Optional
 
 import torch
 
-from gantool.errors import GantoolError
+from gantool.core.errors import GantoolError
 from gantool.toolkit import distributed as ddp
 from gantool.toolkit.augment import random_rotate
 from gantool.toolkit.checkpoint import save_checkpoint
@@ -32,7 +32,7 @@ from gantool.toolkit.device import resolve_device
 from gantool.toolkit.gan_step import GANStep
 from gantool.toolkit.inference import TorchGenerator, eval_mode, model_metadata, to_pixels
 from gantool.toolkit.run_outputs import RunWriter
-from gantool.toolkit.runs import StepHook, TrainingInterrupted, TrainResult
+from gantool.toolkit.results import StepHook, TrainingInterrupted, TrainResult
 from gantool.toolkit.training_state import StateMixin
 
 LOG_EVERY = 10  # steps between loss readings (a .item() syncs the GPU)

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from gantool.errors import GantoolError, first_line
+from gantool.core.errors import GantoolError, first_line
 
 
 class StateMixin:

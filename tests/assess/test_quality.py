@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from gantool.assess import MAX_N, EvalConfig
-from gantool.errors import GantoolError
+from gantool.core.errors import GantoolError
 
 
 def test_eval_config_bounds():

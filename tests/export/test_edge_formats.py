@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from gantool.artifacts import open_generator
 from gantool.cli import app
-from gantool.errors import GantoolError
+from gantool.core.errors import GantoolError
 from gantool.runtime.latents import seeded_inputs
 
 pytest.importorskip("executorch", reason="the executorch extra is not installed (make test installs it)")

@@ -16,7 +16,7 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from gantool.errors import GantoolError  # noqa: E402
+from gantool.core.errors import GantoolError  # noqa: E402
 from gantool.runtime import Sampler  # noqa: E402
 from gantool.runtime.metadata import parse_metadata  # noqa: E402
 
@@ -95,7 +95,7 @@ def test_metadata_parser(raw):
 @FUZZ
 @given(text=st.text(max_size=30), n=st.one_of(st.none(), st.integers(-5, 10**6)))
 def test_labels_option(text, n):
-    from gantool.cli_sample import _parse_labels
+    from gantool.cli.sample import _parse_labels
     from gantool.runtime import rows_per_label
 
     labels = _expect_clean(lambda: _parse_labels(text))

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from gantool.errors import GantoolError
+from gantool.core.errors import GantoolError
 from gantool.runtime import Sampler, read_metadata
 from gantool.runtime.latents import latents
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from gantool.errors import GantoolError
+from gantool.core.errors import GantoolError
 from gantool.runtime import Sampler
 from gantool.runtime.seeded import seeded_latents
 

@@ -5,7 +5,7 @@ import gzip
 import numpy as np
 import pytest
 
-from gantool.errors import GantoolError
+from gantool.core.errors import GantoolError
 from gantool.toolkit.data import DATASETS, load_dataset
 from gantool.toolkit.data.idx import read_idx
 from tests.conftest import synthetic_digits, write_idx

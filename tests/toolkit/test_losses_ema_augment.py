@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from gantool.errors import GantoolError
+from gantool.core.errors import GantoolError
 from gantool.toolkit.augment import random_rotate
 from gantool.toolkit.ema import EMA
 from gantool.toolkit.losses import BCELoss, HingeLoss, create_loss

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gantool.errors import GantoolError
+from gantool.core.errors import GantoolError
 from gantool.toolkit import ModelConfig, create_models
 from gantool.toolkit.models import MODELS, ModelPair
 

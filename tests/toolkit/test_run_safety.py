@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from gantool.errors import GantoolError
-from gantool.fileio import dir_lock
+from gantool.core.errors import GantoolError
+from gantool.core.fileio import dir_lock
 from gantool.toolkit import TrainingInterrupted, load_checkpoint, resume, train
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from gantool.errors import GantoolError
+from gantool.core.errors import GantoolError
 from gantool.toolkit import TrainingInterrupted, load_checkpoint, resume, train
 
 

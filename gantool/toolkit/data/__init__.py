@@ -19,7 +19,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from gantool.errors import GantoolError, GantoolFileNotFoundError
+from gantool.core.errors import GantoolError, GantoolFileNotFoundError
 from gantool.toolkit.data.idx import find_idx_pair, load_idx_pair
 from gantool.toolkit.registry import Registry
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gantool.errors import GantoolError
+from gantool.core.errors import GantoolError
 
 MAX_IDX_BYTES = 1 << 30  # 1 GiB: 20x full MNIST; bounds what a hostile file makes us allocate
 

@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from gantool.errors import GantoolError
+from gantool.core.errors import GantoolError
 from gantool.runtime.generator import Generator, check_finite, to_uint8
 from gantool.runtime.latents import cycle_labels, latents
 from gantool.toolkit.metrics import scores

@@ -19,8 +19,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from gantool.console import say
-from gantool.fileio import atomic_path, cache_root, write_json_atomic
+from gantool.core.console import say
+from gantool.core.fileio import atomic_path, cache_root, write_json_atomic
 from gantool.toolkit.augment import random_rotate
 
 RECIPE_VERSION = 2  # v2: a 1,000-step budget (v1: 12 epochs); on the 5k sample 97.97% -> 98.72%

@@ -1,26 +1,16 @@
-"""Model registry: `create_models(ModelConfig(arch="dcgan"))`; each architecture is one function.
-
-A registered builder takes a ModelConfig and returns a ModelPair. Generators map
-`z (B, latent_dim)` [+ `label (B,) int64`] to images `(B, C, 28, 28)` in [-1, 1];
-discriminators map images [+ labels] to logits `(B,)`.
+"""Models: `create_models(ModelConfig(arch="dcgan"))`; each architecture is one function in its own
+module, registered in `gantool.toolkit.models.registry` (importing this package registers them all).
 """
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
-
 import torch.nn as nn
 
 from gantool.toolkit.config import ModelConfig
-from gantool.toolkit.registry import Registry
+from gantool.toolkit.models import dcgan, mlp  # noqa: F401  (each registers its architecture)
+from gantool.toolkit.models.registry import MODELS, ModelPair
 
-
-class ModelPair(NamedTuple):
-    generator: nn.Module
-    discriminator: nn.Module
-
-
-MODELS: Registry[Callable[[ModelConfig], ModelPair]] = Registry("model")
+__all__ = ["MODELS", "ModelPair", "create_discriminator", "create_generator", "create_models"]
 
 
 def create_models(cfg: ModelConfig) -> ModelPair:
@@ -36,7 +26,3 @@ def create_generator(cfg: ModelConfig) -> nn.Module:
 
 def create_discriminator(cfg: ModelConfig) -> nn.Module:
     return create_models(cfg).discriminator
-
-
-# Importing the modules registers their architectures.
-from gantool.toolkit.models import dcgan, mlp  # noqa: E402,F401

@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 
 from gantool.toolkit.config import ModelConfig
-from gantool.toolkit.models import MODELS, ModelPair
+from gantool.toolkit.models.registry import MODELS, ModelPair
 from gantool.toolkit.models.conditioning import LabelEmbedding, ProjectionHead, spectral_normalize
 
 

@@ -33,3 +33,13 @@ def first_line(error: BaseException | str, limit: int = 160) -> str:
         return type(error).__name__ if isinstance(error, BaseException) else ""
     line = text.splitlines()[0].strip()
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+# The pip extra that installs a module gantool imports lazily (the artifact table adds its rows' own).
+MODULE_EXTRAS = {"torch": "train", "torchvision": "train", "matplotlib": "train", "tqdm": "train",
+                 "mlxtend": "train", "onnx": "export", "onnxscript": "export"}
+
+
+def extra_for_module(module: str | None) -> str:
+    """'train' for torch, 'export' for onnx, …: what `pip install 'gantool[EXTRA]'` needs to name."""
+    return MODULE_EXTRAS.get((module or "").split(".")[0], "all")

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from gantool.errors import GantoolError, GantoolFileNotFoundError
-from gantool.fileio import sha256_file
+from gantool.artifacts.registry import ARTIFACTS
+from gantool.core.errors import GantoolError, GantoolFileNotFoundError
+from gantool.core.fileio import sha256_file
 
 MANIFEST = "manifest.json"
 REPORT = "verification.json"
@@ -39,8 +40,6 @@ class ExportDir:
 
     def primary(self) -> Path:
         """The file that stands for the whole export: fp32 ONNX if present, else the first fp32 file."""
-        from gantool.artifacts import ARTIFACTS
-
         if "onnx" in self.files:
             return self.files["onnx"]
         for kind, path in self.files.items():
@@ -91,8 +90,6 @@ def read_export_dir(path: str | os.PathLike, required: bool = True) -> Optional[
 
 
 def _check_entry(mpath: Path, name: Any, entry: Any) -> dict[str, Any]:
-    from gantool.artifacts import ARTIFACTS
-
     if not isinstance(name, str) or not is_plain_name(name):
         raise GantoolError(f"{str(mpath)!r} names {name!r:.80}, which is not a file inside its folder; "
                            "refusing to touch it")
@@ -113,8 +110,6 @@ def is_plain_name(name: str) -> bool:
 
 def describe(d: ExportDir) -> str:
     """A table of an export directory's files: kind, size, status, and what opens each."""
-    from gantool.artifacts import ARTIFACTS
-
     lines = [f"{str(d.path)}  (checkpoint {d.checkpoint_path or '?'})",
              f"  {'file':<26}{'kind':<12}{'size (MB)':>10}  {'status':<9}{'opened by':<16}torch-free"]
     for name, e in d.entries.items():

@@ -2,63 +2,79 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from gantool.cli import _d, app, user_errors
+from gantool.artifacts.registry import GROUP_HELP, VARIANT_HELP
+from gantool.cli.app import app, default, user_errors
 from gantool.export.config import ExportConfig
 
 FORMAT_HELP = "Also write this artifact format (see `gantool formats`); repeatable."
 
 
+def _table_options(command):
+    """Give `command` a --GROUP flag for each option group of the artifact table and a --VARIANT flag
+    for each reduced-precision variant, with the rows' help texts (typer reads `__signature__`), so
+    a new row's option appears here without an edit. They are placed after --out and --opset."""
+    sig = inspect.signature(command, eval_str=True)
+    fixed = [p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    taken = {p.name for p in fixed}
+
+    def flag(name: str, help: str) -> inspect.Parameter:
+        if name in taken or not name.isidentifier():
+            raise ValueError(f"artifact option --{name} clashes with an export option or is not a name")
+        return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=False,
+                                 annotation=Annotated[bool, typer.Option(f"--{name}", help=help)])
+
+    flags = [flag(g, h) for g, h in GROUP_HELP.items()] + [flag(v, h) for v, h in VARIANT_HELP.items()]
+    rest = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in fixed[1:]]
+    command.__signature__ = sig.replace(parameters=[fixed[0], *rest[:2], *flags, *rest[2:]])
+    return command
+
+
 @app.command()
+@_table_options
 def export(
     source: Annotated[Path, typer.Argument(help="A run directory or a checkpoint (.pt).")],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output directory. [default: RUN_DIR/export]")] = None,
-    onnx: Annotated[bool, typer.Option("--onnx", help="Write model.onnx. (No format option at all: ONNX and TorchScript.)")] = False,
-    torchscript: Annotated[bool, typer.Option("--torchscript", help="Write model.ts.pt (torch.jit.trace).")] = False,
-    pt2: Annotated[bool, typer.Option("--pt2", help="Write model.pt2 (torch.export; loads with torch.export.load).")] = False,
-    executorch: Annotated[bool, typer.Option("--executorch", help="Write model.pte (ExecuTorch, XNNPACK); with --int8 also model.int8.pte. Needs gantool[executorch].")] = False,
-    ort: Annotated[bool, typer.Option("--ort", help="Write model.ort (onnxruntime's mobile format) and its required-operators config.")] = False,
-    openvino: Annotated[bool, typer.Option("--openvino", help="Write model.xml + model.bin (OpenVINO IR). Needs gantool[openvino].")] = False,
-    seeded: Annotated[bool, typer.Option("--seeded", help="Write model.seeded.onnx: takes int64 seeds and draws each latent in the graph, the same in every runtime (with --int8/--fp16: those too).")] = False,
+    opset: Annotated[int, typer.Option(help="ONNX opset; 17-23 work (onnxruntime CPU and onnxruntime-web WASM).")] = default(ExportConfig, "opset"),
     format_: Annotated[Optional[list[str]], typer.Option("--format", help=FORMAT_HELP)] = None,
-    opset: Annotated[int, typer.Option(help="ONNX opset; 17-23 work (onnxruntime CPU and onnxruntime-web WASM).")] = _d("opset", ExportConfig),
-    fp16: Annotated[bool, typer.Option("--fp16", help="Also write the fp16 variant of each format that has one.")] = False,
-    int8: Annotated[bool, typer.Option("--int8", help="Also write the int8 variant of each format that has one.")] = False,
     verify_: Annotated[bool, typer.Option("--verify/--no-verify", help="Compare every file with PyTorch eager.")] = True,
-    atol: Annotated[float, typer.Option(help="Verification tolerance: max absolute error on [0, 1] pixels.")] = _d("atol", ExportConfig),
-    max_pixel_error: Annotated[float, typer.Option(help="Variant gate: mean absolute pixel error vs fp32 (pixels in [0, 1]).")] = _d("max_pixel_error", ExportConfig),
-    max_peak_pixel_error: Annotated[float, typer.Option(help="Variant gate: largest single-pixel error vs fp32.")] = _d("max_peak_pixel_error", ExportConfig),
+    atol: Annotated[float, typer.Option(help="Verification tolerance: max absolute error on [0, 1] pixels.")] = default(ExportConfig, "atol"),
+    max_pixel_error: Annotated[float, typer.Option(help="Variant gate: mean absolute pixel error vs fp32 (pixels in [0, 1]).")] = default(ExportConfig, "max_pixel_error"),
+    max_peak_pixel_error: Annotated[float, typer.Option(help="Variant gate: largest single-pixel error vs fp32.")] = default(ExportConfig, "max_peak_pixel_error"),
     fid: Annotated[Optional[bool], typer.Option("--fid/--no-fid", help="Variants: also report the FID change vs fp32. [default: when the test split is found]")] = None,
     fid_data_dir: Annotated[Optional[Path], typer.Option(help="Folder with the reference test split for --fid.")] = None,
     max_fid_change: Annotated[Optional[float], typer.Option(help="Variant gate: largest FID increase vs fp32. [default: report only]")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace an output directory that holds another model's export.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace the files of an export of another model in the output directory (never files gantool did not write).")] = False,
+    **flags: bool,
 ) -> None:
     """Export the EMA generator and prove every file computes what PyTorch computes.
 
     Inputs: z float32 [N, latent_dim] (+ label int64 [N] for conditional models);
     output: image float32 [N, 1, 28, 28] in [0, 1]; the batch axis is dynamic.
     Writes verification.json and manifest.json beside the files; exit 1 if verification fails.
+    Only files gantool's manifest lists are ever replaced; anything else in the folder stays.
     """
     with user_errors():
         from gantool.export.config import default_export_dir
         from gantool.export.exporter import export as run_export
 
-        named = (("onnx", onnx), ("torchscript", torchscript), ("pt2", pt2), ("executorch", executorch),
-                 ("ort", ort), ("openvino", openvino), ("seeded", seeded))
-        formats = [f for f, on in named if on] + list(format_ or [])
+        formats = [g for g in GROUP_HELP if flags.get(g)] + list(format_ or [])
         cfg = ExportConfig(out_dir=str(out if out is not None else default_export_dir(source)),
                            formats=tuple(dict.fromkeys(formats)) or ExportConfig.formats,
-                           variants=tuple(v for v, on in (("fp16", fp16), ("int8", int8)) if on), opset=opset,
+                           variants=tuple(v for v in VARIANT_HELP if flags.get(v)), opset=opset,
                            verify=verify_, atol=atol, max_pixel_error=max_pixel_error,
                            max_peak_pixel_error=max_peak_pixel_error, force=force, fid=fid,
                            fid_data_dir=None if fid_data_dir is None else str(fid_data_dir),
                            max_fid_change=max_fid_change)
         result = run_export(source, cfg)
         _print_report(result.report)
+        if result.removed:
+            typer.echo(f"removed {', '.join(result.removed)}: the previous export's files not asked for this time")
         typer.echo(f"exported to {result.out_dir}: {', '.join(sorted(p.name for p in result.files.values()))}")
 
 
@@ -67,15 +83,20 @@ def verify(
     export_dir: Annotated[Path, typer.Argument(help="A directory written by gantool export.")],
     checkpoint: Annotated[Optional[Path], typer.Option(help="The source checkpoint. [default: the manifest's]")] = None,
     atol: Annotated[Optional[float], typer.Option(help="Tolerance. [default: the one used at export]")] = None,
+    numbers: Annotated[Optional[bool], typer.Option("--numbers/--hashes-only",
+        help="Also re-run every file against the checkpoint (needs gantool[export]). [default: when torch is installed]")] = None,
 ) -> None:
-    """Re-check an export directory: every file's SHA-256 against manifest.json, then its numbers
-    against the checkpoint; exit 1 (and files marked .failed) if anything changed or disagrees."""
+    """Re-check an export directory: every file's SHA-256 against manifest.json first (no torch
+    needed; a changed file is never loaded), then its numbers against the checkpoint; exit 1 (and
+    files marked .failed) if anything changed or disagrees."""
     with user_errors():
-        from gantool.export.exporter import verify as run_verify
+        from gantool.export.recheck import verify as run_verify
 
-        report = run_verify(export_dir, checkpoint, atol)
+        report = run_verify(export_dir, checkpoint, atol, numbers=numbers)
         _print_report(report)
-        typer.echo(f"verified: {export_dir} (every file matches manifest.json)")
+        also = "" if report["numbers_checked"] else \
+            "; numbers not re-checked: pip install 'gantool[export]' for that" if numbers is None else "; hashes only"
+        typer.echo(f"verified: {export_dir} (every file matches manifest.json{also})")
 
 
 def _print_report(report: dict) -> None:
@@ -111,7 +132,7 @@ def info(
         import json
 
         if path.is_dir():
-            from gantool.export_dir import describe, read_export_dir
+            from gantool.artifacts.exportdir import describe, read_export_dir
 
             typer.echo(describe(read_export_dir(path)))
             return
@@ -126,9 +147,15 @@ def formats() -> None:
     whether the torch-free runtime opens it."""
     from gantool.artifacts import ARTIFACTS
 
-    typer.echo(f"{'kind':<12}{'file':<20}{'option':<22}{'made from':<12}{'checked by':<44}{'runtime':<8}extra")
+    rows = [("kind", "file", "option", "made from", "checked by", "runtime", "extra")]
     for k in ARTIFACTS.values():
-        option = f"--{k.format}" + (f" --{k.variant}" if k.variant != "fp32" else "")
         check = f"gates vs {k.source} on {k.backends[0]}" if k.gated else "atol vs eager: " + ", ".join(k.backends)
-        typer.echo(f"{k.name:<12}{k.file:<20}{option:<22}{k.source or 'PyTorch':<12}{check:<44}"
-                   f"{'yes' if k.runtime else 'no':<8}{k.extra or '-'}")
+        rows.append((k.name, k.file, k.option, k.source or "PyTorch", check, "yes" if k.runtime else "no",
+                     k.extra or "-"))
+    typer.echo(columns(rows))
+
+
+def columns(rows: list[tuple[str, ...]]) -> str:
+    """Left-aligned columns as wide as their longest cell, two spaces apart: no value runs into the next."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)

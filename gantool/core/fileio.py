@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from gantool.errors import GantoolError
+from gantool.core.errors import GantoolError
 
 TEMP_SUFFIX = ".tmp"  # atomic_path's temp files: .NAME.XXXXXXXX.tmp
 
@@ -35,7 +35,7 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
+        os.chmod(tmp_path, 0o666 & ~current_umask())  # mkstemp makes 0600; give the usual mode
         os.replace(tmp_path, target)
     except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
@@ -117,7 +117,7 @@ def cache_root() -> Path:
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "gantool")
     return Path(base)
 
-def _umask() -> int:
+def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask

@@ -1,119 +1,21 @@
-"""The `gantool` command line. It only builds configs and calls the Python API.
-
-Heavy imports (torch, onnx) happen inside the commands that need them, so
-`gantool --help`, `gantool sample` and `gantool info` on an ONNX file never
-load torch. Defaults shown in --help are read from the config dataclasses.
-"""
+"""`gantool train`: builds a TrainConfig from the options and calls gantool.toolkit."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from pathlib import Path
-from typing import Annotated, Any, Iterator, Optional
+from typing import Annotated, Optional
 
 import typer
-from typer.core import TyperGroup
 
-from gantool import __version__
-from gantool.errors import GantoolError
+from gantool.cli.app import app, default, typed, user_errors
 from gantool.toolkit.config import ModelConfig, TrainConfig
 
-# click's UsageError as typer vendors it (typer re-exports only its subclass BadParameter).
-_UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+def _d(name: str):
+    return default(ModelConfig if name in {f.name for f in dataclasses.fields(ModelConfig)} else TrainConfig, name)
 
 
-class _OneLineUsageError(_UsageError):
-    def show(self, file=None) -> None:
-        where = f" (see '{self.ctx.command_path} --help')" if self.ctx is not None else ""
-        typer.echo(f"error: {' '.join(self.format_message().split())}{where}", err=True)
-
-
-class _OneLineErrors(TyperGroup):
-    """A bad option value or an unknown option is one line on stderr, exit 2, like gantool's own errors
-    (click would print the usage, a hint and a boxed error)."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except _UsageError as e:
-            if isinstance(e, _OneLineUsageError):
-                raise
-            raise _OneLineUsageError(e.format_message(), e.ctx) from None
-
-
-app = typer.Typer(
-    cls=_OneLineErrors,
-    name="gantool",
-    help="Train GAN generators on MNIST-style digits, export them verified, sample them without PyTorch.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
-TRAIN_EXTRA_MODULES = ("torch", "torchvision", "onnx", "onnxscript", "matplotlib", "tqdm")
-
-
-def main() -> None:
-    app()
-
-
-def _d(name: str, cls: Any = None) -> Any:
-    """A config dataclass field's default: what --help shows, so help never drifts from the code."""
-    for c in ([cls] if cls else [TrainConfig, ModelConfig]):
-        for f in dataclasses.fields(c):
-            if f.name == name:
-                return f.default
-    raise KeyError(name)
-
-
-@contextlib.contextmanager
-def user_errors() -> Iterator[None]:
-    """Turn user mistakes into one-line errors with a non-zero exit, no traceback."""
-    try:
-        yield
-    except GantoolError as e:
-        typer.echo(f"error: {' '.join(str(e).split())}", err=True)
-        raise typer.Exit(e.exit_code) from None
-    except PermissionError as e:
-        typer.echo(f"error: permission denied: {e.filename or e}; choose a writable location", err=True)
-        raise typer.Exit(2) from None
-    except OSError as e:  # disk full, a path that is a file, …: one line, never a traceback
-        if e.errno is None:
-            raise
-        where = f" ({e.filename})" if e.filename else ""
-        typer.echo(f"error: {e.strerror or e}{where}; check the path and free space, then try again", err=True)
-        raise typer.Exit(2) from None
-    except ModuleNotFoundError as e:
-        if e.name and e.name.split(".")[0] in TRAIN_EXTRA_MODULES:
-            typer.echo(f"error: this command needs {e.name}; pip install 'gantool[all]'", err=True)
-            raise typer.Exit(2) from None
-        raise
-
-
-def _typed(ctx: typer.Context) -> dict[str, Any]:
-    """The options the user actually gave (not their defaults). Compared by name: typer may
-    carry its own copy of click's ParameterSource enum."""
-    return {k: v for k, v in ctx.params.items()
-            if getattr(ctx.get_parameter_source(k), "name", "") in ("COMMANDLINE", "ENVIRONMENT")}
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"gantool {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: Annotated[
-        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
-    ] = None,
-) -> None:
-    """gantool: train -> export (verified) -> sample, eval, bench."""
-
-
-# ----------------------------------------------------------------------------------- train
 @app.command()
 def train(
     ctx: typer.Context,
@@ -168,7 +70,7 @@ def train(
         for key in ("resume", "overwrite", "quiet", "run_dir"):
             params.pop(key)
         if resume is not None:  # the API decides what may change; it gets what the user typed
-            given = {"num_classes" if k == "conditional" else k for k in _typed(ctx)}
+            given = {"num_classes" if k == "conditional" else k for k in typed(ctx)}
             overrides = {k: v for k, v in params.items() if k in given}
             _report(_call_train(lambda: runs.resume(resume, overrides, progress=not quiet)))
             return
@@ -182,7 +84,7 @@ def train(
 
 
 def _call_train(fn):
-    from gantool.toolkit.runs import TrainingInterrupted
+    from gantool.toolkit.results import TrainingInterrupted
 
     try:
         return fn()
@@ -203,7 +105,3 @@ def _report(result) -> None:
         msg += " (stopped by the time budget)"
     typer.echo(msg)
     typer.echo(f"run dir: {result.run_dir}  (samples/, losses.png, checkpoints/last.pt)")
-
-
-from gantool import cli_export  # noqa: E402,F401  (registers export, verify, info, formats)
-from gantool import cli_sample  # noqa: E402,F401  (registers sample, eval, bench)

@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from gantool.assess.configs import BenchConfig, EvalConfig
-from gantool.cli import _d, app, user_errors
-from gantool.errors import GantoolError
+from gantool.cli.app import app, default, user_errors
+from gantool.core.errors import GantoolError
 
 
 @app.command()
@@ -45,7 +45,7 @@ def sample(
 def _model_file(model: Optional[Path]) -> Optional[Path]:
     """An export dir stands for its main runtime file; None for the bundled model."""
     if model is not None and model.is_dir():
-        from gantool.export_dir import read_export_dir
+        from gantool.artifacts.exportdir import read_export_dir
 
         return read_export_dir(model).primary()
     return model
@@ -66,8 +66,8 @@ def _parse_labels(text: str) -> list[int]:
 @app.command("eval")
 def eval_(
     source: Annotated[Path, typer.Argument(help="A run dir / checkpoint (.pt), an exported file or an export dir.")],
-    n: Annotated[int, typer.Option("--n", help="Generated samples to score (2-50000).")] = _d("n", EvalConfig),
-    seed: Annotated[int, typer.Option(help="Latent seed; same seed, same samples for every format.")] = _d("seed", EvalConfig),
+    n: Annotated[int, typer.Option("--n", help="Generated samples to score (2-50000).")] = default(EvalConfig, "n"),
+    seed: Annotated[int, typer.Option(help="Latent seed; same seed, same samples for every format.")] = default(EvalConfig, "seed"),
     dataset: Annotated[Optional[str], typer.Option(help="Reference dataset. [default: the model's; mnist-sample -> mnist]")] = None,
     data_dir: Annotated[Optional[Path], typer.Option(help="Folder with the reference test split (t10k-*-ubyte[.gz]).")] = None,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the results here. [default: eval.json beside the model]")] = None,
@@ -76,7 +76,7 @@ def eval_(
     (and per-digit accuracy for conditional models), with gantool's own MNIST feature network."""
     with user_errors():
         from gantool.assess.quality import default_json, evaluate, format_table, to_json
-        from gantool.fileio import check_output_file, write_text_atomic
+        from gantool.core.fileio import check_output_file, write_text_atomic
 
         cfg = EvalConfig(n=n, seed=seed, dataset=dataset, data_dir=None if data_dir is None else str(data_dir))
         target = check_output_file(json_out or default_json(source), "--json")
@@ -89,9 +89,9 @@ def eval_(
 @app.command()
 def bench(
     source: Annotated[Path, typer.Argument(help="A run dir / checkpoint (exported to a temp dir with every variant) or an export dir.")],
-    calls: Annotated[int, typer.Option(help="Batch-1 calls timed per format (>= 200).")] = _d("calls", BenchConfig),
-    fid: Annotated[bool, typer.Option("--fid/--no-fid", help="Also score FID per format (needs the test split).")] = _d("fid", BenchConfig),
-    fid_n: Annotated[int, typer.Option(help="Samples per FID.")] = _d("fid_n", BenchConfig),
+    calls: Annotated[int, typer.Option(help="Batch-1 calls timed per format (>= 200).")] = default(BenchConfig, "calls"),
+    fid: Annotated[bool, typer.Option("--fid/--no-fid", help="Also score FID per format (needs the test split).")] = default(BenchConfig, "fid"),
+    fid_n: Annotated[int, typer.Option(help="Samples per FID.")] = default(BenchConfig, "fid_n"),
     data_dir: Annotated[Optional[Path], typer.Option(help="Folder with the reference test split.")] = None,
     threads: Annotated[Optional[int], typer.Option(min=1, help="onnxruntime intra-op threads. [default: one per physical core]")] = None,
     markdown_out: Annotated[Optional[Path], typer.Option("--markdown", help="Also write the table here.")] = None,
@@ -104,7 +104,7 @@ def bench(
 
         from gantool.assess.speed import bench as run_bench
         from gantool.assess.speed import markdown
-        from gantool.fileio import check_output_file, write_text_atomic
+        from gantool.core.fileio import check_output_file, write_text_atomic
 
         outputs = [(check_output_file(p, opt), render) for p, opt, render in (
             (markdown_out, "--markdown", markdown), (json_out, "--json", lambda r: json.dumps(r, indent=2)))

@@ -12,7 +12,7 @@ import math
 import typing
 from typing import Any, TypeVar
 
-from gantool.errors import GantoolError
+from gantool.core.errors import GantoolError
 
 T = TypeVar("T")
 

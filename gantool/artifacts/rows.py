@@ -1,0 +1,63 @@
+"""The rows of the artifact table: every backend that runs a file, every kind of file gantool exports.
+
+Adding a format is a row here, a backend (an opener) and a maker; the CLI option, the tests,
+`gantool formats`, the metadata reader and the README's formats table all follow from the row.
+"""
+
+from __future__ import annotations
+
+from gantool.artifacts.registry import ArtifactKind, Backend, register_artifact, register_backend, register_variant
+
+for _b in (
+    Backend("onnxruntime", "gantool.runtime.onnx:OnnxGenerator", torch_free=True,
+            options=("threads", "providers", "spin", "max_batch", "optimize")),
+    Backend("onnx.reference", "gantool.export.backends:ReferenceGenerator", batches=(1,), bench=False),
+    Backend("torchscript", "gantool.export.backends:TorchScriptGenerator"),
+    Backend("pytorch", "gantool.toolkit.inference:open_checkpoint"),
+    Backend("torch.export", "gantool.export.backends:TorchExportGenerator"),
+    Backend("executorch", "gantool.export.backends:ExecuTorchGenerator", extra="executorch", needs="executorch"),
+    Backend("openvino", "gantool.export.backends:OpenVINOGenerator", extra="openvino", needs="openvino"),
+    Backend("openvino.bf16", "gantool.export.backends:open_openvino_bf16", extra="openvino", needs="openvino"),
+):
+    register_backend(_b)
+
+register_variant("fp16", "Also write the fp16 variant of each format that has one.")
+register_variant("int8", "Also write the int8 variant of each format that has one.")
+
+for _k in (
+    ArtifactKind("torchscript", "model.ts.pt", "torchscript", "gantool.export.formats:export_torchscript",
+                 ("torchscript",), metadata="zip", help="Write model.ts.pt (torch.jit.trace)."),
+    ArtifactKind("onnx", "model.onnx", "onnx", "gantool.export.formats:export_onnx", ("onnxruntime", "onnx.reference"),
+                 help="Write model.onnx. (No format option at all: ONNX and TorchScript.)"),
+    ArtifactKind("fp16", "model.fp16.onnx", "onnx", "gantool.export.variants:make_fp16", ("onnxruntime",),
+                 variant="fp16", source="onnx", gated=True),
+    ArtifactKind("int8", "model.int8.onnx", "onnx", "gantool.export.variants:make_int8", ("onnxruntime",),
+                 variant="int8", source="onnx", gated=True),
+    ArtifactKind("pt2", "model.pt2", "pt2", "gantool.export.edge_formats:export_pt2", ("torch.export",),
+                 metadata="zip", help="Write model.pt2 (torch.export; loads with torch.export.load)."),
+    ArtifactKind("ort", "model.ort", "ort", "gantool.export.edge_formats:export_ort", ("onnxruntime",),
+                 source="onnx", companions=("model.required_operators.config",),
+                 help="Write model.ort (onnxruntime's mobile format) and its required-operators config."),
+    ArtifactKind("pte", "model.pte", "executorch", "gantool.export.edge_formats:export_executorch",
+                 ("executorch",), metadata="sidecar", extra="executorch", needs="executorch",
+                 help="Write model.pte (ExecuTorch, XNNPACK); with --int8 also model.int8.pte. "
+                      "Needs gantool[executorch]."),
+    ArtifactKind("pte-int8", "model.int8.pte", "executorch", "gantool.export.edge_formats:export_executorch_int8",
+                 ("executorch",), metadata="sidecar", variant="int8", source="pte", gated=True,
+                 extra="executorch", needs="executorch"),
+    ArtifactKind("seeded", "model.seeded.onnx", "seeded", "gantool.export.seeded:make_seeded", ("onnxruntime",),
+                 source="onnx", seeded=True,
+                 help="Write model.seeded.onnx: takes int64 seeds and draws each latent in the graph, the same "
+                      "in every runtime (with --int8/--fp16: those too)."),
+    ArtifactKind("seeded-fp16", "model.seeded.fp16.onnx", "seeded", "gantool.export.seeded:make_seeded",
+                 ("onnxruntime",), variant="fp16", source="fp16", seeded=True),
+    ArtifactKind("seeded-int8", "model.seeded.int8.onnx", "seeded", "gantool.export.seeded:make_seeded",
+                 ("onnxruntime",), variant="int8", source="int8", seeded=True),
+    # Judged by gates, not atol: OpenVINO's CPU plugin runs bf16 by default here, and even its f32
+    # mode reorders sums (measured up to ~1e-3 on a trained model); both precisions are judged.
+    ArtifactKind("openvino", "model.xml", "openvino", "gantool.export.edge_formats:export_openvino",
+                 ("openvino", "openvino.bf16"), metadata="sidecar", source="onnx", gated=True, extra="openvino",
+                 needs="openvino", companions=("model.bin",),
+                 help="Write model.xml + model.bin (OpenVINO IR). Needs gantool[openvino]."),
+):
+    register_artifact(_k)

@@ -39,6 +39,17 @@ function drawGrid(canvas, pixels, n, nrow) {
 
 const state = { session: null, latentDim: 0, conditional: false, seeded: false };
 
+// ?model= names a model file on this server by a relative path, nothing else: no other origin, no
+// data: or blob: URL, no absolute path (a link to this page must not run someone else's model).
+// To load models from elsewhere, change this function on purpose.
+function modelUrl(name) {
+  const url = new URL(name, location.href);
+  if (!/^[\w][\w.\/-]*\.(onnx|ort)$/.test(name) || name.includes('//') || url.origin !== location.origin) {
+    throw new Error(`?model= must be a relative path to an .onnx or .ort file on this server, got ${JSON.stringify(name.slice(0, 80))}`);
+  }
+  return url.href;
+}
+
 async function load(url) {
   state.session = await ort.InferenceSession.create(url, { executionProviders: ['wasm'] });
   state.conditional = state.session.inputNames.includes('label');
@@ -92,7 +103,7 @@ window.gantool = {
     const status = document.getElementById('status');
     try {
       const model = new URL(location).searchParams.get('model') || 'model.onnx';
-      const info = await load(model);
+      const info = await load(modelUrl(model));
       status.textContent = `model: ${model} — ${state.seeded ? 'seeded' : `latent ${info.latentDim}`}, ${info.conditional ? 'conditional' : 'unconditional'}`;
       document.getElementById('go').disabled = false;
       document.getElementById('go').onclick = generateFromControls;

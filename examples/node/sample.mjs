@@ -2,15 +2,26 @@
 // onnxruntime-node, written as a PNG grid. The graph computes each image's latent from its int64
 // seed, so seed 7 here is seed 7 in Python (Sampler.sample) and in the browser: same pixels.
 //
-//   node sample.mjs MODEL.onnx [--seed 0] [--n 8] [--digit 3] [--out digits.png]
-import { writeFileSync } from 'node:fs';
+//   node sample.mjs [MODEL.onnx] [--seed 0] [--n 8] [--digit 3] [--nrow 8] [--out digits.png]
+//
+// Without MODEL it uses the pretrained model bundled with gantool (gantool/runtime/models/).
+import { existsSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
-import ort from 'onnxruntime-node';
+
+// onnxruntime writes a telemetry device ID under ~/.cache/Microsoft/DeveloperTools/ when its native
+// library loads, unless this is set first (so onnxruntime-node is imported below, not at the top).
+process.env.ORT_DISABLE_TELEMETRY ??= '1';
+const { default: ort } = await import('onnxruntime-node');
 
 const PAD = 2; // the padding of gantool.runtime.grid.make_grid
+export const BUNDLED = fileURLToPath(new URL('../../gantool/runtime/models/digits.seeded.fp16.onnx', import.meta.url));
+const USAGE = 'usage: node sample.mjs [MODEL.onnx] [--seed S] [--n N] [--digit D] [--nrow R] [--out F.png]';
+const OPTIONS = ['seed', 'n', 'digit', 'nrow', 'out'];
 
 export async function sampleDigits(modelPath, { seed = 0, n = 8, digit = null } = {}) {
-  const session = await ort.InferenceSession.create(modelPath, { executionProviders: ['cpu'] });
+  // logSeverityLevel 3: errors only (a seeded file's optional `truncation` input draws a warning otherwise).
+  const session = await ort.InferenceSession.create(modelPath, { executionProviders: ['cpu'], logSeverityLevel: 3 });
   if (!session.inputNames.includes('seed')) throw new Error(`${modelPath} is not a seeded model: export it with --seeded`);
   const feeds = { seed: new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, k) => BigInt(seed) + BigInt(k)), [n]) };
   if (session.inputNames.includes('label')) {
@@ -51,20 +62,45 @@ function crc32(buf) {
   return ~c >>> 0;
 }
 
+/** The command line as the Python CLI reads it: one-line errors naming the option, exit 2. */
+export function parseArgs(args) {
+  const opts = { model: BUNDLED, seed: '0', n: '8', digit: null, nrow: '8', out: 'digits.png' };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a.startsWith('--')) {
+      const name = a.slice(2);
+      if (!OPTIONS.includes(name)) throw new Error(`no such option: ${a} (${USAGE})`);
+      if (i + 1 >= args.length || args[i + 1].startsWith('--')) throw new Error(`option ${a} requires an argument`);
+      opts[name] = args[++i];
+    } else if (i === 0) {
+      opts.model = a;
+    } else {
+      throw new Error(`unexpected argument ${JSON.stringify(a)} (${USAGE})`);
+    }
+  }
+  const int = (name, lo, hi) => {
+    const text = String(opts[name]);
+    if (!/^-?\d+$/.test(text) || BigInt(text) < BigInt(lo) || BigInt(text) > BigInt(hi)) {
+      throw new Error(`--${name} must be an integer in ${lo}..${hi}, got ${text}`);
+    }
+    return BigInt(text);
+  };
+  const n = Number(int('n', 1, 1024));
+  const seed = int('seed', 0, 2n ** 63n - 1n);
+  if (seed + BigInt(n) - 1n > 2n ** 63n - 1n) throw new Error(`--seed + --n - 1 must stay within int64, got ${seed}`);
+  const digit = opts.digit === null ? null : Number(int('digit', 0, 9)); // ONNX Gather would wrap -1 to 9
+  const nrow = Number(int('nrow', 1, 1024));
+  if (!existsSync(opts.model)) throw new Error(`${opts.model} does not exist`);
+  return { model: opts.model, seed, n, digit, nrow: Math.min(n, nrow), out: opts.out };
+}
+
 async function main() {
-  const args = process.argv.slice(2);
-  const opt = (name, fallback) => { const i = args.indexOf(`--${name}`); return i >= 0 ? args[i + 1] : fallback; };
-  const model = args[0];
-  if (!model || model.startsWith('--')) throw new Error('usage: node sample.mjs MODEL.onnx [--seed S] [--n N] [--digit D] [--out F.png]');
-  const n = Number(opt('n', 8)), seed = opt('seed', '0'), digit = opt('digit', null);
-  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new Error(`--n must be an integer in 1..1024, got ${opt('n')}`);
-  if (!/^\d+$/.test(seed) || BigInt(seed) + BigInt(n) > 2n ** 63n) throw new Error(`--seed must be an integer in 0..2^63-1, got ${seed}`);
-  const pixels = await sampleDigits(model, { seed: BigInt(seed), n, digit: digit === null ? null : Number(digit) });
-  const out = opt('out', 'digits.png');
-  writeFileSync(out, gridPng(pixels, n, Math.min(n, Number(opt('nrow', 8)))));
-  console.log(`wrote ${out}: ${n} digits, seeds ${seed}..${BigInt(seed) + BigInt(n) - 1n}`);
+  const { model, seed, n, digit, nrow, out } = parseArgs(process.argv.slice(2));
+  const pixels = await sampleDigits(model, { seed, n, digit });
+  writeFileSync(out, gridPng(pixels, n, nrow));
+  console.log(`wrote ${out}: ${n} digits, seeds ${seed}..${seed + BigInt(n) - 1n}`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((e) => { console.error(`error: ${e.message}`); process.exit(2); });
+  main().catch((e) => { console.error(`error: ${e.message.split('\n')[0]}`); process.exit(2); });
 }

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import warnings
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import numpy as np
 
 from gantool.core.errors import GantoolError, first_line
+from gantool.export.archive_check import check_archive
 from gantool.runtime.generator import Generator
 from gantool.runtime.metadata import read_metadata
 
@@ -65,15 +68,27 @@ class TorchExportGenerator(Generator):
     def __init__(self, path: Path) -> None:
         import torch
 
+        check_archive(path)  # before torch touches it: torch.export.load can run code from a crafted file
         super().__init__(read_metadata(path), path)
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), _quiet_logger("torch"):
                 warnings.simplefilter("ignore")
                 self.module = torch.export.load(str(path)).module()
         except Exception as e:
             raise GantoolError(f"{str(path)!r} is not a loadable torch.export (.pt2) file ({first_line(e)})") from None
 
     _run = TorchScriptGenerator._run
+
+
+@contextlib.contextmanager
+def _quiet_logger(name: str) -> Iterator[None]:
+    """torch.export.load logs a traceback of ~40 lines before re-raising; gantool reports one line."""
+    logger = logging.getLogger(name)
+    level, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = level
 
 
 class ExecuTorchGenerator(Generator):

@@ -139,3 +139,16 @@ def test_seeded_canvas_matches_python_sampler(served_seeded_page, driver):
     expected = np.asarray(make_grid(sampler.sample(30, seed=7, labels=labels), nrow=10), dtype=np.int16)
     assert canvas.shape == expected.shape and np.abs(canvas - expected).max() <= 1
     assert expected.std() > 0
+
+
+@pytest.mark.parametrize("model", ["data:application/octet-stream;base64,CAA=", "http://example.invalid/m.onnx",
+                                   "//example.invalid/m.onnx", "/etc/m.onnx", "javascript:alert(1)"])
+def test_the_page_runs_only_models_from_its_own_server(served_page, driver, model):
+    from urllib.parse import quote
+
+    url, _ = served_page
+    driver.get(f"{url}?model={quote(model, safe='')}")
+    status = driver.execute_async_script(
+        "const done = arguments[0]; window.gantool.ready.then(() => done('loaded'), () => "
+        "done(document.getElementById('status').textContent));")
+    assert "must be a relative path to an .onnx or .ort file on this server" in status

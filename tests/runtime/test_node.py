@@ -52,11 +52,41 @@ def test_node_pixels_equal_python(seeded_model, tmp_path, seed, n, digit):
     assert expected.std() > 0
 
 
-def test_node_refuses_bad_input(seeded_model, tmp_path):
-    for extra, message in ((["--seed", "-1"], "--seed"), (["--n", "0"], "--n")):
-        proc = subprocess.run([NODE, "sample.mjs", str(seeded_model), *extra], cwd=NODE_DIR, capture_output=True,
-                              text=True, timeout=60)
-        assert proc.returncode == 2 and proc.stderr.startswith("error: ") and message in proc.stderr
+@pytest.mark.parametrize("extra, message", [
+    (["--seed", "-1"], "--seed must be an integer"), (["--n", "0"], "--n must be an integer in 1..1024"),
+    (["--digit", "-1"], "--digit must be an integer in 0..9, got -1"),  # ONNX Gather would wrap it to a 9
+    (["--digit", "12"], "--digit must be an integer in 0..9"), (["--digit", "x"], "--digit must be an integer"),
+    (["--bogus", "1"], "no such option: --bogus"), (["--seed"], "option --seed requires an argument"),
+    (["--n", "2", "stray"], "unexpected argument"),
+])
+def test_node_refuses_bad_input_in_one_line(seeded_model, tmp_path, extra, message):
+    proc = subprocess.run([NODE, "sample.mjs", str(seeded_model), *extra, "--out", str(tmp_path / "x.png")]
+                          if extra[-1] != "--seed" else [NODE, "sample.mjs", str(seeded_model), *extra],
+                          cwd=NODE_DIR, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.startswith("error: ") and message in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "x.png").exists()
+
+
+def test_node_uses_the_bundled_model_and_writes_nothing_under_home(tmp_path):
+    """No MODEL: the model inside gantool, the same digits as Python's Sampler(); and onnxruntime's
+    telemetry ID is not written (CI=true would hide it, so the variable is removed here)."""
+    import os
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "ORT_DISABLE_TELEMETRY")}
+    out = tmp_path / "b.png"
+    proc = subprocess.run([NODE, "sample.mjs", "--seed", "3", "--n", "10", "--out", str(out)], cwd=NODE_DIR,
+                          capture_output=True, text=True, timeout=120, env={**env, "HOME": str(home)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # no onnxruntime warning about the `truncation` input
+    sampler = Sampler()
+    expected = np.asarray(sampler.grid(sampler.sample(10, seed=3), nrow=8), dtype=int)
+    assert np.abs(np.asarray(Image.open(out), dtype=int) - expected).max() <= 1
+    assert list(home.rglob("*")) == []
+
+
+def test_node_refuses_an_unseeded_model(seeded_model):
     unseeded = seeded_model.parent / "model.onnx"
     proc = subprocess.run([NODE, "sample.mjs", str(unseeded)], cwd=NODE_DIR, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "not a seeded model" in proc.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -10,6 +11,7 @@ import typer
 from gantool.assess.configs import BenchConfig, EvalConfig
 from gantool.cli.app import app, default, user_errors
 from gantool.core.errors import GantoolError
+from gantool.runtime.grid import MAX_SCALE, check_grid
 
 
 @app.command()
@@ -17,29 +19,47 @@ def sample(
     model: Annotated[Optional[Path], typer.Argument(
         help="An exported ONNX / .ort generator (or an export dir). [default: the pretrained model bundled with gantool]")] = None,
     n: Annotated[Optional[int], typer.Option("--n", help="Number of images. [default: 64, or one per --labels entry]")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Seed (0..2^63-1); same seed, same images. Seeded models: image k uses seed+k.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed (0..2^63-1); same seed, same images. Seeded models: image k uses seed+k. [default: a random seed, printed]")] = None,
+    seeds: Annotated[Optional[str], typer.Option(help="One image per seed, e.g. 0-15 or 1,5,7-9 (instead of --seed and --n).")] = None,
     digit: Annotated[Optional[int], typer.Option(help="Class for every image (conditional models).")] = None,
     labels: Annotated[Optional[str], typer.Option(help="Comma-separated classes, e.g. 0,1,2; each gets n/len images, one row per label.")] = None,
     truncation: Annotated[Optional[float], typer.Option(help="Truncation trick: latents drawn from the normal truncated to ±T (e.g. 0.8).")] = None,
     out: Annotated[str, typer.Option("--out", "-o", help="grid.png (a grid), DIR/ (one PNG per image) or x.npy (uint8 array).")] = "samples.png",
     nrow: Annotated[Optional[int], typer.Option(min=1, help="Images per grid row. [default: square]")] = None,
+    scale: Annotated[int, typer.Option(min=1, max=MAX_SCALE, help="Draw each pixel as a scale x scale block (PNGs only).")] = 1,
     threads: Annotated[Optional[int], typer.Option(min=1, help="onnxruntime intra-op threads. [default: one per physical core]")] = None,
 ) -> None:
     """Generate digits from an exported ONNX file with onnxruntime (no torch)."""
     with user_errors():
+        from gantool.runtime.latents import parse_seed_ranges
         from gantool.runtime.output import check_images_out, save_images
         from gantool.runtime.sampler import Sampler, rows_per_label
 
         if digit is not None and labels is not None:
             raise GantoolError("use --digit or --labels, not both")
-        count, label_arg = (64 if n is None else n), digit
+        if seeds is not None and (seed is not None or n is not None):
+            raise GantoolError("use --seeds, or --seed with --n, not both")
+        seed_list = parse_seed_ranges(seeds) if seeds is not None else None
+        count = len(seed_list) if seed_list is not None else (64 if n is None else n)
+        label_arg = digit
         if labels is not None:
-            count, label_arg, per_row = rows_per_label(n, _parse_labels(labels))
+            count, label_arg, per_row = rows_per_label(count if (n is not None or seed_list) else None,
+                                                       _parse_labels(labels))
             nrow = nrow or per_row
         target, as_dir = check_images_out(out)
         sampler = Sampler(_model_file(model), threads=threads)
-        images = sampler.sample(count, seed=seed, labels=label_arg, truncation=truncation)
-        typer.echo(save_images(images, target, as_dir, nrow))
+        if not as_dir and target.suffix.lower() == ".png":  # the grid's size, before any image is made
+            check_grid(sampler.check_n(count), *sampler.image_shape[1:], nrow, scale)
+        if digit is not None:
+            label_arg = sampler.labels_for(count, digit, what="--digit")
+        if seed_list is not None:
+            images = sampler.sample_seeds(seed_list, label_arg, truncation)
+        else:
+            if seed is None:  # a random seed, printed, so a good grid can be made again
+                seed = secrets.randbelow(2**31)
+                typer.echo(f"seed {seed} (pass --seed {seed} to make these images again)")
+            images = sampler.sample(count, seed=seed, labels=label_arg, truncation=truncation)
+        typer.echo(save_images(images, target, as_dir, nrow, scale))
 
 
 def _model_file(model: Optional[Path]) -> Optional[Path]:

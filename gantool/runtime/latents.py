@@ -81,3 +81,22 @@ def seeded_inputs(n: int, latent_dim: int, num_classes: int, seed: int = 0, offs
     if num_classes:
         feeds["label"] = cycle_labels(n, num_classes, offset)
     return feeds
+
+
+def parse_seed_ranges(text: str, limit: int = 100_000, name: str = "--seeds") -> list[int]:
+    """'0-15' or '1,5,7-9' -> the seeds, in order (as StyleGAN's generate.py reads --seeds); at
+    most `limit` of them, counted before any list is built."""
+    items, total = [], 0
+    for part in (p.strip() for p in str(text).split(",")):
+        lo, sep, hi = part.partition("-")
+        try:
+            a, b = int(lo), int(hi) if sep else int(lo)
+        except ValueError:
+            raise GantoolError(f"{name} takes seeds and ranges like 0-15 or 1,5,7-9; got {str(text)[:40]!r}") from None
+        if not (0 <= a <= b <= MAX_SEED):
+            raise GantoolError(f"{name}: {part[:40]!r} must be seeds in 0..{MAX_SEED}, low to high")
+        total += b - a + 1
+        if total > limit:
+            raise GantoolError(f"{name} names more than {limit} seeds")
+        items.append((a, b))
+    return [s for a, b in items for s in range(a, b + 1)]

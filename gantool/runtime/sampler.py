@@ -75,7 +75,7 @@ class Sampler:
     # ----- inputs -------------------------------------------------------------------------
     def latents(self, n: int, seed: Optional[int] = None, truncation: Optional[float] = None) -> np.ndarray:
         """(n, latent_dim) float32 standard-normal latents from PCG64(seed)."""
-        return latents(self._check_n(n), self.latent_dim, check_seed(seed), check_truncation(truncation))
+        return latents(self.check_n(n), self.latent_dim, check_seed(seed), check_truncation(truncation))
 
     def labels_for(self, n: int, labels: Labels, what: str = "labels") -> Optional[np.ndarray]:
         """Normalise `labels` to (n,) int64, or None for unconditional models.
@@ -90,7 +90,7 @@ class Sampler:
             labels = np.full(n, int(labels), dtype=np.int64)
         return check_labels(labels, n, self.num_classes, what)
 
-    def _check_n(self, n: Any) -> int:
+    def check_n(self, n: Any) -> int:
         if isinstance(n, bool) or not isinstance(n, numbers.Integral):
             raise GantoolError(f"n must be an integer, got {n!r:.40}")
         if not 1 <= n <= self.max_n:
@@ -108,7 +108,7 @@ class Sampler:
             raise GantoolError(f"z must have shape (n, {self.latent_dim}), got {z.shape}")
         if not np.isfinite(z).all():
             raise GantoolError("z holds NaN or infinite values")
-        n = self._check_n(len(z))
+        n = self.check_n(len(z))
         return check_finite(self.generator(z, self.labels_for(n, labels)))
 
     def generate(self, z: np.ndarray, labels: Labels = None) -> np.ndarray:
@@ -121,13 +121,26 @@ class Sampler:
         if not self.seeded:
             z = self.latents(n, seed, truncation)
             return self.generate(z, labels)
-        n, seed, truncation = self._check_n(n), check_seed(seed), check_truncation(truncation)
+        n, seed = self.check_n(n), check_seed(seed)
         if seed is None:
             seed = int(np.random.default_rng().integers(0, MAX_SEED - self.max_n))
         if seed + n - 1 > MAX_SEED:
             raise GantoolError(f"seed + n - 1 must stay within int64 (<= {MAX_SEED}), got seed {seed} and n {n}")
-        seeds = np.arange(seed, seed + n, dtype=np.int64)  # image k of a request is seed + k
-        return to_uint8(check_finite(self.generator.run_seeds(seeds, self.labels_for(n, labels), truncation)))
+        return self.sample_seeds(range(seed, seed + n), labels, truncation)  # image k of a request is seed + k
+
+    def sample_seeds(self, seeds: Sequence[int], labels: Labels = None,
+                     truncation: Optional[float] = None) -> np.ndarray:
+        """One image per seed (StyleGAN's --seeds): (len(seeds), H, W) uint8. A seeded model draws
+        seed s's latent in its graph; any other model uses the first latent of PCG64(s), which is
+        image 0 of `sample(n, seed=s)`."""
+        seeds = [check_seed(s) for s in seeds]
+        n, truncation = self.check_n(len(seeds)), check_truncation(truncation)
+        label_arr = self.labels_for(n, labels)
+        if self.seeded:
+            pixels = self.generator.run_seeds(np.array(seeds, dtype=np.int64), label_arr, truncation)
+            return to_uint8(check_finite(pixels))
+        z = np.concatenate([latents(1, self.latent_dim, s, truncation) for s in seeds])
+        return self.generate(z, label_arr)
 
     def interpolate(self, a: Union[int, np.ndarray], b: Union[int, np.ndarray], steps: int = 8,
                     label: Optional[int] = None) -> np.ndarray:
@@ -153,9 +166,9 @@ class Sampler:
         return arr
 
     @staticmethod
-    def grid(images: np.ndarray, nrow: Optional[int] = None):
-        """Tile (n, H, W) uint8 images into a PIL image, `nrow` per row."""
-        return make_grid(images, nrow)
+    def grid(images: np.ndarray, nrow: Optional[int] = None, scale: int = 1):
+        """Tile (n, H, W) uint8 images into a PIL image, `nrow` per row, each pixel `scale` x `scale`."""
+        return make_grid(images, nrow, scale=scale)
 
     def __repr__(self) -> str:
         return (f"Sampler({str(self.path)!r}, model={self.metadata.get('model')}, latent_dim={self.latent_dim}, "

@@ -105,7 +105,7 @@ def test_sample_grid_dir_and_npy(exported, tmp_path):
     (["--n", "0"], "between 1 and"),
     (["--n", "-2"], "between 1 and"),
     (["--n", "200000"], "between 1 and 100000"),
-    (["--digit", "11"], r"labels must be in 0..9"),
+    (["--digit", "11"], r"--digit must be in 0..9"),
     (["--labels", "1,x"], "comma-separated integers"),
     (["--n", "5", "--labels", "1,2"], "not a multiple"),
     (["--truncation", "-1"], "positive finite"),
@@ -136,3 +136,34 @@ def test_sample_missing_or_bad_model(tmp_path):
     _one_line_error(runner.invoke(app, ["sample", str(tmp_path / "missing.onnx")]))
     (tmp_path / "bad.onnx").write_text("nope")
     _one_line_error(runner.invoke(app, ["sample", str(tmp_path / "bad.onnx"), "--out", str(tmp_path / "s.png")]))
+
+
+def test_sample_prints_the_seed_it_drew_and_the_same_seed_makes_the_same_grid(tmp_path):
+    import re
+
+    res = runner.invoke(app, ["sample", "--n", "6", "--out", str(tmp_path / "a.png")])
+    assert res.exit_code == 0, res.output
+    seed = re.search(r"seed (\d+) \(pass --seed \1 to make these images again\)", res.stdout).group(1)
+    res = runner.invoke(app, ["sample", "--n", "6", "--seed", seed, "--out", str(tmp_path / "b.png")])
+    assert res.exit_code == 0 and "pass --seed" not in res.stdout
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+
+
+def test_sample_seeds_ranges_give_one_image_per_seed(tmp_path):
+    from gantool.runtime import Sampler
+
+    res = runner.invoke(app, ["sample", "--seeds", "3-5,9", "--digit", "4", "--out", str(tmp_path / "s.npy")])
+    assert res.exit_code == 0, res.output
+    got = np.load(tmp_path / "s.npy")
+    s = Sampler()
+    want = np.concatenate([s.sample(3, seed=3, labels=4), s.sample(1, seed=9, labels=4)])
+    np.testing.assert_array_equal(got, want)  # seed k's image is image 0 of sample(seed=k)
+
+
+def test_sample_scale_and_wording(tmp_path):
+    res = runner.invoke(app, ["sample", "--n", "1", "--seed", "0", "--scale", "4", "--out", str(tmp_path / "one.png")])
+    assert res.exit_code == 0 and "grid of 1 image" in res.stdout and "1 images" not in res.stdout
+    assert Image.open(tmp_path / "one.png").size == (4 * (28 + 4), 4 * (28 + 4))
+    res = runner.invoke(app, ["sample", "--n", "4", "--seed", "0", "--nrow", str(2 * 10**9), "--out",
+                              str(tmp_path / "wide.png")])
+    assert res.exit_code == 0 and Image.open(tmp_path / "wide.png").size == (4 * 30 + 2, 32)  # nrow > n is n

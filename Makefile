@@ -52,6 +52,8 @@ pretrained: $(STAMP)
 	for f in model model.fp16 model.int8; do $(VENV)/bin/gantool eval $(PRETRAINED)/export/$$f.onnx --n 10000 \
 		--data-dir $(MNIST_TEST) --json $(PRETRAINED)/eval.$$f.json || exit 1; done
 	cp $(PRETRAINED)/export/model.seeded.fp16.onnx gantool/runtime/models/digits.seeded.fp16.onnx
+	sha=$$(sha256sum gantool/runtime/models/digits.seeded.fp16.onnx | cut -d' ' -f1); \
+	sed -i "s/\"digits.seeded.fp16.onnx\": \"[0-9a-f]*\"/\"digits.seeded.fp16.onnx\": \"$$sha\"/" gantool/runtime/bundled.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/train_speed.py

@@ -61,6 +61,8 @@ def read_export_dir(path: str | os.PathLike, required: bool = True) -> Optional[
     """Parse and validate `path/manifest.json`; None when there is none and not `required`."""
     path = Path(path)
     mpath = path / MANIFEST
+    if mpath.is_symlink():
+        raise GantoolError(f"{str(mpath)!r} is a symbolic link; refusing to follow it (export again)")
     if not mpath.is_file():
         if not required:
             return None
@@ -93,6 +95,9 @@ def _check_entry(mpath: Path, name: Any, entry: Any) -> dict[str, Any]:
     if not isinstance(name, str) or not is_plain_name(name):
         raise GantoolError(f"{str(mpath)!r} names {name!r:.80}, which is not a file inside its folder; "
                            "refusing to touch it")
+    if (mpath.parent / name).is_symlink():  # gantool never writes one: it could point anywhere
+        raise GantoolError(f"{str(mpath.parent / name)!r} is a symbolic link; an export's files are never links: "
+                           "refusing to follow it (export again)")
     if not isinstance(entry, dict) or not _SHA.match(str(entry.get("sha256", ""))) \
             or not isinstance(entry.get("size"), int) or isinstance(entry.get("size"), bool):
         raise GantoolError(f"{str(mpath)!r}: the entry for {name!r} is malformed; export again")

@@ -124,20 +124,28 @@ def _print_report(report: dict) -> None:
 
 @app.command()
 def info(
-    path: Annotated[Path, typer.Argument(help="An exported file (.onnx, .ts.pt, …) or an export directory.")],
+    path: Annotated[Optional[Path], typer.Argument(
+        help="An exported file (.onnx, .ts.pt, …) or an export directory. [default: the model(s) bundled with gantool]")] = None,
 ) -> None:
     """Print the gantool metadata stored inside an exported model, or list an export directory's
-    files (no torch needed)."""
+    files (no torch needed). With no path: the pretrained model(s) inside gantool."""
     with user_errors():
         import json
 
+        from gantool.runtime.metadata import read_metadata
+
+        if path is None:
+            from gantool.runtime.bundled import bundled_models
+
+            for model in bundled_models():
+                typer.echo(f"bundled model: {model}")
+                typer.echo(json.dumps(read_metadata(model), indent=2, sort_keys=True))
+            return
         if path.is_dir():
             from gantool.artifacts.exportdir import describe, read_export_dir
 
             typer.echo(describe(read_export_dir(path)))
             return
-        from gantool.runtime.metadata import read_metadata
-
         typer.echo(json.dumps(read_metadata(path), indent=2, sort_keys=True))
 
 

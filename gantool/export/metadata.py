@@ -15,6 +15,16 @@ from gantool.toolkit.inference import model_metadata
 __all__ = ["build_metadata", "read_metadata", "METADATA_KEY", "TS_EXTRA_FILE"]
 
 
+# Where a run lived on the machine that trained it says nothing about the model and should not ship.
+# (data_dir stays: `gantool eval` on an exported file reads its reference digits from there by default.)
+BUILD_PATHS = ("run_dir",)
+
+
+def shippable(train_config: dict[str, Any]) -> dict[str, Any]:
+    """A training config without the build machine's paths (they become null)."""
+    return {**train_config, **{k: None for k in BUILD_PATHS if k in train_config}}
+
+
 def build_metadata(ckpt: Checkpoint, *, artifact_format: str, variant: str, opset: Optional[int]) -> dict[str, Any]:
     return {
         "format_version": METADATA_FORMAT_VERSION,
@@ -24,7 +34,7 @@ def build_metadata(ckpt: Checkpoint, *, artifact_format: str, variant: str, opse
         **model_metadata(ckpt.model),
         "opset": opset,
         "model_config": ckpt.train.to_dict()["model"],
-        "train_config": ckpt.train.to_dict(),
+        "train_config": shippable(ckpt.train.to_dict()),
         "checkpoint_sha256": ckpt.sha256,
         "trained_steps": ckpt.step,
     }

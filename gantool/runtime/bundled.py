@@ -2,21 +2,39 @@
 
 A small seeded, conditional generator (see `gantool/runtime/models/README.md` for where it
 came from and how to rebuild it): `Sampler()` and `gantool sample` without a model use it.
+Its SHA-256 is recorded here and checked before it is opened: an installed file that was altered
+or replaced (or is a symbolic link) is refused in one line rather than run.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from gantool.core.errors import GantoolFileNotFoundError
+from gantool.core.errors import GantoolError, GantoolFileNotFoundError
+from gantool.core.fileio import sha256_file
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "models"
+# name -> SHA-256 of the file `make pretrained` produced (a new file is a new hash here, on purpose)
+BUNDLED = {"digits.seeded.fp16.onnx": "f4bcf7f97ca5f4c59c24757056e83ca9f224d2aa602146f2ee89143feb893a32"}
 BUNDLED_MODEL = "digits.seeded.fp16.onnx"
 
 
-def bundled_model_path() -> Path:
-    path = BUNDLED_DIR / BUNDLED_MODEL
+def bundled_model_path(name: str = BUNDLED_MODEL) -> Path:
+    """The bundled model's path, after checking it is the file gantool shipped."""
+    if name not in BUNDLED:
+        raise GantoolError(f"no bundled model {name!r}; gantool ships {', '.join(BUNDLED)}")
+    path = BUNDLED_DIR / name
+    if path.is_symlink():
+        raise GantoolError(f"the bundled model {str(path)!r} is a symbolic link, not the file gantool shipped; "
+                           "reinstall gantool")
     if not path.is_file():
         raise GantoolFileNotFoundError(
             f"the bundled model {str(path)!r} is missing from this install; reinstall gantool or pass a model file")
+    if sha256_file(path) != BUNDLED[name]:
+        raise GantoolError(f"the bundled model {str(path)!r} is not the file gantool shipped (its SHA-256 differs); "
+                           "reinstall gantool or pass a model file")
     return path
+
+
+def bundled_models() -> list[Path]:
+    return [bundled_model_path(name) for name in BUNDLED]

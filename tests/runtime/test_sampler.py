@@ -205,3 +205,31 @@ def test_wheel_ships_the_bundled_model(tmp_path):
     wheel = next(tmp_path.glob("gantool-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "gantool/runtime/models/digits.seeded.fp16.onnx" in names and "gantool/runtime/models/README.md" in names
+
+
+@pytest.mark.parametrize("damage", ["altered", "replaced", "symlink"])
+def test_an_altered_bundled_model_is_refused(tmp_path, monkeypatch, damage):
+    import shutil
+
+    from gantool.runtime import bundled
+
+    shutil.copytree(bundled.BUNDLED_DIR, tmp_path / "models")
+    path = tmp_path / "models" / bundled.BUNDLED_MODEL
+    if damage == "altered":
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 1
+        path.write_bytes(bytes(data))
+    elif damage == "replaced":
+        path.write_bytes(b"not the model")
+    else:
+        path.unlink()
+        path.symlink_to(bundled.BUNDLED_DIR / bundled.BUNDLED_MODEL)  # the right bytes, behind a link
+    monkeypatch.setattr(bundled, "BUNDLED_DIR", tmp_path / "models")
+    with pytest.raises(GantoolError, match="symbolic link" if damage == "symlink" else "not the file gantool shipped"):
+        Sampler()
+
+
+def test_the_bundled_model_ships_no_build_paths():
+    meta = Sampler().metadata
+    assert meta["train_config"]["run_dir"] is None
+    assert not any(isinstance(v, str) and v.startswith("/") for v in meta["train_config"].values())

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from gantool.artifacts.registry import ARTIFACTS
+from gantool.artifacts.registry import ARTIFACTS, artifact_for_file
+from gantool.core.console import columns
 from gantool.core.errors import GantoolError, GantoolFileNotFoundError
 from gantool.core.fileio import sha256_file
 
@@ -101,9 +102,15 @@ def _check_entry(mpath: Path, name: Any, entry: Any) -> dict[str, Any]:
     if not isinstance(entry, dict) or not _SHA.match(str(entry.get("sha256", ""))) \
             or not isinstance(entry.get("size"), int) or isinstance(entry.get("size"), bool):
         raise GantoolError(f"{str(mpath)!r}: the entry for {name!r} is malformed; export again")
-    if entry.get("kind") not in ARTIFACTS:
+    kind = ARTIFACTS.get(entry.get("kind"))  # type: ignore[arg-type]
+    if kind is None:
         raise GantoolError(f"{str(mpath)!r}: {name!r} has unknown kind {entry.get('kind')!r:.40}; "
                            "it was written by another gantool version")
+    base = name[: -len(FAILED_SUFFIX)] if entry.get("failed") and name.endswith(FAILED_SUFFIX) else name
+    fits = base in kind.all_companions if entry.get("companion") else artifact_for_file(base) is kind
+    if not fits:
+        raise GantoolError(f"{str(mpath)!r} says {name!r} is a {kind.name} {'companion' if entry.get('companion') else 'file'}, "
+                           "which its name contradicts; export again")
     return entry
 
 
@@ -115,11 +122,9 @@ def is_plain_name(name: str) -> bool:
 
 def describe(d: ExportDir) -> str:
     """A table of an export directory's files: kind, size, status, and what opens each."""
-    lines = [f"{str(d.path)}  (checkpoint {d.checkpoint_path or '?'})",
-             f"  {'file':<26}{'kind':<12}{'size (MB)':>10}  {'status':<9}{'opened by':<16}torch-free"]
+    rows = [("file", "kind", "size (MB)", "status", "opened by", "torch-free")]
     for name, e in d.entries.items():
         kind = ARTIFACTS[e["kind"]]
         status = "FAILED" if e.get("failed") else ("companion" if e.get("companion") else "verified")
-        lines.append(f"  {name:<26}{kind.name:<12}{e['size'] / 1e6:>10.2f}  {status:<9}{kind.backends[0]:<16}"
-                     f"{'yes' if kind.runtime else 'no'}")
-    return "\n".join(lines)
+        rows.append((name, kind.name, f"{e['size'] / 1e6:.2f}", status, kind.backends[0], "yes" if kind.runtime else "no"))
+    return f"{str(d.path)}  (checkpoint {d.checkpoint_path or '?'})\n" + columns(rows)

@@ -10,6 +10,7 @@ import typer
 
 from gantool.artifacts.registry import GROUP_HELP, VARIANT_HELP
 from gantool.cli.app import app, default, user_errors
+from gantool.core.console import columns
 from gantool.export.config import ExportConfig
 
 FORMAT_HELP = "Also write this artifact format (see `gantool formats`); repeatable."
@@ -146,7 +147,9 @@ def info(
 
             typer.echo(describe(read_export_dir(path)))
             return
-        typer.echo(json.dumps(read_metadata(path), indent=2, sort_keys=True))
+        from gantool.artifacts.opener import checked_metadata
+
+        typer.echo(json.dumps(checked_metadata(path), indent=2, sort_keys=True))
 
 
 @app.command()
@@ -161,9 +164,3 @@ def formats() -> None:
         rows.append((k.name, k.file, k.option, k.source or "PyTorch", check, "yes" if k.runtime else "no",
                      k.extra or "-"))
     typer.echo(columns(rows))
-
-
-def columns(rows: list[tuple[str, ...]]) -> str:
-    """Left-aligned columns as wide as their longest cell, two spaces apart: no value runs into the next."""
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)

@@ -13,7 +13,10 @@ import numpy as np
 from gantool.core.errors import GantoolError, first_line
 from gantool.export.archive_check import check_archive
 from gantool.runtime.generator import Generator
-from gantool.runtime.metadata import read_metadata
+from gantool.runtime.metadata import check_signature, read_metadata
+
+ET_DTYPES = {6: "float32", 4: "int64"}  # ExecuTorch ScalarType codes
+OV_DTYPES = {"f32": "float32", "i64": "int64"}
 
 
 class ReferenceGenerator(Generator):
@@ -101,14 +104,20 @@ class ExecuTorchGenerator(Generator):
 
         super().__init__(read_metadata(path), path, max_batch=EXECUTORCH_MAX_BATCH)
         try:
-            from executorch.runtime import Runtime
-
             with quiet_native_stderr():
+                from executorch.runtime import Runtime
+
                 self._method = Runtime.get().load_program(Path(path)).load_method("forward")
+            meta = self._method.metadata
+            sig = [[(None, ET_DTYPES.get(int(t.dtype()), str(t.dtype())), list(t.sizes())) for t in
+                    (getter(i) for i in range(count))]
+                   for getter, count in ((meta.input_tensor_meta, meta.num_inputs()),
+                                         (meta.output_tensor_meta, meta.num_outputs()))]
         except ModuleNotFoundError:
             raise
         except Exception as e:
             raise GantoolError(f"{str(path)!r} is not a loadable ExecuTorch program ({first_line(e)})") from None
+        check_signature(self.metadata, path, *sig)  # the sidecar is believed only where the program agrees
 
     def _run(self, z: np.ndarray, labels: Optional[np.ndarray]) -> np.ndarray:
         import torch
@@ -131,8 +140,12 @@ class OpenVINOGenerator(Generator):
         super().__init__(read_metadata(path), path)
         try:
             compiled = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": precision})
+            sig = [[(p.get_any_name(), OV_DTYPES.get(p.get_element_type().get_type_name(), "?"),
+                     [d.get_length() if d.is_static else None for d in p.get_partial_shape()]) for p in ports]
+                   for ports in (compiled.inputs, compiled.outputs)]
         except Exception as e:
             raise GantoolError(f"{str(path)!r} is not a loadable OpenVINO IR ({first_line(e)})") from None
+        check_signature(self.metadata, path, *sig)  # the sidecar is believed only where the IR agrees
         self.precision = precision
         self._request = compiled.create_infer_request()
         self._output = compiled.output(0)

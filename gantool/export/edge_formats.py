@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import os
 import tempfile
 import warnings
@@ -52,10 +53,10 @@ def _executorch_program(job: ExportJob, module: torch.nn.Module):
 
 def _lower(program, target: Target) -> dict[str, Any]:
     """XNNPACK-delegate `program`, write the .pte; report what stayed outside the delegate."""
-    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
-    from executorch.exir import to_edge_transform_and_lower
-
     with warnings.catch_warnings(), quiet_native_stderr():
+        from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+        from executorch.exir import to_edge_transform_and_lower
+
         warnings.simplefilter("ignore")
         edge = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
         nodes = [n for n in edge.exported_program().graph_module.graph.nodes if n.op == "call_function"]
@@ -77,9 +78,10 @@ def export_executorch(job: ExportJob, target: Target) -> dict[str, Any]:
 def export_executorch_int8(job: ExportJob, target: Target) -> dict[str, Any]:
     """PT2E static int8 (XNNPACK quantizer: per-channel symmetric weights), calibrated on the same
     seeded latents as the ONNX int8 file, then XNNPACK-delegated."""
-    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (XNNPACKQuantizer,
-                                                                         get_symmetric_quantization_config)
-    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+    with quiet_native_stderr():
+        from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (XNNPACKQuantizer,
+                                                                             get_symmetric_quantization_config)
+        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
     program, inputs = _executorch_program(job, job.module)
     quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
@@ -97,20 +99,27 @@ def export_executorch_int8(job: ExportJob, target: Target) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def quiet_native_stderr() -> Iterator[None]:
-    """Silence C++ log lines written straight to file descriptor 2 (ExecuTorch's cpuinfo notes), so
-    gantool's own output stays clean; Python errors still propagate."""
+    """Silence C++ log lines written straight to file descriptor 2 (ExecuTorch's cpuinfo notes) and
+    the deprecation warning torch logs when torchao registers an Enum at import, so gantool's own
+    output stays clean (a failing command prints one line); Python errors still propagate."""
+    pytree = logging.getLogger("torch.utils._pytree")
+    was_disabled, pytree.disabled = pytree.disabled, True
     try:
         saved = os.dup(2)
     except OSError:  # no stderr at all
-        yield
-        return
+        saved = None
     try:
+        if saved is None:
+            yield
+            return
         with open(os.devnull, "w") as null:
             os.dup2(null.fileno(), 2)
             yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        pytree.disabled = was_disabled
+        if saved is not None:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 # ----- onnxruntime mobile format ---------------------------------------------------------------

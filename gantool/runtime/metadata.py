@@ -61,14 +61,28 @@ def _read_capped(path: Path) -> str:
         raw = f.read(MAX_METADATA_BYTES + 1)
     if len(raw) > MAX_METADATA_BYTES:
         raise GantoolError(f"{str(path)!r} is too large to be gantool metadata")
-    return raw.decode("utf-8", errors="replace")
+    return utf8(raw, path)
 
 
 def read_onnx_metadata(path: str | Path) -> dict[str, Any]:
     from gantool.runtime.session import open_session
 
-    session = open_session(path, optimize=False)
-    return parse_metadata(session.get_modelmeta().custom_metadata_map.get(METADATA_KEY), path)
+    return parse_metadata(onnx_metadata_text(open_session(path, optimize=False), path), path)
+
+
+def onnx_metadata_text(session, path: str | Path) -> str | None:
+    """The `gantool` entry of an ONNX file's metadata_props (onnxruntime decodes it as UTF-8)."""
+    try:
+        return session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
+    except UnicodeDecodeError:
+        raise GantoolError(f"{str(path)!r} has gantool metadata that is not valid UTF-8; export it again") from None
+
+
+def utf8(raw: bytes, path: str | Path) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise GantoolError(f"{str(path)!r} has gantool metadata that is not valid UTF-8; export it again") from None
 
 
 def read_zip_metadata(path: Path) -> dict[str, Any]:
@@ -84,7 +98,7 @@ def zip_metadata_text(path: Path) -> str | None:
                 return None
             if names[0].file_size > MAX_METADATA_BYTES:
                 raise GantoolError(f"{str(path)!r}: its gantool metadata is too large")
-            return zf.read(names[0]).decode("utf-8", errors="replace")
+            return utf8(zf.read(names[0]), path)
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as e:
         raise GantoolError(f"{str(path)!r} is a damaged archive ({e})") from None
 
@@ -155,3 +169,37 @@ def _short(v: Any) -> str:
 
 
 READERS = {"onnx": read_onnx_metadata, "zip": read_zip_metadata, "sidecar": read_sidecar_metadata}
+
+
+def check_signature(meta: dict[str, Any], path: str | Path, inputs: list[tuple], outputs: list[tuple]) -> None:
+    """A program's own inputs and outputs, as (name or None, dtype name, shape with None or a symbol
+    for dynamic dims), agree with its metadata: names (where the format has them), dtypes, ranks and
+    every static dim. Sidecar metadata is checked this way as ONNX metadata is against its graph."""
+    where = repr(str(path))
+    names = [n for n, _, _ in inputs]
+    if len(inputs) != len(meta["inputs"]) or (None not in names and names != list(meta["inputs"])):
+        raise GantoolError(f"{where}: graph inputs {names} do not match its metadata {meta['inputs']}")
+    want_dims = {"z": [meta["latent_dim"]], "label": [], "seed": [], "truncation": None}
+    for (_, dtype, shape), name in zip(inputs, meta["inputs"]):
+        if dtype != KNOWN_INPUTS[name]:
+            raise GantoolError(f"{where}: graph input {name!r} is {dtype}, its metadata needs {KNOWN_INPUTS[name]}")
+        if want_dims[name] is not None:
+            _check_dims(where, f"input {name!r}", shape, want_dims[name])
+    if len(outputs) != 1 or outputs[0][0] not in (None, "image") or outputs[0][1] != "float32":
+        raise GantoolError(f"{where}: graph output {[o[0] for o in outputs]} is not the float 'image' "
+                           "its metadata names")
+    _check_dims(where, "output 'image'", outputs[0][2], list(meta["image_shape"]))
+
+
+def _check_dims(where: str, what: str, shape, want: list) -> None:
+    """shape = [batch, *rest]: rank must match; each static dim must equal the metadata's."""
+    if shape is None or len(shape) != 1 + len(want):
+        raise GantoolError(f"{where}: graph {what} has shape {shape}, metadata says [N, {', '.join(map(str, want))}]"
+                           .replace(", ]", "]"))
+    batch = shape[0]
+    if isinstance(batch, int) and batch < 1:
+        raise GantoolError(f"{where}: graph {what} has a batch dimension of {batch}")
+    for got, expected in zip(shape[1:], want):
+        if isinstance(got, int) and got != expected:
+            raise GantoolError(f"{where}: graph {what} has shape {list(shape)}, but its metadata says "
+                               f"[N, {', '.join(map(str, want))}]")

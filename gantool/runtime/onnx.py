@@ -10,7 +10,7 @@ import numpy as np
 
 from gantool.core.errors import GantoolError, first_line
 from gantool.runtime.generator import Generator
-from gantool.runtime.metadata import KNOWN_INPUTS, METADATA_KEY, parse_metadata
+from gantool.runtime.metadata import check_signature, onnx_metadata_text, parse_metadata
 from gantool.runtime.session import open_session, run_options
 
 ORT_TYPES = {"float32": "tensor(float)", "int64": "tensor(int64)"}
@@ -25,7 +25,7 @@ class OnnxGenerator(Generator):
         path = Path(path)
         self.session = open_session(path, threads=threads, providers=providers, spin=spin, optimize=optimize)
         self.providers = self.session.get_providers()
-        meta = parse_metadata(self.session.get_modelmeta().custom_metadata_map.get(METADATA_KEY), path)
+        meta = parse_metadata(onnx_metadata_text(self.session, path), path)
         super().__init__(meta, path, max_batch)
         check_graph(self.session, meta, path)
         self._outputs = list(meta["outputs"])
@@ -63,32 +63,6 @@ class OnnxGenerator(Generator):
 
 def check_graph(session, meta: dict, path: Path) -> None:
     """The graph's declared inputs and output agree with its metadata (names, dtypes, static dims)."""
-    where = repr(str(path))
-    inputs = {i.name: i for i in session.get_inputs()}
-    if list(inputs) != list(meta["inputs"]):
-        raise GantoolError(f"{where}: graph inputs {list(inputs)} do not match its metadata {meta['inputs']}")
-    want_dims = {"z": [meta["latent_dim"]], "label": [], "seed": [], "truncation": None}
-    for name, arg in inputs.items():
-        if arg.type != ORT_TYPES[KNOWN_INPUTS[name]]:
-            raise GantoolError(f"{where}: graph input {name!r} is {arg.type}, its metadata needs {KNOWN_INPUTS[name]}")
-        if want_dims[name] is not None:
-            _check_dims(where, f"input {name!r}", arg.shape, want_dims[name])
-    outputs = session.get_outputs()
-    if [o.name for o in outputs] != meta["outputs"] or outputs[0].type != "tensor(float)":
-        raise GantoolError(f"{where}: graph output {[o.name for o in outputs]} is not the float 'image' "
-                           "its metadata names")
-    _check_dims(where, "output 'image'", outputs[0].shape, list(meta["image_shape"]))
-
-
-def _check_dims(where: str, what: str, shape: list, want: list) -> None:
-    """shape = [batch, *rest]: rank must match; each static dim must equal the metadata's."""
-    if shape is None or len(shape) != 1 + len(want):
-        raise GantoolError(f"{where}: graph {what} has shape {shape}, metadata says [N, {', '.join(map(str, want))}]"
-                           .replace(", ]", "]"))
-    batch = shape[0]
-    if isinstance(batch, int) and batch < 1:
-        raise GantoolError(f"{where}: graph {what} has a batch dimension of {batch}")
-    for got, expected in zip(shape[1:], want):
-        if isinstance(got, int) and got != expected:
-            raise GantoolError(f"{where}: graph {what} has shape {shape}, but its metadata says "
-                               f"[N, {', '.join(map(str, want))}]")
+    types = {v: k for k, v in ORT_TYPES.items()}
+    check_signature(meta, path, [(i.name, types.get(i.type, i.type), i.shape) for i in session.get_inputs()],
+                    [(o.name, types.get(o.type, o.type), o.shape) for o in session.get_outputs()])

@@ -151,3 +151,26 @@ def test_torch_itself_would_have_run_the_code(pt2, tmp_path, case):
     ran = PWNED.exists()
     PWNED.unlink(missing_ok=True)
     assert ran, f"torch did not run the {case} payload (so this check's premise changed): {proc.stdout[-300:]}"
+
+
+def test_pt2_loads_without_gantool(pt2):
+    """An intact file is a plain torch.export archive: torch loads it with gantool not importable."""
+    code = textwrap.dedent(f"""
+        import sys, torch
+        sys.modules["gantool"] = None  # gantool cannot be imported
+        m = torch.export.load({str(pt2)!r}).module()
+        y = m(torch.zeros(5, 8), torch.arange(5))
+        print(tuple(y.shape), float(y.min()) >= 0, float(y.max()) <= 1)
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-1500:]
+    assert proc.stdout.strip().endswith("(5, 1, 28, 28) True True")
+
+
+def test_ort_file_lists_its_required_operators(trained_run, tmp_path):
+    from gantool.export import ExportConfig, export
+
+    result = export(trained_run("mlp", 0), ExportConfig(out_dir=str(tmp_path / "o"), formats=("ort",)), progress=False)
+    ops = result.report["notes"]["model.ort"]["required_operators"]
+    assert any("Gemm" in line or "MatMul" in line for line in ops)
+    assert (tmp_path / "o" / "model.required_operators.config").is_file()

@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 from gantool import __version__
-from gantool.core.errors import GantoolError
+from gantool.core.errors import MODULE_EXTRAS, GantoolError, extra_for_module
 
 # click's UsageError as typer vendors it (typer re-exports only its subclass BadParameter).
 _UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
@@ -49,7 +49,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-TRAIN_EXTRA_MODULES = ("torch", "torchvision", "onnx", "onnxscript", "matplotlib", "tqdm")
 
 
 def default(cls: Any, name: str) -> Any:
@@ -78,8 +77,9 @@ def user_errors() -> Iterator[None]:
         typer.echo(f"error: {e.strerror or e}{where}; check the path and free space, then try again", err=True)
         raise typer.Exit(2) from None
     except ModuleNotFoundError as e:
-        if e.name and e.name.split(".")[0] in TRAIN_EXTRA_MODULES:
-            typer.echo(f"error: this command needs {e.name}; pip install 'gantool[all]'", err=True)
+        if e.name and e.name.split(".")[0] in MODULE_EXTRAS:  # the extra that is enough, not [all]
+            typer.echo(f"error: this command needs {e.name}; pip install 'gantool[{extra_for_module(e.name)}]'",
+                       err=True)
             raise typer.Exit(2) from None
         raise
 

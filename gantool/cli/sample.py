@@ -11,7 +11,6 @@ import typer
 from gantool.assess.configs import BenchConfig, EvalConfig
 from gantool.cli.app import app, default, user_errors
 from gantool.core.errors import GantoolError
-from gantool.runtime.grid import MAX_SCALE, check_grid
 
 
 @app.command()
@@ -26,11 +25,12 @@ def sample(
     truncation: Annotated[Optional[float], typer.Option(help="Truncation trick: latents drawn from the normal truncated to ±T (e.g. 0.8).")] = None,
     out: Annotated[str, typer.Option("--out", "-o", help="grid.png (a grid), DIR/ (one PNG per image) or x.npy (uint8 array).")] = "samples.png",
     nrow: Annotated[Optional[int], typer.Option(min=1, help="Images per grid row. [default: square]")] = None,
-    scale: Annotated[int, typer.Option(min=1, max=MAX_SCALE, help="Draw each pixel as a scale x scale block (PNGs only).")] = 1,
+    scale: Annotated[int, typer.Option(min=1, help="Draw each pixel as a scale x scale block, 1-16 (PNGs only).")] = 1,
     threads: Annotated[Optional[int], typer.Option(min=1, help="onnxruntime intra-op threads. [default: one per physical core]")] = None,
 ) -> None:
     """Generate digits from an exported ONNX file with onnxruntime (no torch)."""
     with user_errors():
+        from gantool.runtime.grid import check_grid
         from gantool.runtime.latents import parse_seed_ranges
         from gantool.runtime.output import check_images_out, save_images
         from gantool.runtime.sampler import Sampler, rows_per_label

@@ -27,7 +27,10 @@ NUMBERS_NEED = ("torch", "onnx")  # the modules the numerical re-check imports (
 
 
 def numbers_available() -> bool:
-    return all(importlib.util.find_spec(m) is not None for m in NUMBERS_NEED)
+    try:
+        return all(importlib.util.find_spec(m) is not None for m in NUMBERS_NEED)
+    except ImportError:  # an import hook that refuses the module
+        return False
 
 
 def verify(export_dir: str | os.PathLike, checkpoint: Optional[str | os.PathLike] = None,

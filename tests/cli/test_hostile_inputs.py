@@ -167,7 +167,7 @@ SAMPLE = [
     Case("grid-huge", lambda e: ["sample", e.onnx, "--n", "100000", "--scale", "16", "--out", e.p("g.png")],
          "would take .* MiB"),
     Case("scale-zero", lambda e: ["sample", e.onnx, "--scale", "0"], "--scale"),
-    Case("scale-huge", lambda e: ["sample", e.onnx, "--scale", "1000"], "--scale"),
+    Case("scale-huge", lambda e: ["sample", e.onnx, "--scale", "1000"], "scale must be an integer in 1..16"),
     Case("seeds-junk", lambda e: ["sample", e.onnx, "--seeds", "1-x"], "--seeds takes seeds and ranges"),
     Case("seeds-backwards", lambda e: ["sample", e.onnx, "--seeds", "9-3"], "low to high"),
     Case("seeds-too-many", lambda e: ["sample", e.onnx, "--seeds", f"0-{2**62}"], "more than 100000 seeds"),

@@ -16,7 +16,7 @@ BLOCK = textwrap.dedent("""
     class _Block:
         def find_spec(self, name, path=None, target=None):
             if name.split(".")[0] in ("torch", "torchvision", "onnx"):
-                raise ImportError(f"{name} is blocked in this test")
+                raise ModuleNotFoundError(f"No module named {name!r} (blocked in this test)", name=name)
             return None
     sys.meta_path.insert(0, _Block())
 """)
@@ -102,3 +102,57 @@ def test_bundled_model_samples_without_torch(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0] == "True True fp16 (4, 28, 28)"
     assert proc.stdout.strip().endswith("NO-TORCH") and out.is_file()
+
+
+def test_verify_checks_hashes_without_torch(exported, tmp_path):
+    import shutil
+
+    out = tmp_path / "e"
+    shutil.copytree(exported("mlp", 0), out)
+    proc = _run(f"""
+        from gantool.cli import app
+        try:
+            app(["verify", {str(out)!r}])
+        except SystemExit as e:
+            print("EXIT", e.code)
+        print("TORCH" if "torch" in sys.modules else "NO-TORCH")
+    """)
+    assert "EXIT 0" in proc.stdout and proc.stdout.strip().endswith("NO-TORCH"), proc.stdout + proc.stderr
+    assert "numbers not re-checked: pip install 'gantool[export]'" in proc.stdout
+    data = bytearray((out / "model.onnx").read_bytes())
+    data[len(data) // 2] ^= 1
+    (out / "model.onnx").write_bytes(bytes(data))
+    proc = _run(f"""
+        from gantool.cli import app
+        app(["verify", {str(out)!r}])
+    """)
+    assert proc.returncode == 1 and "model.onnx changed since export" in proc.stderr
+
+
+def test_train_without_torch_names_the_train_extra():
+    proc = _run("""
+        from gantool.cli import app
+        app(["train", "--epochs", "1"])
+    """)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: this command needs torch; pip install 'gantool[train]'"
+
+
+def test_sample_info_verify_write_nothing_under_home(exported, tmp_path):
+    """onnxruntime's telemetry ID (~/.cache/Microsoft/DeveloperTools) is not written. CI=true hides
+    it (onnxruntime skips telemetry on CI), so the child runs without CI and ORT_DISABLE_TELEMETRY."""
+    import os
+    import shutil
+
+    home, cache = tmp_path / "home", tmp_path / "gantool-cache"
+    home.mkdir()
+    export_dir = tmp_path / "e"
+    shutil.copytree(exported("mlp", 0), export_dir)
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "ORT_DISABLE_TELEMETRY", "XDG_CACHE_HOME")}
+    env.update(HOME=str(home), GANTOOL_CACHE=str(cache))
+    for args in (["sample", "--n", "4", "--seed", "1", "--out", str(tmp_path / "s.png")], ["info"],
+                 ["info", str(export_dir / "model.onnx")], ["verify", str(export_dir), "--hashes-only"]):
+        proc = subprocess.run([sys.executable, "-m", "gantool", *args], capture_output=True, text=True, timeout=120,
+                              env=env)
+        assert proc.returncode == 0, (args, proc.stderr)
+        assert list(home.rglob("*")) == [], (args, sorted(str(p) for p in home.rglob("*")))

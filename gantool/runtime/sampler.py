@@ -145,6 +145,9 @@ class Sampler:
     def interpolate(self, a: Union[int, np.ndarray], b: Union[int, np.ndarray], steps: int = 8,
                     label: Optional[int] = None) -> np.ndarray:
         """Images along a spherical path between two latents (or two seeds): (steps, H, W) uint8."""
+        if self.seeded:
+            raise GantoolError(f"{str(self.path)!r} is a seeded model: it takes seeds, not latents, so it cannot "
+                               "interpolate between them; use a file exported without --seeded (model.onnx)")
         if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or not 2 <= steps <= self.max_n:
             raise GantoolError(f"steps must be an integer in 2..{self.max_n}, got {steps!r:.40}")
         if self.conditional and label is None:

@@ -102,13 +102,15 @@ def verify(
 
 def _print_report(report: dict) -> None:
     if report.get("results"):
-        typer.echo(f"{'file':<18}{'backend':<16}{'batch':>6}{'max abs err':>14}{'mean abs err':>14}  ok")
+        rows = [("file", "backend", "batch", "truncation", "max abs err", "mean abs err", "ok")]
         for r in report["results"]:
             if r.get("batch") is None:
-                typer.echo(f"{r['file']:<18}{r['backend']:<16}{'-':>6}{'load failed':>14}{'':>14}  no")
+                rows.append((r["file"], r["backend"], "-", "-", "load failed", "", "no"))
                 continue
-            typer.echo(f"{r['file']:<18}{r['backend']:<16}{r['batch']:>6}{r['max_abs_error']:>14.3g}"
-                       f"{r['mean_abs_error']:>14.3g}  {'yes' if r['passed'] else 'NO'}")
+            rows.append((r["file"], r["backend"], str(r["batch"]), "-" if r.get("truncation") is None
+                         else f"{r['truncation']:g}", f"{r['max_abs_error']:.3g}", f"{r['mean_abs_error']:.3g}",
+                         "yes" if r["passed"] else "NO"))
+        typer.echo(columns(rows))
     for v in report.get("variants", []):
         if "mean_pixel_error" not in v:
             typer.echo(f"{v['file']:<18}{v.get('error', 'not judged')}  NO")

@@ -44,10 +44,10 @@ class RunWriter:
         if self.enabled:
             write_text_atomic(self.run_dir / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in history))
 
-    def plot(self, loss_log: list[dict], force: bool) -> None:
+    def plot(self, loss_log: list[dict], force: bool, history: list[dict] | None = None) -> None:
         """losses.png: at most every PLOT_EVERY_S seconds while training (matplotlib costs
         ~0.3 s a plot, a lot beside a 2 s epoch), and always when the run stops."""
         now = time.monotonic()
         if self.enabled and (force or now - self._last_plot >= PLOT_EVERY_S):
-            plot_losses(loss_log, self.run_dir / "losses.png")
+            plot_losses(loss_log, self.run_dir / "losses.png", history)
             self._last_plot = now

@@ -60,6 +60,7 @@ class Trainer(StateMixin):
         self.elapsed_s = 0.0
         self.history: list[dict] = []
         self.loss_log: list[dict] = []
+        self._window: list = [0.0, 0.0, 0]  # D and G loss sums and steps since the last loss_log point
         self.best_fid = float("inf")
         self._stop_signal: Optional[int] = None
         self.writer = RunWriter(self.run_dir, enabled=info.is_main)
@@ -114,7 +115,7 @@ class Trainer(StateMixin):
             # Stopped mid-epoch: the epoch-end checkpoint does not cover this step.
             self._outputs(partial=True)
             self.save()
-        self.writer.plot(self.loss_log, force=True)  # the final curves
+        self.writer.plot(self.loss_log, force=True, history=self.history)  # the final curves
         last = self.run_dir / "checkpoints" / "last.pt"
         if stopped_by == "interrupt":
             raise TrainingInterrupted(last, self._stop_signal or signal.SIGINT)
@@ -132,10 +133,15 @@ class Trainer(StateMixin):
                     self.gan.set_progress(self._progress_fraction(steps))
                 d_loss, g_loss = self.gan.step(*self._batch(shard[i * bs : (i + 1) * bs]), self.step)
                 d_sum, g_sum, n_steps = d_sum + d_loss, g_sum + g_loss, n_steps + 1
+                self._window = [self._window[0] + d_loss, self._window[1] + g_loss, self._window[2] + 1]
                 self.batch_in_epoch, self.step = i + 1, self.step + 1
                 self.elapsed_s = time.perf_counter() - self._clock0  # wall clock, outputs included
                 if self.step % LOG_EVERY == 0:
-                    d, g = self._finite_losses(d_loss, g_loss)
+                    # The mean of the steps since the last reading, as the epoch line prints the mean of
+                    # its steps (a single step's loss jumps with the lazy R1 steps and the batch drawn).
+                    win_d, win_g, win_n = self._window
+                    d, g = self._finite_losses(win_d / win_n, win_g / win_n)
+                    self._window = [0.0, 0.0, 0]
                     self.loss_log.append({"step": self.step, "d_loss": d, "g_loss": g})
                     if bar is not None:
                         ips = n_steps * bs * self.info.world_size / max(time.perf_counter() - t0, 1e-9)
@@ -245,7 +251,7 @@ class Trainer(StateMixin):
         if partial or self.epoch % self.cfg.sample_every == 0 or self.epoch == self.cfg.max_epochs:
             self.writer.grid(*self.sample_grid_images(), name)
         self.writer.metrics(self.history)
-        self.writer.plot(self.loss_log, force=partial)
+        self.writer.plot(self.loss_log, force=partial, history=self.history)
 
     def evaluate(self) -> dict:
         """FID and friends of the sample generator on cfg.eval_n seeded samples."""

@@ -86,3 +86,21 @@ def test_bench_bad_input(tmp_path):
     assert res.exit_code == 2 and "does not exist" in res.stderr
     res = runner.invoke(app, ["bench", str(tmp_path), "--calls", "10"])
     assert res.exit_code == 2
+
+
+@pytest.mark.slow
+def test_bench_compares_a_seeded_file_with_eager_on_the_same_latents(trained_run, tmp_path):
+    """A seeded file draws its own latents: its ΔFID is against eager fed those latents, so a faithful
+    file shows ~0 (against eager on PCG64 latents it would show the sampling noise of two latent sets)."""
+    from gantool.export import ExportConfig, export
+
+    out = tmp_path / "s"
+    export(trained_run("mlp", 10), ExportConfig(out_dir=str(out), formats=("seeded",)), progress=False)
+    js = tmp_path / "b.json"
+    res = runner.invoke(app, ["bench", str(out), "--calls", "200", "--fid-n", "200", "--json", str(js)])
+    assert res.exit_code == 0, res.output
+    rows = {r["file"]: r for r in json.loads(js.read_text())["rows"]}
+    seeded = rows["model.seeded.onnx"]
+    assert seeded["fid_vs"] == "eager on the same seeds" and abs(seeded["fid_change"]) < 0.5
+    assert rows["model.onnx"]["fid_vs"] == "eager"
+    assert "seeded files are compared with PyTorch eager fed the same latents" in res.stdout

@@ -213,3 +213,18 @@ def test_cond_warmup_ramps_label_strength(tiny_cfg):
     train(cfg, progress=False, on_step=lambda t: seen.append(float(t.G.cond.strength)))
     # Set before each step from the steps already taken: 0/8, 1/8, … then 1.
     assert seen[:3] == [0.0, 0.125, 0.25] and seen[-1] == 1.0
+
+
+def test_the_loss_plot_shows_what_training_prints(tiny_cfg):
+    """Each loss_log point is the mean of the 10 steps before it, as each epoch line prints the mean
+    of its steps: two epochs of 5 steps give one point equal to the mean of the two epoch means."""
+    from gantool.toolkit import train
+    from gantool.toolkit.checkpoint import load_checkpoint
+
+    cfg = tiny_cfg("dcgan", 0, epochs=2)  # 320 digits / 64 = 5 steps an epoch
+    result = train(cfg, progress=False)
+    log = load_checkpoint(result.run_dir).state["loss_log"]
+    assert [r["step"] for r in log] == [10]
+    for key in ("d_loss", "g_loss"):
+        assert log[0][key] == pytest.approx(sum(h[key] for h in result.history) / 2, rel=1e-5)
+    assert (result.run_dir / "losses.png").stat().st_size > 0

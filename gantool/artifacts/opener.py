@@ -65,16 +65,3 @@ def open_runtime(path: str | os.PathLike, **options: Any):
         raise GantoolError(f"{str(path)!r} is {what}; the torch-free runtime opens {runtime}")
     return open_backend(kind.backends[0], path, **options)
 
-
-def checked_metadata(path: str | os.PathLike) -> dict[str, Any]:
-    """A file's gantool metadata, as `gantool info` shows it. Metadata kept in a sidecar is believed
-    only after the program itself agrees (its backend opens the file and compares input and output
-    shapes), when that backend is installed; otherwise it is validated on its own."""
-    from importlib.util import find_spec
-
-    from gantool.runtime.metadata import read_metadata
-
-    kind = artifact_for_file(path)
-    if kind is not None and kind.sidecar and (kind.needs is None or find_spec(kind.needs) is not None):
-        return open_backend(kind.backends[0], path).metadata
-    return read_metadata(path)

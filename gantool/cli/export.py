@@ -149,7 +149,7 @@ def info(
 
             typer.echo(describe(read_export_dir(path)))
             return
-        from gantool.artifacts.opener import checked_metadata
+        from gantool.runtime.metadata import checked_metadata
 
         typer.echo(json.dumps(checked_metadata(path), indent=2, sort_keys=True))
 

@@ -203,3 +203,17 @@ def _check_dims(where: str, what: str, shape, want: list) -> None:
         if isinstance(got, int) and got != expected:
             raise GantoolError(f"{where}: graph {what} has shape {list(shape)}, but its metadata says "
                                f"[N, {', '.join(map(str, want))}]")
+
+
+def checked_metadata(path: str | Path) -> dict[str, Any]:
+    """A file's gantool metadata, as `gantool info` shows it. Metadata kept in a sidecar is believed
+    only after the program itself agrees (its backend opens the file and compares input and output
+    shapes), when that backend is installed; otherwise it is validated on its own."""
+    from importlib.util import find_spec
+
+    from gantool.artifacts.opener import open_backend
+
+    kind = artifact_for_file(path)
+    if kind is not None and kind.sidecar and (kind.needs is None or find_spec(kind.needs) is not None):
+        return open_backend(kind.backends[0], path).metadata
+    return read_metadata(path)

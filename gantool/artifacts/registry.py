@@ -27,7 +27,7 @@ SIDECAR_SUFFIX = ".gantool.json"
 ZIP_MEMBER = "gantool.json"
 # Where a file keeps its gantool metadata (gantool.runtime.metadata reads each, the exporter writes
 # "sidecar" itself): ONNX metadata_props, a `gantool.json` member of a zip archive (TorchScript,
-# .pt2: the maker passes it to torch), or a `<file>.gantool.json` beside the file.
+# torch.export: the maker passes it to torch), or a `<file>.gantool.json` beside the file.
 METADATA_PLACES = ("onnx", "zip", "sidecar")
 
 

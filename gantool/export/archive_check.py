@@ -1,4 +1,4 @@
-"""A torch.export archive (.pt2) inspected before anything from torch reads it (no torch needed).
+"""A torch.export archive inspected before anything from torch reads it (no torch needed).
 
 `torch.export.load` is not a safe loader: an archive can carry pickled weights and constants
 (loaded with `weights_only=False`), sample inputs that fall back to a full unpickle, Python guard
@@ -36,7 +36,7 @@ SAMPLE_MEMBERS = re.compile(r"[^/]+/(data\.pkl|data/\d{1,6}|version|byteorder|\.
 
 
 def check_archive(path: Path) -> None:
-    """Raise a one-line GantoolError unless `path` holds only what gantool's .pt2 files hold."""
+    """Raise a one-line GantoolError unless `path` holds only what the torch.export archives gantool writes hold."""
     where = repr(str(path))
     try:
         with zipfile.ZipFile(path) as zf:
@@ -62,8 +62,8 @@ def _members(zf: zipfile.ZipFile, where: str) -> dict[str, zipfile.ZipInfo]:
         name = info.filename
         rest = name[len(root) + 1:] if name.startswith(root + "/") else None
         if rest is None or not (rest in MEMBERS or WEIGHT.fullmatch(rest)) or rest in out:
-            raise GantoolError(f"{where} holds {name[:80]!r}, which a .pt2 written by gantool never contains "
-                               "(it could run code when loaded); refusing to load it")
+            raise GantoolError(f"{where} holds {name[:80]!r}, which a torch.export archive written by gantool "
+                               "never contains (it could run code when loaded); refusing to load it")
         if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
             raise GantoolError(f"{where}: member {rest!r} is compressed or encrypted; gantool's archives never are")
         total += info.file_size
@@ -99,7 +99,7 @@ def _check_payloads(zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], wh
                                "would run code when loaded); refusing to load it")
     if constants != {"config": {}}:
         raise GantoolError(f"{where} carries constants (pickled objects or tensors), which gantool's "
-                           ".pt2 files never do; refusing to load it")
+                           "torch.export archives never do; refusing to load it")
 
 
 def _check_graph(program: Any, where: str) -> None:

@@ -26,6 +26,10 @@ MAX_MANIFEST_BYTES = 4 << 20
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 
 
+class UnsafeExportDir(GantoolError):
+    """An export folder whose manifest names something gantool must not follow (a link, a path out)."""
+
+
 @dataclass
 class ExportDir:
     path: Path
@@ -63,7 +67,7 @@ def read_export_dir(path: str | os.PathLike, required: bool = True) -> Optional[
     path = Path(path)
     mpath = path / MANIFEST
     if mpath.is_symlink():
-        raise GantoolError(f"{str(mpath)!r} is a symbolic link; refusing to follow it (export again)")
+        raise UnsafeExportDir(f"{str(mpath)!r} is a symbolic link; refusing to follow it (export again)")
     if not mpath.is_file():
         if not required:
             return None
@@ -94,10 +98,10 @@ def read_export_dir(path: str | os.PathLike, required: bool = True) -> Optional[
 
 def _check_entry(mpath: Path, name: Any, entry: Any) -> dict[str, Any]:
     if not isinstance(name, str) or not is_plain_name(name):
-        raise GantoolError(f"{str(mpath)!r} names {name!r:.80}, which is not a file inside its folder; "
-                           "refusing to touch it")
+        raise UnsafeExportDir(f"{str(mpath)!r} names {name!r:.80}, which is not a file inside its folder; "
+                              "refusing to touch it")
     if (mpath.parent / name).is_symlink():  # gantool never writes one: it could point anywhere
-        raise GantoolError(f"{str(mpath.parent / name)!r} is a symbolic link; an export's files are never links: "
+        raise UnsafeExportDir(f"{str(mpath.parent / name)!r} is a symbolic link; an export's files are never links: "
                            "refusing to follow it (export again)")
     if not isinstance(entry, dict) or not _SHA.match(str(entry.get("sha256", ""))) \
             or not isinstance(entry.get("size"), int) or isinstance(entry.get("size"), bool):

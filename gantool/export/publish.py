@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Optional
 
-from gantool.artifacts.exportdir import MANIFEST, REPORT, ExportDir, read_export_dir
+from gantool.artifacts.exportdir import MANIFEST, REPORT, ExportDir, UnsafeExportDir, read_export_dir
 from gantool.core.errors import GantoolError
 from gantool.core.fileio import current_umask
 
@@ -29,6 +29,8 @@ def existing_export(out: Path, ckpt_sha: str, force: bool) -> Optional[ExportDir
         raise GantoolError(f"output path {str(out)!r} is a file, not a directory")
     try:
         existing = read_export_dir(out, required=False)
+    except UnsafeExportDir:  # a link or a path out of the folder: said as it is
+        raise
     except GantoolError as e:
         raise GantoolError(f"{str(out)!r} holds a damaged {MANIFEST}, so gantool cannot tell which files it wrote "
                            f"({e}); move the folder aside or choose another --out") from None

@@ -85,8 +85,12 @@ def test_a_symlink_in_the_way_is_refused(trained_run, tmp_path):
     target.write_text("precious")
     os.remove(out / "model.onnx")
     os.symlink(target, out / "model.onnx")
-    with pytest.raises(GantoolError, match="in the way"):
+    with pytest.raises(GantoolError, match="model.onnx' is a symbolic link; an export's files are never links"):
         export(trained_run("mlp", 0), ExportConfig(out_dir=str(out), formats=("onnx",)), progress=False)
+    assert target.read_text() == "precious" and (out / "model.onnx").is_symlink()
+    (out / "manifest.json").write_text(json.dumps({"files": {}}))  # the link is no longer in the manifest
+    with pytest.raises(GantoolError, match="model.onnx' is in the way and was not written by gantool"):
+        export(trained_run("mlp", 0), ExportConfig(out_dir=str(out), formats=("onnx",), force=True), progress=False)
     assert target.read_text() == "precious" and (out / "model.onnx").is_symlink()
 
 

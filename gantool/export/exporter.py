@@ -1,4 +1,4 @@
-"""`export(checkpoint, ExportConfig)` and `verify(export_dir)`, both driven by the artifact table.
+"""`export(checkpoint, ExportConfig)`, driven by the artifact table (`verify` is gantool.export.recheck).
 
 An export is built in a staging folder beside the output directory and moved in once every file
 is made and verified (gantool.export.publish: only files gantool's manifest lists are ever

@@ -166,3 +166,11 @@ def edit_zip_member(path: Path, suffix: str, change: Callable[[bytes], bytes]) -
             dst.writestr(info, change(data) if info.filename.endswith(suffix) else data)
     shutil.move(tmp, path)
     return path
+
+
+def symlink_member(export_dir: Path, name: str, target: Path) -> Path:
+    """An export whose member `name` is a symbolic link to `target` (outside the folder)."""
+    target.write_bytes((export_dir / name).read_bytes())
+    (export_dir / name).unlink()
+    (export_dir / name).symlink_to(target)
+    return export_dir

@@ -188,6 +188,8 @@ SAMPLE = [
     Case("out-bad-suffix", lambda e: ["sample", e.onnx, "--out", e.p("x.jpg")], "use a .png"),
     Case("threads-zero", lambda e: ["sample", e.onnx, "--threads", "0"], "--threads"),
     Case("dir-without-manifest", lambda e: ["sample", e.run], "not a gantool export directory"),
+    Case("dir-primary-symlink", lambda e: ["sample", H.symlink_member(e.export, "model.onnx", e.p("x.onnx")),
+                                           "--out", e.p("o.png")], "is a symbolic link"),
     Case("export-dir-bad-manifest", lambda e: ["sample", H.edit_manifest(e.export, lambda m: [])], "malformed"),
 ]
 
@@ -288,6 +290,12 @@ def _entry(m):
 
 VERIFY = [
     Case("missing", lambda e: ["verify", e.p("nope")], "does not exist"),
+    Case("member-symlink", lambda e: ["verify", H.symlink_member(e.export, "model.onnx", e.p("elsewhere.onnx"))],
+         "is a symbolic link; an export's files are never links"),
+    Case("manifest-symlink", lambda e: ["verify", H.symlink_member(e.export, "manifest.json", e.p("m.json"))],
+         "manifest.json' is a symbolic link"),
+    Case("kind-contradicts-name", _manifest(lambda m: {**m, "files": {**m["files"], "model.onnx": {
+        **m["files"]["model.onnx"], "kind": "torchscript"}}}), "which its name contradicts"),
     Case("no-manifest", lambda e: ["verify", e.run], "not a gantool export directory"),
     Case("manifest-empty-object", _manifest(lambda m: {}), "malformed"),
     Case("manifest-list", _manifest(lambda m: []), "malformed"),

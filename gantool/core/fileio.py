@@ -165,6 +165,7 @@ def check_output_file(path: str | os.PathLike, what: str = "output") -> Path:
         raise GantoolError(f"{what} {str(path)!r} is a directory; name a file")
     if not path.parent.is_dir():
         raise GantoolError(f"output directory {str(path.parent)!r} does not exist; create it first")
+    check_writable_dir(path.parent, "output directory")  # before the work, not after it
     return path
 
 

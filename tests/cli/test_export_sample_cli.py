@@ -167,3 +167,28 @@ def test_sample_scale_and_wording(tmp_path):
     res = runner.invoke(app, ["sample", "--n", "4", "--seed", "0", "--nrow", str(2 * 10**9), "--out",
                               str(tmp_path / "wide.png")])
     assert res.exit_code == 0 and Image.open(tmp_path / "wide.png").size == (4 * 30 + 2, 32)  # nrow > n is n
+
+
+def test_a_read_only_output_folder_is_one_line_before_any_work(exported, tmp_path):
+    """As root, permissions do not stop writes; a read-only bind mount does (in a mount namespace)."""
+    import subprocess
+    import sys
+
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    model = exported("mlp", 0) / "model.onnx"
+    script = (f"mount --bind {ro} {ro} && mount -o remount,bind,ro {ro} && "
+              + " ; ".join(f"{sys.executable} -m gantool {args} 2>&1; echo rc=$?" for args in (
+                  f"sample {model} --n 2 --seed 1 --out {ro}/x.png", f"sample {model} --n 2 --seed 1 --out {ro}/d/",
+                  f"sample {model} --n 2 --seed 1 --out {ro}/x.npy", f"eval {model} --n 10 --json {ro}/e.json",
+                  f"bench {exported('mlp', 0)} --no-fid --markdown {ro}/b.md")))
+    proc = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=300)
+    if "unshare failed" in proc.stderr or "mount:" in proc.stdout + proc.stderr:
+        pytest.skip(f"no mount namespace here: {proc.stderr.strip()[:100]}")
+    blocks = proc.stdout.strip().split("rc=")
+    outputs = [b.split("\n", 1)[-1] if i else b for i, b in enumerate(blocks[:-1])]
+    codes = [int(b.split("\n", 1)[0]) for b in blocks[1:]]
+    assert codes == [2] * 5, proc.stdout
+    for out in outputs:
+        lines = [line for line in out.strip().splitlines() if line]
+        assert len(lines) == 1 and lines[0].startswith("error: ") and "Read-only file system" in lines[0], out

@@ -132,6 +132,9 @@ def parse_metadata(raw: str | None, path: str | Path) -> dict[str, Any]:
                                      or meta["format_version"] > METADATA_FORMAT_VERSION):
         raise GantoolError(f"{where} was written by a newer gantool (metadata format "
                            f"{_short(meta['format_version'])}); upgrade gantool")
+    if meta.get("truncation_input", "truncation") != "truncation":  # the one name the seeded graph uses
+        raise GantoolError(f"{where}: metadata field 'truncation_input' must be 'truncation', "
+                           f"got {_short(meta['truncation_input'])}")
     for key in ("model", "variant", "artifact_format"):
         if key in meta and not isinstance(meta[key], str):
             raise GantoolError(f"{where}: metadata field {key!r} must be a string, got {_short(meta[key])}")

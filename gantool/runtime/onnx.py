@@ -50,7 +50,7 @@ class OnnxGenerator(Generator):
         if (labels is not None) != self.conditional:
             raise GantoolError("labels are needed for a conditional model, and only for one")
         extra = {} if truncation is None else \
-            {self.metadata.get("truncation_input", "truncation"): np.array([truncation], dtype=np.float32)}
+            {"truncation": np.array([truncation], dtype=np.float32)}
 
         def run(chunk: np.ndarray, chunk_labels: Optional[np.ndarray]) -> np.ndarray:
             feeds = {"seed": np.ascontiguousarray(chunk, dtype=np.int64), **extra}

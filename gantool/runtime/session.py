@@ -6,6 +6,8 @@ eval, metadata reading — opens its session here, so options and error handling
 
 from __future__ import annotations
 
+import contextlib
+import io
 import numbers
 import os
 from pathlib import Path
@@ -95,6 +97,9 @@ def open_session(path: str | os.PathLike | bytes, *, threads: Optional[int] = No
     # reports problems itself, on one line, so keep that logger to errors.
     ort.set_default_logger_severity(3)
     try:
-        return ort.InferenceSession(source, opts, providers=check_providers(providers))
+        # onnxruntime prints an "EP Error … Falling back" banner on stdout when a session fails to
+        # build and retries once; gantool says what went wrong itself, on one line.
+        with contextlib.redirect_stdout(io.StringIO()):
+            return ort.InferenceSession(source, opts, providers=check_providers(providers))
     except Exception as e:  # onnxruntime raises several types (Fail, InvalidGraph, RuntimeException…)
         raise GantoolError(f"{where} is not a loadable ONNX model ({first_line(e)})") from None

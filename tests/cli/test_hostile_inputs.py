@@ -154,6 +154,7 @@ SAMPLE = [
     Case("outputs-wrong", _meta(_set("outputs", ["pixels"])), "outputs"),
     Case("value-range", _meta(_set("value_range", [-1, 1])), "value_range"),
     Case("newer-format", _meta(_set("format_version", 99)), "newer gantool"),
+    Case("truncation-input-lie", _meta(_set("truncation_input", "z")), "'truncation_input' must be 'truncation'"),
     Case("huge-buffer", lambda e: ["sample", H.huge_buffer_onnx(e.p("h.onnx")), "--out", e.p("o.png")],
          "could not run the model"),
     Case("graph-shape", lambda e: ["sample", H.wrong_graph_shape_onnx(e.p("w.onnx")), "--out", e.p("o.png")],

@@ -164,3 +164,37 @@ def test_a_manifest_whose_kinds_disagree_with_its_files_is_refused(row_export, t
     for cmd in (["verify", str(bad)], ["info", str(bad)], ["sample", str(bad), "--out", str(tmp_path / "x.png")]):
         res = runner.invoke(app, cmd)
         assert res.exit_code == 2 and "says 'model.onnx' is a int8 file, which its name contradicts" in res.stderr
+
+
+@pytest.mark.parametrize("kind", [p for p in _rows() if ARTIFACTS[p.id].runtime and ARTIFACTS[p.id].variant == "fp32"])
+def test_flipped_bytes_anywhere_are_a_result_or_one_line(row_export, tmp_path, kind):
+    """40 copies, each with one byte flipped at a spread offset, opened and run by the torch-free
+    runtime in a child process (a native crash fails the test instead of killing pytest): each is
+    either images or one GantoolError line, never a traceback."""
+    import subprocess
+    import sys
+    import textwrap
+
+    _require(kind)
+    out, result = row_export(kind)
+    data = result.files[kind.name].read_bytes()
+    for i, where in enumerate(np.linspace(0.0, 0.999, 40)):
+        bad = bytearray(data)
+        bad[int(where * len(bad))] ^= 0xFF
+        (tmp_path / f"{i:02d}{kind.suffix}").write_bytes(bytes(bad))
+    code = textwrap.dedent(f"""
+        import pathlib, sys
+        from gantool.core.errors import GantoolError
+        from gantool.runtime import Sampler
+        for p in sorted(pathlib.Path({str(tmp_path)!r}).iterdir()):
+            try:
+                Sampler(p).sample(3, seed=1, labels=[0, 1, 2])
+                print(p.name, "ok")
+            except GantoolError as e:
+                assert "\\n" not in str(e), str(e)
+                print(p.name, "error")
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    outcomes = proc.stdout.split()
+    assert len(outcomes) == 80 and set(outcomes[1::2]) <= {"ok", "error"}

@@ -57,6 +57,7 @@ pretrained: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/train_speed.py
+	$(PY) benchmarks/train_load.py
 	$(PY) benchmarks/runtime_speed.py
 	$(PY) benchmarks/http_load.py
 

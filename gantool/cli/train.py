@@ -41,7 +41,9 @@ def train(
     rotate: Annotated[float, typer.Option(help="Random rotation of real digits, ± degrees.")] = _d("rotate"),
     seed: Annotated[int, typer.Option(min=0, max=2**63 - 1, help="Random seed; runs are reproducible on CPU.")] = _d("seed"),
     device: Annotated[str, typer.Option(help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps.")] = _d("device"),
-    amp: Annotated[bool, typer.Option("--amp/--no-amp", help="bf16 autocast on CUDA.")] = _d("amp"),
+    amp: Annotated[bool, typer.Option("--amp/--no-amp", help="Allow bf16 autocast (--no-amp: fp32, as --precision fp32).")] = _d("amp"),
+    precision: Annotated[str, typer.Option(help="auto (bf16 where the device has bf16 units: CUDA, CPUs with AVX512-BF16 or AMX; else fp32), fp32 or bf16.")] = _d("precision"),
+    threads: Annotated[Optional[int], typer.Option(min=1, max=1024, help="CPU threads. [default: the cores other processes leave free, measured at start]")] = None,
     compile: Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the models.")] = _d("compile"),
     d_norm: Annotated[str, typer.Option(help="Discriminator normalisation: batch or spectral.")] = _d("d_norm"),
     cond_warmup: Annotated[int, typer.Option(min=0, help="Conditional models: steps over which the label's weight "

@@ -66,7 +66,9 @@ class TrainConfig:
     rotate: float = 0.0  # random rotation augmentation of real digits, in degrees
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
-    amp: bool = True  # bf16 autocast, CUDA only
+    amp: bool = True  # allow bf16 autocast (False: fp32 whatever --precision says)
+    precision: str = "auto"  # auto (bf16 where the device has bf16 units: CUDA, AVX512-BF16/AMX CPUs) | fp32 | bf16
+    threads: Optional[int] = None  # CPU intra-op threads (None: the cores other processes leave free)
     compile: bool = False
     sample_every: int = 1  # epochs between sample grids
     cond_warmup: int = 0  # conditional models: steps over which the label's weight ramps 0 -> 1 (0 = off)
@@ -92,8 +94,8 @@ class TrainConfig:
             raise GantoolError(f"epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 1:
             raise GantoolError(f"batch size must be >= 1, got {self.batch_size}")
-        if self.minutes is not None and not (self.minutes > 0 and math.isfinite(self.minutes)):
-            raise GantoolError(f"minutes must be a positive number, got {self.minutes}")
+        if self.minutes is not None and not (0 < self.minutes <= MAX_MINUTES and math.isfinite(self.minutes)):
+            raise GantoolError(f"minutes must be a positive number of at most {MAX_MINUTES} (a year), got {self.minutes}")
         if self.loss not in LOSSES:
             raise GantoolError(f"unknown loss {self.loss!r}; choose one of: {', '.join(LOSSES)}")
         if not 0.0 <= self.label_smoothing < 0.5:
@@ -112,6 +114,10 @@ class TrainConfig:
             raise GantoolError(f"r1 gamma must be >= 0, got {self.r1_gamma}")
         if self.cond_warmup < 0:
             raise GantoolError(f"cond warmup must be >= 0 steps, got {self.cond_warmup}")
+        if self.precision not in PRECISIONS:
+            raise GantoolError(f"unknown precision {self.precision!r}; choose one of: {', '.join(PRECISIONS)}")
+        if self.threads is not None and not 1 <= self.threads <= 1024:
+            raise GantoolError(f"threads must be in 1..1024, got {self.threads}")
         if self.eval_every < 0 or self.eval_n < 2:
             raise GantoolError("eval every must be >= 0 and eval n >= 2")
         return self
@@ -122,6 +128,10 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
         return from_dict(cls, d)
+
+
+PRECISIONS = ("auto", "fp32", "bf16")
+MAX_MINUTES = 525_600  # a year: a larger budget is a typo, and time arithmetic on it would overflow
 
 
 def default_run_dir(arch: str) -> str:

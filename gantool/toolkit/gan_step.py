@@ -39,7 +39,9 @@ class GANStep:
         # D as called in the G step: not DDP-wrapped, so its grads (zeroed before the next
         # D step anyway) are not all-reduced.
         self.D_in_g_step = compiled_d
-        self.amp = device.type == "cuda" and cfg.amp
+        from gantool.toolkit.hardware import resolve_precision
+
+        self.precision = resolve_precision(cfg.precision if cfg.amp else "fp32", device)  # "bf16" | "fp32"
         self.policy = parse_policy(cfg.diffaug)
 
     @property
@@ -56,7 +58,9 @@ class GANStep:
         return DistributedDataParallel(module, device_ids=ids)
 
     def _autocast(self):
-        return torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else contextlib.nullcontext()
+        if self.precision == "bf16":  # CUDA, or a CPU with bf16 units (oneDNN's AVX512-BF16 / AMX kernels)
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     def _d_input(self, x: torch.Tensor) -> torch.Tensor:
         """What D sees: DiffAugment'ed when a policy is set (the same for real and fake)."""

@@ -8,9 +8,8 @@ left are removed by the next holder. The loop itself is gantool.toolkit.trainer.
 from __future__ import annotations
 
 import contextlib
-import signal
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -20,10 +19,12 @@ from gantool.toolkit import distributed as ddp
 from gantool.toolkit.checkpoint import RESUME_PARTS, Checkpoint, load_checkpoint
 from gantool.toolkit.config import TrainConfig
 from gantool.toolkit.data import load_dataset
+from gantool.toolkit.device import resolve_device
+from gantool.toolkit.hardware import resolve_precision
 from gantool.toolkit.models import MODELS
-from gantool.toolkit.results import StepHook, TrainingInterrupted, TrainResult
+from gantool.toolkit.results import StepHook, TrainResult
 
-RESUMABLE = ("epochs", "minutes", "device")  # what --resume may change
+RESUMABLE = ("epochs", "minutes", "device", "precision", "threads", "amp")  # what --resume may change
 
 
 def train(cfg: TrainConfig, *, progress: bool = True, on_step: Optional[StepHook] = None,
@@ -65,8 +66,8 @@ def apply_resume_overrides(ckpt: Checkpoint, overrides: dict[str, Any]) -> Train
         elif key in RESUMABLE:
             setattr(cfg, key, value)
         elif getattr(cfg, key, object()) != value:
-            raise GantoolError(f"--resume keeps the run's settings; only --epochs, --minutes and --device may "
-                               f"change (got --{key.replace('_', '-')})")
+            raise GantoolError(f"--resume keeps the run's settings; only --epochs, --minutes, --device, --precision "
+                               f"and --threads may change (got --{key.replace('_', '-')})")
     return cfg
 
 
@@ -82,6 +83,8 @@ def _run(cfg: TrainConfig, ckpt: Optional[Checkpoint], progress: bool, on_step: 
                   "train in one process to use it", file=sys.stderr)
         cfg = replace(cfg, r1_gamma=0.0)
     try:
+        # A precision the device cannot do fails before any data is loaded or anything is written.
+        resolve_precision(cfg.precision if cfg.amp else "fp32", resolve_device(cfg.device, info.local_rank))
         data = load_dataset(cfg.dataset, "train", cfg.data_dir, cfg.download)  # before anything is written
         if cfg.model.conditional and cfg.model.num_classes != data.num_classes:
             raise GantoolError(f"model has {cfg.model.num_classes} classes but dataset {cfg.dataset!r} has "

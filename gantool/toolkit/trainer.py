@@ -29,6 +29,7 @@ from gantool.toolkit.checkpoint import save_checkpoint
 from gantool.toolkit.config import TrainConfig
 from gantool.toolkit.data import ImageData
 from gantool.toolkit.device import resolve_device
+from gantool.toolkit.hardware import choose_threads
 from gantool.toolkit.gan_step import GANStep
 from gantool.toolkit.inference import TorchGenerator, eval_mode, model_metadata, to_pixels
 from gantool.toolkit.run_outputs import RunWriter
@@ -42,6 +43,7 @@ class Trainer(StateMixin):
     def __init__(self, cfg: TrainConfig, data: ImageData, info: ddp.DistInfo) -> None:
         self.cfg, self.info = cfg, info
         self.device = resolve_device(cfg.device, info.local_rank)
+        self.threads = choose_threads(cfg.threads, self.device)  # before any op: torch fixes its pool on first use
         self.run_dir = Path(cfg.run_dir)
         torch.manual_seed(self.seed("torch"))  # global RNG: dropout
         # All of a rank's random draws; CPU so results do not depend on the device.
@@ -158,6 +160,7 @@ class Trainer(StateMixin):
         self.epoch, self.batch_in_epoch = self.epoch + 1, 0
         entry = {"epoch": self.epoch, "step": self.step, "d_loss": d_mean, "g_loss": g_mean,
                  "images_per_s": n_steps * bs * self.info.world_size / max(wall, 1e-9),
+                 "precision": self.gan.precision, "threads": self.threads,
                  "epoch_time_s": wall, "elapsed_s": self.elapsed_s}
         is_best = False
         if self.evaluator is not None and (self.epoch % self.cfg.eval_every == 0 or self.epoch == self.cfg.max_epochs):

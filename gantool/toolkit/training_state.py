@@ -30,6 +30,7 @@ class StateMixin:
             "history": self.history,
             "loss_log": self.loss_log,
             "best_fid": self.best_fid,
+            "precision": self.gan.precision,  # as resolved on the device ("bf16" | "fp32")
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -53,3 +54,9 @@ class StateMixin:
         self.step, self.elapsed_s = step, float(state["elapsed_s"])
         self.history, self.loss_log = list(state["history"]), list(state["loss_log"])
         self.best_fid = float(state.get("best_fid", float("inf")))
+        started = state.get("precision", "fp32")  # checkpoints before this field were fp32 on CPU
+        if started != self.gan.precision and self.info.is_main:
+            import sys
+
+            print(f"note: this run started in {started} and continues in {self.gan.precision} "
+                  "(this device or --precision differs); the weights carry over unchanged", file=sys.stderr)

@@ -1,0 +1,75 @@
+"""What this machine can do for training, checked at run time: bf16 units and free CPU cores.
+
+Measured on a 2-core AMD EPYC (Zen 5, AVX512-BF16), default conditional DCGAN step at batch 128
+(`benchmarks/train_speed.py`): bf16 autocast 1.6-1.7x fp32. With one other busy process, two
+OpenMP threads fell to ~33% of the idle rate (a worker spins waiting for the thread the scheduler
+parked), one thread kept ~57-62%: so training uses as many threads as there are free cores.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+from gantool.core.errors import GantoolError
+from gantool.toolkit.config import PRECISIONS
+CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of the units oneDNN's bf16 kernels use
+
+
+def cpu_bf16_units() -> bool:
+    """Whether this CPU has bf16 arithmetic units (AVX512-BF16 or AMX-BF16)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return any(f in flags for f in CPU_BF16_FLAGS)
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """'bf16' or 'fp32' for this device: auto is bf16 where the device has bf16 units (CUDA; CPUs with
+    AVX512-BF16 or AMX), fp32 elsewhere; bf16 asked for on a device without them is a one-line error."""
+    if precision not in PRECISIONS:
+        raise GantoolError(f"unknown precision {precision!r}; choose one of: {', '.join(PRECISIONS)}")
+    has = (device.type == "cuda" and torch.cuda.is_bf16_supported()) or (device.type == "cpu" and cpu_bf16_units())
+    if precision == "bf16" and not has:
+        what = "this CPU has no bf16 units (AVX512-BF16 or AMX)" if device.type == "cpu" else \
+            f"bf16 autocast is not supported on {device.type}"
+        raise GantoolError(f"--precision bf16: {what}; use --precision fp32 (or auto)")
+    return "bf16" if precision == "bf16" or (precision == "auto" and has) else "fp32"
+
+
+def free_cores(window_s: float = 0.2) -> int:
+    """CPU cores left idle by other processes over a short window (/proc/stat), at least 1;
+    this process is idle while it measures."""
+    def sample() -> Optional[list[int]]:
+        try:
+            fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        except (OSError, IndexError):
+            return None
+        return [int(v) for v in fields]
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    a = sample()
+    time.sleep(window_s)
+    b = sample()
+    if a is None or b is None:
+        return cores
+    total_cores = os.cpu_count() or cores
+    delta = [y - x for x, y in zip(a, b)]
+    total, idle = sum(delta), delta[3] + (delta[4] if len(delta) > 4 else 0)  # idle + iowait
+    if total <= 0:
+        return cores
+    busy = round(total_cores * (1 - idle / total))
+    return max(1, min(cores, total_cores - busy))
+
+
+def choose_threads(threads: Optional[int], device: torch.device) -> int:
+    """The intra-op thread count training uses: the user's, else (CPU) the free cores; set in torch."""
+    n = threads if threads is not None else (free_cores() if device.type == "cpu" else torch.get_num_threads())
+    torch.set_num_threads(n)
+    return n

@@ -169,7 +169,7 @@ def check_output_file(path: str | os.PathLike, what: str = "output") -> Path:
     return path
 
 
-STAGING_PREFIX, RETIRED_PREFIX = ".gantool-tmp-", ".gantool-old-"
+STAGING_PREFIX, RETIRED_PREFIX = ".gantool-tmp-", ".gantool-old-"  # RETIRED: left by older versions' swaps
 
 
 def new_staging_dir(target: Path) -> Path:
@@ -186,23 +186,3 @@ def remove_stale_staging(target: Path) -> None:
         for prefix in (STAGING_PREFIX, RETIRED_PREFIX):
             for p in target.parent.glob(f"{prefix}{target.name}-*"):
                 shutil.rmtree(p, ignore_errors=True)
-
-
-def replace_dir(new: Path, target: Path) -> None:
-    """Swap the finished folder `new` in for `target` as a whole: readers see the old folder or the
-    new one, never a mix (between the two renames `target` is briefly absent, never mixed)."""
-    import shutil
-
-    retired = None
-    if target.exists():
-        retired = target.parent / f"{RETIRED_PREFIX}{target.name}-{os.getpid()}"
-        shutil.rmtree(retired, ignore_errors=True)
-        os.replace(target, retired)
-    try:
-        os.replace(new, target)
-    except BaseException:
-        if retired is not None:
-            os.replace(retired, target)  # put the old folder back
-        raise
-    if retired is not None:
-        shutil.rmtree(retired, ignore_errors=True)

@@ -6,8 +6,6 @@ eval, metadata reading — opens its session here, so options and error handling
 
 from __future__ import annotations
 
-import contextlib
-import io
 import numbers
 import os
 from pathlib import Path
@@ -97,9 +95,8 @@ def open_session(path: str | os.PathLike | bytes, *, threads: Optional[int] = No
     # reports problems itself, on one line, so keep that logger to errors.
     ort.set_default_logger_severity(3)
     try:
-        # onnxruntime prints an "EP Error … Falling back" banner on stdout when a session fails to
-        # build and retries once; gantool says what went wrong itself, on one line.
-        with contextlib.redirect_stdout(io.StringIO()):
-            return ort.InferenceSession(source, opts, providers=check_providers(providers))
+        # enable_fallback=0: no retry on other providers, so no "EP Error … Falling back" banner on
+        # stdout (the providers were chosen explicitly); gantool says what went wrong, on one line.
+        return ort.InferenceSession(source, opts, providers=check_providers(providers), enable_fallback=0)
     except Exception as e:  # onnxruntime raises several types (Fail, InvalidGraph, RuntimeException…)
         raise GantoolError(f"{where} is not a loadable ONNX model ({first_line(e)})") from None

@@ -8,7 +8,7 @@ DEMO   ?= demo
 MNIST_TEST ?= ../shared/data/mnist
 PRETRAINED ?= pretrained
 
-.PHONY: test test-fast demo bench pretrained clean
+.PHONY: test test-fast demo bench pretrained pretrained-nano clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,19 @@ pretrained: $(STAMP)
 	cp $(PRETRAINED)/export/model.seeded.fp16.onnx gantool/runtime/models/digits.seeded.fp16.onnx
 	sha=$$(sha256sum gantool/runtime/models/digits.seeded.fp16.onnx | cut -d' ' -f1); \
 	sed -i "s/\"digits.seeded.fp16.onnx\": \"[0-9a-f]*\"/\"digits.seeded.fp16.onnx\": \"$$sha\"/" gantool/runtime/bundled.py
+
+# The nano model inside the package (gantool/runtime/models/nano.seeded.int8.onnx) and its C files in
+# examples/mcu/generated: ~10 min on 2 cores. Scored like the base model (benchmarks/results/sizes.md).
+pretrained-nano: $(STAMP)
+	$(VENV)/bin/gantool train --dataset mnist-sample --size nano --epochs 150 --lr-decay-start 0.5 --seed 0 \
+		--run-dir $(PRETRAINED)/nano --overwrite
+	$(VENV)/bin/gantool export $(PRETRAINED)/nano --out $(PRETRAINED)/nano-export --c --force --fid-data-dir $(MNIST_TEST)
+	$(VENV)/bin/gantool eval $(PRETRAINED)/nano-export/model.int8.onnx --n 10000 --data-dir $(MNIST_TEST) \
+		--json $(PRETRAINED)/eval.nano.int8.json
+	cp $(PRETRAINED)/nano-export/model.seeded.int8.onnx gantool/runtime/models/nano.seeded.int8.onnx
+	sha=$$(sha256sum gantool/runtime/models/nano.seeded.int8.onnx | cut -d' ' -f1); \
+	sed -i "s/\"nano.seeded.int8.onnx\": \"[0-9a-f]*\"/\"nano.seeded.int8.onnx\": \"$$sha\"/" gantool/runtime/bundled.py
+	$(MAKE) -C examples/mcu generated PYTHON=$(abspath $(PY))
 
 bench: $(STAMP)
 	$(PY) benchmarks/train_speed.py

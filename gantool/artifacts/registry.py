@@ -60,6 +60,8 @@ class ArtifactKind:
     extra: Optional[str] = None  # the pip extra needed to make it: pip install 'gantool[EXTRA]'
     needs: Optional[str] = None  # the module whose presence proves that extra is installed
     companions: tuple[str, ...] = ()  # further files the maker writes beside `file`
+    judge: Optional[Ref] = None  # gated rows with gates of their own: judge(kind, path, source, cfg) -> results
+    archs: tuple[str, ...] = ()  # the architectures its maker handles (empty: every one)
     help: str = ""  # the --GROUP option's help (given on the group's first row)
 
     @property
@@ -83,7 +85,9 @@ class ArtifactKind:
 
     @property
     def option(self) -> str:
-        return f"--{self.group}" + (f" --{self.variant}" if self.variant != "fp32" else "")
+        """What asks for it: --GROUP, plus --VARIANT when its group also has an fp32 row."""
+        plain = any(k.group == self.group and k.variant == "fp32" for k in ARTIFACTS.values())
+        return f"--{self.group}" + (f" --{self.variant}" if self.variant != "fp32" and plain else "")
 
 
 BACKENDS: dict[str, Backend] = {}
@@ -132,6 +136,8 @@ def register_artifact(kind: ArtifactKind) -> ArtifactKind:
         raise TableError(f"{where} is the first row of option group --{kind.group}: give it help=")
     if (kind.extra is None) != (kind.needs is None):
         raise TableError(f"{where}: give both extra= (pip extra) and needs= (module) or neither")
+    if kind.judge is not None and not (kind.gated and kind.source):
+        raise TableError(f"{where} has a judge of its own, so it must be gated against a source row")
     if "." not in kind.file or "/" in kind.file:
         raise TableError(f"{where}: file {kind.file!r} must be a plain name with a suffix")
     ARTIFACTS[kind.name] = kind

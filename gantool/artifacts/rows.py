@@ -18,6 +18,8 @@ for _b in (
     Backend("executorch", "gantool.export.backends:ExecuTorchGenerator", extra="executorch", needs="executorch"),
     Backend("openvino", "gantool.export.backends:OpenVINOGenerator", extra="openvino", needs="openvino"),
     Backend("openvino.bf16", "gantool.export.backends:open_openvino_bf16", extra="openvino", needs="openvino"),
+    # The plain-C export built with the host's C compiler (ctypes): one image per call, as on a device.
+    Backend("c", "gantool.export.c_backend:CGenerator", batches=(1,)),
 ):
     register_backend(_b)
 
@@ -53,6 +55,14 @@ for _k in (
                  ("onnxruntime",), variant="fp16", source="fp16", seeded=True),
     ArtifactKind("seeded-int8", "model.seeded.int8.onnx", "seeded", "gantool.export.seeded:make_seeded",
                  ("onnxruntime",), variant="int8", source="int8", seeded=True),
+    # Plain C99 for microcontrollers, from the seeded int8 file: judged image by image against it
+    # (identical share and largest level difference), built with the host's C compiler when there is one.
+    ArtifactKind("c", "gantool_generator.c", "c", "gantool.export.c_export:export_c", ("c",), metadata="sidecar",
+                 variant="int8", source="seeded-int8", gated=True, judge="gantool.export.c_export:judge_c",
+                 companions=("gantool_generator.h",), archs=("dcgan",),
+                 help="Write gantool_generator.c + .h: plain C99 for microcontrollers (int8 kernels, no "
+                      "allocation, same digit per seed), from the seeded int8 file; built and compared here "
+                      "when a C compiler is found. Budgets: --max-flash, --max-sram."),
     # Judged by gates, not atol: OpenVINO's CPU plugin runs bf16 by default here, and even its f32
     # mode reorders sums (measured up to ~1e-3 on a trained model); both precisions are judged.
     ArtifactKind("openvino", "model.xml", "openvino", "gantool.export.edge_formats:export_openvino",

@@ -54,18 +54,21 @@ def resolve_source(source: str | os.PathLike, workdir: Path) -> tuple[Path, dict
         return ckpt, exported.files
     from gantool.export.config import ExportConfig
     from gantool.export.exporter import export
+    from gantool.toolkit.checkpoint import load_checkpoint
 
     ckpt = resolve_checkpoint(src)
-    cfg = ExportConfig(out_dir=str(workdir / "export"), formats=available_formats(), variants=("fp16", "int8"))
+    arch = load_checkpoint(ckpt).model.arch
+    cfg = ExportConfig(out_dir=str(workdir / "export"), formats=available_formats(arch), variants=("fp16", "int8"))
     return ckpt, export(ckpt, cfg, progress=False).files
 
 
-def available_formats() -> tuple[str, ...]:
-    """Every format in the table whose extra is installed here."""
+def available_formats(arch: str | None = None) -> tuple[str, ...]:
+    """Every format in the table whose extra is installed here (and whose maker handles `arch`)."""
     from importlib.util import find_spec
 
     return tuple(g for g in groups()
-                 if all(k.needs is None or find_spec(k.needs) is not None for k in ARTIFACTS.values() if k.group == g))
+                 if all((k.needs is None or find_spec(k.needs) is not None) and (not arch or not k.archs or arch in k.archs)
+                        for k in ARTIFACTS.values() if k.group == g))
 
 
 def rows_for(ckpt: Path, files: dict[str, Path]) -> list[Row]:

@@ -46,10 +46,12 @@ def export(
     verify_: Annotated[bool, typer.Option("--verify/--no-verify", help="Compare every file with PyTorch eager.")] = True,
     atol: Annotated[float, typer.Option(help="Verification tolerance: max absolute error on [0, 1] pixels.")] = default(ExportConfig, "atol"),
     max_pixel_error: Annotated[float, typer.Option(help="Variant gate: mean absolute pixel error vs fp32 (pixels in [0, 1]).")] = default(ExportConfig, "max_pixel_error"),
-    max_peak_pixel_error: Annotated[float, typer.Option(help="Variant gate: largest single-pixel error vs fp32.")] = default(ExportConfig, "max_peak_pixel_error"),
+    max_peak_pixel_error: Annotated[float, typer.Option(help="Variant gate: single-pixel error vs fp32 that 99.99% of pixels stay within (the largest is reported).")] = default(ExportConfig, "max_peak_pixel_error"),
     fid: Annotated[Optional[bool], typer.Option("--fid/--no-fid", help="Variants: also report the FID change vs fp32. [default: when the test split is found]")] = None,
     fid_data_dir: Annotated[Optional[Path], typer.Option(help="Folder with the reference test split for --fid.")] = None,
     max_fid_change: Annotated[Optional[float], typer.Option(help="Variant gate: largest FID increase vs fp32. [default: report only]")] = None,
+    max_flash: Annotated[Optional[str], typer.Option(help="--c: refuse a generator whose weights and tables need more flash, in bytes (or 96K, 1M).")] = None,
+    max_sram: Annotated[Optional[str], typer.Option(help="--c: refuse a generator whose activation buffers need more SRAM, in bytes (or 32K).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace the files of an export of another model in the output directory (never files gantool did not write).")] = False,
     **flags: bool,
 ) -> None:
@@ -61,7 +63,7 @@ def export(
     Only files gantool's manifest lists are ever replaced; anything else in the folder stays.
     """
     with user_errors():
-        from gantool.export.config import default_export_dir
+        from gantool.export.config import default_export_dir, parse_bytes
         from gantool.export.exporter import export as run_export
 
         formats = [g for g in GROUP_HELP if flags.get(g)] + list(format_ or [])
@@ -71,7 +73,8 @@ def export(
                            verify=verify_, atol=atol, max_pixel_error=max_pixel_error,
                            max_peak_pixel_error=max_peak_pixel_error, force=force, fid=fid,
                            fid_data_dir=None if fid_data_dir is None else str(fid_data_dir),
-                           max_fid_change=max_fid_change)
+                           max_fid_change=max_fid_change, max_flash=parse_bytes(max_flash, "--max-flash"),
+                           max_sram=parse_bytes(max_sram, "--max-sram"))
         result = run_export(source, cfg)
         _print_report(result.report)
         if result.removed:
@@ -114,6 +117,13 @@ def _print_report(report: dict) -> None:
     for v in report.get("variants", []):
         if "mean_pixel_error" not in v:
             typer.echo(f"{v['file']:<18}{v.get('error', 'not judged')}  NO")
+            continue
+        if v.get("note"):
+            typer.echo(f"{v['file']}  {v['note']}")
+            continue
+        if "identical_images" in v:
+            typer.echo(f"{v['file']}  {v['backend']} (host build)  {v['samples']} seeds: {v['identical_images']:.1%} of "
+                       f"images identical, at most {v['max_level_difference']} levels apart  {'yes' if v['passed'] else 'NO'}")
             continue
         fid = f", FID {v['fid']:.2f} ({v['fid_change']:+.2f} vs fp32)" if "fid_change" in v else ""
         typer.echo(f"{v['file']:<18}{v.get('backend', ''):<16}{v['samples']} samples: mean pixel error "

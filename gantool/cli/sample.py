@@ -27,6 +27,7 @@ def sample(
     nrow: Annotated[Optional[int], typer.Option(min=1, help="Images per grid row. [default: square]")] = None,
     scale: Annotated[int, typer.Option(min=1, help="Draw each pixel as a scale x scale block, 1-16 (PNGs only).")] = 1,
     threads: Annotated[Optional[int], typer.Option(min=1, help="onnxruntime intra-op threads. [default: one per physical core]")] = None,
+    size: Annotated[Optional[str], typer.Option(help="With no model file: the bundled model of this size, base or nano (the microcontroller model). [default: base]")] = None,
 ) -> None:
     """Generate digits from an exported ONNX file with onnxruntime (no torch)."""
     with user_errors():
@@ -47,7 +48,10 @@ def sample(
                                                        _parse_labels(labels))
             nrow = nrow or per_row
         target, as_dir = check_images_out(out)
-        sampler = Sampler(_model_file(model), threads=threads)
+        if size is not None and model is not None:
+            raise GantoolError("--size picks a bundled model: give it or a model file, not both")
+        sampler = Sampler.bundled(size, threads=threads) if size is not None else \
+            Sampler(_model_file(model), threads=threads)
         if not as_dir and target.suffix.lower() == ".png":  # the grid's size, before any image is made
             check_grid(sampler.check_n(count), *sampler.image_shape[1:], nrow, scale)
         if digit is not None:

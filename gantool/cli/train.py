@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from gantool.cli.app import app, default, typed, user_errors
-from gantool.toolkit.config import ModelConfig, TrainConfig
+from gantool.toolkit.config import ModelConfig, TrainConfig, model_config
 
 
 def _d(name: str):
@@ -30,6 +30,10 @@ def train(
     batch_size: Annotated[int, typer.Option(min=1, max=1 << 16, help="Batch size per process.")] = _d("batch_size"),
     latent_dim: Annotated[int, typer.Option(min=1, help="Size of the noise vector z.")] = _d("latent_dim"),
     width: Annotated[int, typer.Option(min=1, help="Base width (dcgan channels; mlp hidden = 8x).")] = _d("width"),
+    size: Annotated[Optional[str], typer.Option(help="A preset of the dcgan's sizes: nano (fits a microcontroller: "
+        "~80 KB int8, see export --c), small or base (the default widths); --width/--latent-dim/--d-width given "
+        "as well win.")] = None,
+    d_width: Annotated[Optional[int], typer.Option(min=1, help="Discriminator width. [default: --width]")] = None,
     conditional: Annotated[bool, typer.Option("--conditional/--unconditional",
         help="Feed the class label to G and D, so you can ask for a given digit.")] = _d("num_classes") > 0,
     loss: Annotated[str, typer.Option(help="bce (non-saturating) or hinge.")] = _d("loss"),
@@ -76,8 +80,11 @@ def train(
             overrides = {k: v for k, v in params.items() if k in given}
             _report(_call_train(lambda: runs.resume(resume, overrides, progress=not quiet)))
             return
-        model_fields = {f.name for f in dataclasses.fields(ModelConfig)}
-        cfg = TrainConfig(model=ModelConfig(**{k: v for k, v in params.items() if k in model_fields}),
+        model_fields = {f.name for f in dataclasses.fields(ModelConfig)} - {"size"}
+        given = typed(ctx)  # with --size, only what the user typed overrides the preset
+        picked = {k: v for k, v in params.items() if k in model_fields and (size is None or k in given
+                                                                             or (k == "num_classes" and "conditional" in given))}
+        cfg = TrainConfig(model=model_config(params.pop("size"), **picked),
                           **{k: v for k, v in params.items() if k not in model_fields})
         from gantool.toolkit.config import default_run_dir
 

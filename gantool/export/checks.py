@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from gantool.artifacts import ARTIFACTS, BACKENDS, ArtifactKind, open_backend
+from gantool.artifacts import ARTIFACTS, BACKENDS, ArtifactKind, open_backend, resolve
 from gantool.core.errors import GantoolError, first_line
 from gantool.runtime.generator import Generator, to_uint8
 from gantool.runtime.latents import seeded_inputs
@@ -29,6 +29,8 @@ def judge(kind: ArtifactKind, path: Path, files: dict[str, Path], reference: Opt
     files beside it (its row's source among them); `exact=False` skips the atol checks (export
     --no-verify), never the gates, which are part of making a variant."""
     source = files.get(kind.source or "")
+    if kind.judge is not None:
+        return [], (resolve(kind.judge)(kind, path, source, cfg) if source else [])
     if kind.seeded:
         return (verify_seeded(kind, path, source, cfg.atol) if exact and source else []), []
     if not kind.gated:
@@ -143,8 +145,8 @@ def judge_variant(reference: Generator, candidate: Generator, samples: int, seed
     labels = feeds.get("label")
     ref, got = reference(feeds["z"], labels), candidate(feeds["z"], labels)
     errors = pixel_errors(ref, got)
-    passed = errors["mean_pixel_error"] <= max_mean and errors["max_pixel_error"] <= max_peak
-    out = {"file": candidate.path.name, "samples": samples, **errors, "gate_mean": max_mean, "gate_max": max_peak}
+    passed = errors["mean_pixel_error"] <= max_mean and errors["peak_pixel_error"] <= max_peak
+    out = {"file": candidate.path.name, "samples": samples, **errors, "gate_mean": max_mean, "gate_peak": max_peak}
     if evaluator is not None:
         fid_ref = evaluator.score(to_uint8(ref), labels, pr_samples=min(samples, 1000))["fid"]
         fid_got = evaluator.score(to_uint8(got), labels, pr_samples=min(samples, 1000))["fid"]
@@ -155,9 +157,16 @@ def judge_variant(reference: Generator, candidate: Generator, samples: int, seed
     return {**out, "passed": bool(passed)}
 
 
+PEAK_QUANTILE = 0.9999  # the peak gate reads this quantile of single-pixel errors: one pixel in 10,000 may be off
+# more (a uint8 activation that rounds the other way in a small model moves a pixel or two, not an image;
+# measured on the nano dcgan: 57 of 3.9 million pixels over 0.5 with FID unchanged), a broken region may not
+
+
 def pixel_errors(reference: np.ndarray, candidate: np.ndarray) -> dict[str, float]:
-    """Mean / max |difference| of images in [0, 1] (and in 8-bit levels); NaN counts as the worst."""
+    """Mean, peak (PEAK_QUANTILE) and max |difference| of images in [0, 1] (and the mean in 8-bit
+    levels); NaN counts as the worst."""
     diff = np.abs(candidate.astype(np.float64) - reference.astype(np.float64))
     diff = np.where(np.isfinite(diff), diff, 1.0)
     return {"mean_pixel_error": float(diff.mean()), "max_pixel_error": float(diff.max()),
+            "peak_pixel_error": float(np.quantile(diff, PEAK_QUANTILE)),
             "mean_pixel_error_levels": float(diff.mean() * 255)}

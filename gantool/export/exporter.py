@@ -47,6 +47,10 @@ def export(source: str | os.PathLike, cfg: ExportConfig, progress: bool = True) 
     cfg.validate()
     reference = open_checkpoint(source)  # PyTorch eager, fp32: what every file is checked against
     ckpt = reference.checkpoint
+    for kind in cfg.kinds():
+        if kind.archs and ckpt.model.arch not in kind.archs:
+            raise GantoolError(f"--{kind.group} exports {' or '.join(kind.archs)} generators, and this checkpoint "
+                               f"holds a {ckpt.model.arch}; train with --arch {kind.archs[0]} (or --size nano)")
     out = Path(cfg.out_dir)
     check_writable_dir(out.parent, "output directory")
     with path_lock(out, f"output directory {str(out)!r}"):
@@ -126,12 +130,14 @@ class _Judge:
 
     def _gate_line(self, kind: ArtifactKind, v: dict) -> str:
         cfg = self.cfg
-        option = f"--{kind.variant}" if kind.variant != "fp32" else f"--{kind.group}"
+        option = f"--{kind.variant}" if kind.variant != "fp32" and kind.judge is None else f"--{kind.group}"
         if "mean_pixel_error" not in v:
             return f"the {kind.name} variant could not be judged ({v['error']}); nothing was written. Drop {option}"
+        if v.get("why"):
+            return f"{v['file']} misses its gate on {v['backend']}: {v['why']}; nothing was written. Drop {option}"
         fid = f", FID change {v['fid_change']:+.2f}" if "fid_change" in v else ""
         return (f"the {kind.name} variant misses the gate on {v['backend']}: mean pixel error "
-                f"{v['mean_pixel_error']:.4f} (max {cfg.max_pixel_error}), peak {v['max_pixel_error']:.4f} "
+                f"{v['mean_pixel_error']:.4f} (max {cfg.max_pixel_error}), peak {v['peak_pixel_error']:.4f} "
                 f"(max {cfg.max_peak_pixel_error}){fid}; nothing was written. Drop {option} or raise the gate")
 
     def evaluator(self):

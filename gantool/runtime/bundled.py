@@ -15,8 +15,18 @@ from gantool.core.fileio import sha256_file
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "models"
 # name -> SHA-256 of the file `make pretrained` produced (a new file is a new hash here, on purpose)
-BUNDLED = {"digits.seeded.fp16.onnx": "f4bcf7f97ca5f4c59c24757056e83ca9f224d2aa602146f2ee89143feb893a32"}
+BUNDLED = {"digits.seeded.fp16.onnx": "f4bcf7f97ca5f4c59c24757056e83ca9f224d2aa602146f2ee89143feb893a32",
+           "nano.seeded.int8.onnx": "b5169eb4cae7ebb20336fb31e433f066cfe0e201860bfe641d662f298b678df3"}
 BUNDLED_MODEL = "digits.seeded.fp16.onnx"
+# `gantool sample --size SIZE` / `Sampler.bundled(SIZE)`: the bundled model of each size (gantool train --size)
+BUNDLED_SIZES = {"base": BUNDLED_MODEL, "nano": "nano.seeded.int8.onnx"}
+
+
+def bundled_for_size(size: str) -> Path:
+    """The bundled model of a size preset (nano: the microcontroller model, also shipped as C)."""
+    if size not in BUNDLED_SIZES:
+        raise GantoolError(f"no bundled model of size {size!r}; gantool ships {', '.join(BUNDLED_SIZES)}")
+    return bundled_model_path(BUNDLED_SIZES[size])
 
 
 def bundled_model_path(name: str = BUNDLED_MODEL) -> Path:

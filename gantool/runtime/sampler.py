@@ -64,6 +64,14 @@ class Sampler:
         """The pretrained conditional generator that ships inside the gantool package."""
         return cls(None, **kwargs)
 
+    @classmethod
+    def bundled(cls, size: str = "base", **kwargs: Any) -> "Sampler":
+        """A pretrained generator of a size preset that ships inside the package: "base" (the default
+        model) or "nano" (the microcontroller model; its C files are in examples/mcu/generated)."""
+        from gantool.runtime.bundled import bundled_for_size
+
+        return cls(bundled_for_size(size), **kwargs)
+
     @property
     def conditional(self) -> bool:
         return self.generator.conditional

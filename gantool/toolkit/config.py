@@ -22,20 +22,26 @@ class ModelConfig:
     latent_dim: int = 64
     num_classes: int = 10  # class-conditional by default (measured best: benchmarks/results/quality.md); 0 = unconditional
     width: int = 32  # base width: channels (dcgan) or hidden units / 8 (mlp)
+    d_width: Optional[int] = None  # the discriminator's width (None: `width`); only G is exported
     image_size: int = 28
     channels: int = 1
     d_norm: str = "batch"  # discriminator normalisation: "batch" | "spectral" (SNGAN)
     d_mbstd: bool = False  # minibatch standard-deviation feature in D (ProGAN): fights mode collapse
+    size: Optional[str] = None  # the SIZES preset these fields came from (None: set field by field)
 
     def validate(self) -> "ModelConfig":
         """Ranges only; the architecture name is checked where models are created (create_models)."""
         _positive(self, "latent_dim", "width", "channels")
+        if self.d_width is not None and not 0 < self.d_width <= MAX_DIM:
+            raise GantoolError(f"d width must be in 1..{MAX_DIM}, got {self.d_width}")
         if self.latent_dim > MAX_DIM or self.width > MAX_DIM or self.channels > 4:
             raise GantoolError(f"latent dim and width must be <= {MAX_DIM} and channels <= 4")
         if not 0 <= self.num_classes <= 1000:
             raise GantoolError(f"num_classes must be in 0..1000, got {self.num_classes}")
         if self.d_norm not in ("batch", "spectral"):
             raise GantoolError(f"unknown discriminator norm {self.d_norm!r}; choose batch or spectral")
+        if self.size is not None and self.size not in SIZES:
+            raise GantoolError(f"unknown size {self.size!r}; choose one of: {', '.join(SIZES)}")
         if self.image_size != 28:
             raise GantoolError(f"only 28x28 images are supported, got image_size={self.image_size}")
         return self
@@ -43,6 +49,30 @@ class ModelConfig:
     @property
     def conditional(self) -> bool:
         return self.num_classes > 0
+
+    @property
+    def critic_width(self) -> int:
+        return self.width if self.d_width is None else self.d_width
+
+
+# The family of generator sizes (Ultralytics' n/s/m idea): presets of the fields above, for the dcgan.
+# nano fits a Cortex-M4: <= 100 KB of int8 weights, <= 32 KB of activations at batch 1 (gantool export
+# --c reports both); the critic stays wide (d_width 32) because only G ships, and a width-8 critic
+# taught it worse (benchmarks/results/sizes.md).
+SIZES: dict[str, dict[str, Any]] = {
+    "nano": {"arch": "dcgan", "width": 8, "latent_dim": 16, "d_width": 32},
+    "small": {"arch": "dcgan", "width": 16, "latent_dim": 32, "d_width": 32},
+    "base": {"arch": "dcgan", "width": 32, "latent_dim": 64, "d_width": None},
+}
+
+
+def model_config(size: Optional[str] = None, **fields: Any) -> ModelConfig:
+    """A ModelConfig from a size preset; fields given explicitly win over the preset's."""
+    if size is None:
+        return ModelConfig(**fields)
+    if size not in SIZES:
+        raise GantoolError(f"unknown size {size!r}; choose one of: {', '.join(SIZES)}")
+    return ModelConfig(**{**SIZES[size], **fields, "size": size})
 
 
 @dataclass

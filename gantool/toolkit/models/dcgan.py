@@ -110,7 +110,7 @@ class DCGANInference(nn.Module):
 class DCGANDiscriminator(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
-        w, spectral = cfg.width, cfg.d_norm == "spectral"
+        w, spectral = cfg.critic_width, cfg.d_norm == "spectral"
         norm = (lambda c: nn.Identity()) if spectral else nn.BatchNorm2d
         self.body = nn.Sequential(
             # (B, C, 28, 28) -> (B, w, 14, 14); no BN on the input layer (DCGAN)

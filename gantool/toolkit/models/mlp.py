@@ -38,7 +38,7 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
-        h = cfg.width * 8
+        h = cfg.critic_width * 8
         self.body = nn.Sequential(
             nn.Flatten(),
             nn.Linear(cfg.channels * cfg.image_size**2, 4 * h),

@@ -1,0 +1,84 @@
+"""The plain-C row: `gantool_generator.c` / `.h` made from the verified seeded int8 ONNX file, and
+its verification (built with the host's C compiler, run for seeds, compared pixel by pixel).
+
+The C file runs the int8 file's integer arithmetic (gantool.export.c_lower), so its pixels are
+judged against that file's: the share of images that are identical and the largest difference in
+8-bit levels, over `variant_samples` seeds. Budgets (`--max-flash`, `--max-sram`) are checked
+before anything is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from gantool.core.errors import GantoolError, first_line
+from gantool.export.c_source import HEADER, CFiles, generate_from_onnx
+
+MIN_IDENTICAL = 0.99  # share of seeds whose image is identical to the int8 ONNX file's
+MAX_LEVELS = 2  # largest single-pixel difference allowed, in 8-bit levels
+
+
+def write_bundled(size: str, out_dir: Path) -> CFiles:
+    """The C pair of a bundled model (examples/mcu/generated holds nano's): `make -C examples/mcu generated`."""
+    from gantool.runtime.bundled import bundled_for_size
+
+    files = generate_from_onnx(bundled_for_size(size))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "gantool_generator.c").write_text(files.source)
+    (out_dir / HEADER).write_text(files.header)
+    return files
+
+
+def check_budget(files: CFiles, max_flash: Optional[int], max_sram: Optional[int]) -> None:
+    if max_flash is not None and files.flash_bytes > max_flash:
+        raise GantoolError(f"the C generator needs {files.flash_bytes:,} bytes of flash for its weights and tables, "
+                           f"over --max-flash {max_flash:,}; train a smaller model (gantool train --size nano)")
+    if max_sram is not None and files.sram_bytes > max_sram:
+        raise GantoolError(f"the C generator needs {files.sram_bytes:,} bytes of SRAM for its buffers, over "
+                           f"--max-sram {max_sram:,}; train a smaller model (gantool train --size nano)")
+
+
+def export_c(job, target) -> dict[str, Any]:
+    """Maker: the C pair from the seeded int8 file (target.source), within the config's budgets."""
+    files = generate_from_onnx(target.source)
+    check_budget(files, job.cfg.max_flash, job.cfg.max_sram)
+    target.path.write_text(files.source)
+    target.path.with_name(HEADER).write_text(files.header)
+    target.metadata["c_source_file"] = target.source.name
+    return {"flash_bytes": files.flash_bytes, "sram_bytes": files.sram_bytes, "macs": files.macs}
+
+
+def judge_c(kind, path: Path, source: Path, cfg) -> list[dict[str, Any]]:
+    """The host build against the seeded int8 file, seed by seed; without a C compiler, a note."""
+    from gantool.artifacts import ARTIFACTS, open_backend
+    from gantool.export.c_backend import host_compiler
+    from gantool.runtime.generator import to_uint8
+    from gantool.runtime.latents import cycle_labels
+
+    row = {"variant": kind.name, "file": path.name, "backend": kind.backends[0]}
+    if host_compiler() is None:
+        return [{**row, "samples": 0, "passed": True, "note": "not built: no C compiler here (cc, gcc or clang)"}]
+    try:
+        built = open_backend(kind.backends[0], path)
+        onnx_file = open_backend(ARTIFACTS[kind.source].backends[0], source)
+        n = cfg.variant_samples
+        seeds = np.arange(cfg.seed, cfg.seed + n, dtype=np.int64) * 7919 + 1  # spread over the seed space
+        labels = cycle_labels(n, built.num_classes) if built.conditional else None
+        want = to_uint8(onnx_file.run_seeds(seeds, labels)).reshape(n, -1).astype(np.int16)
+        got = to_uint8(built.run_seeds(seeds, labels)).reshape(n, -1).astype(np.int16)
+    except GantoolError as e:
+        return [{**row, "samples": 0, "passed": False, "error": first_line(e, 200)}]
+    diff = np.abs(got - want)
+    identical = float((diff.max(axis=1) == 0).mean())
+    worst = int(diff.max())
+    passed = identical >= MIN_IDENTICAL and worst <= MAX_LEVELS
+    out = {**row, "samples": n, "identical_images": identical, "max_level_difference": worst,
+           "mean_pixel_error": float(diff.mean() / 255), "max_pixel_error": worst / 255,
+           "gate_identical": MIN_IDENTICAL, "gate_levels": MAX_LEVELS, "passed": bool(passed)}
+    if not passed:
+        out["why"] = (f"{identical:.1%} of {n} images identical to {source.name}'s (gate {MIN_IDENTICAL:.0%}), "
+                      f"pixels up to {worst} levels apart (gate {MAX_LEVELS})")
+    return [out]

@@ -1,0 +1,335 @@
+"""Lowering an int8 (QDQ) generator graph to a short list of integer layers for the plain-C export.
+
+The C file (gantool.export.c_source) must compute what onnxruntime computes for the int8 ONNX
+file, so each layer carries onnxruntime's own arithmetic, not the ONNX spec's float view of it:
+
+- a QDQ Gemm / Conv (DequantizeLinear on input, weight and bias, QuantizeLinear after) runs as
+  onnxruntime's fused QGemm / QLinearConv do: int32 sums of (x - x_zp) * w plus the int32 bias,
+  then `float(acc) * (x_scale * w_scale / y_scale)` clamped to the output range, rounded half to
+  even, plus y_zp (MLAS MlasRequantizeOutput; the multiplier computed in that float order);
+- QuantizeLinear of the float latent: clamp(z / scale) rounded half to even, plus the zero point
+  (MLAS MlasQuantizeLinear: a division, not a multiplication by 1 / scale);
+- data movement between quantized tensors (Reshape, DepthToSpace) moves uint8 values;
+- any chain of elementwise float ops between a DequantizeLinear and the next QuantizeLinear (Relu,
+  Tanh, the [-1, 1] -> [0, 1] tail …) reads one of 256 values, so it becomes a 256-entry table
+  computed by onnxruntime itself at export time (exact by construction); the chain that ends the
+  graph maps straight to the sampler's uint8 pixels.
+
+Anything else is refused in one line naming the operator. Shapes are per image (batch 1, NCHW).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+
+from gantool.core.errors import GantoolError
+
+ELEMENTWISE = {"Relu", "LeakyRelu", "Tanh", "Sigmoid", "Clip", "Add", "Sub", "Mul", "Div"}
+MOVES = {"Reshape", "Flatten", "Identity", "DepthToSpace", "Squeeze", "Unsqueeze"}
+SUPPORTED = sorted(ELEMENTWISE | MOVES | {"Gather", "Concat", "QuantizeLinear", "DequantizeLinear", "Gemm", "Conv"})
+
+
+@dataclass
+class Layer:
+    op: str  # "input" | "gemm" | "conv" | "d2s" | "lut"
+    shape_in: tuple[int, ...]
+    shape_out: tuple[int, ...]
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def macs(self) -> int:
+        if self.op == "gemm":
+            return int(self.params["weight"].size)
+        if self.op == "conv":
+            return int(np.prod(self.shape_out) * np.prod(self.params["weight"].shape[1:]))
+        return 0
+
+
+@dataclass
+class Lowered:
+    latent_dim: int
+    num_classes: int
+    image_shape: tuple[int, ...]
+    layers: list[Layer]
+
+    @property
+    def macs(self) -> int:
+        return sum(layer.macs for layer in self.layers)
+
+
+@dataclass
+class _T:
+    """A tensor during lowering: "float" (the latent side), "q" (uint8 with scale/zp), "view" (the
+    float view DequantizeLinear gives of a "q" tensor, with the elementwise ops applied since), or
+    "acc" (a QDQ linear op's output, waiting for its QuantizeLinear)."""
+
+    state: str
+    shape: tuple[int, ...]
+    scale: float = 0.0
+    zp: int = 0
+    chain: list = field(default_factory=list)  # "view": elementwise nodes since the DequantizeLinear
+    layer: Optional[Layer] = None  # "acc": the layer whose output scale/zp the Q fills in
+    table: Optional[np.ndarray] = None  # "float": the label embedding (num_classes, E) float32
+
+
+def lower(model) -> Lowered:
+    """The generator part of an int8 QDQ ONNX model (a seeded file's latent sampler is skipped: the C
+    file draws latents itself) as integer layers; GantoolError for anything the C backend cannot run."""
+    from onnx import numpy_helper
+
+    graph = model.graph
+    if any(t.data_location == 1 for t in graph.initializer):  # TensorProto.EXTERNAL: never read other files
+        raise GantoolError("the ONNX file keeps weights in external files; the C export reads one self-contained file")
+    inits = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    nodes = _generator_nodes(graph)
+    latent_dim = _latent_dim(model)
+    tensors: dict[str, _T] = {"z": _T("float", (latent_dim,))}
+    weights: dict[str, tuple[np.ndarray, float, int]] = {}  # DQ outputs of constant int tensors
+    layers: list[Layer] = []
+    num_classes = 0
+    for node in nodes:
+        op, ins, out = node.op_type, list(node.input), node.output[0]
+        if op not in SUPPORTED:
+            raise GantoolError(f"the C backend does not support operator {op} (node {node.name or out!r}); "
+                               f"it runs {', '.join(SUPPORTED)}")
+        if op == "DequantizeLinear" and ins[0] in inits:
+            zp = inits.get(ins[2]) if len(ins) > 2 else None
+            weights[out] = (inits[ins[0]], inits[ins[1]].astype(np.float32).reshape(-1),
+                            0 if zp is None or not np.any(zp) else 1)
+        elif op == "DequantizeLinear":
+            t = _get(tensors, ins[0], "q", node)
+            _check_params(t, _scalar(inits, ins[1]), int(_scalar(inits, ins[2], 0)), node)
+            tensors[out] = _T("view", t.shape, t.scale, t.zp)
+        elif op == "Gather":
+            table = inits.get(ins[0])
+            if ins[1] != "label" or table is None or table.ndim != 2:
+                raise GantoolError(f"the C backend runs Gather only as the label embedding (node {out!r})")
+            num_classes = table.shape[0]
+            tensors[out] = _T("float", (table.shape[1],), table=table.astype(np.float32))
+        elif op == "Concat":
+            parts = [_get(tensors, i, "float", node) for i in ins]
+            if len(parts) != 2 or parts[0].table is not None or parts[1].table is None:
+                raise GantoolError(f"the C backend runs Concat only as [z, label embedding] (node {out!r})")
+            tensors[out] = _T("float", (latent_dim + parts[1].shape[0],), table=parts[1].table)
+        elif op == "QuantizeLinear":
+            tensors[out] = _quantize(tensors, layers, node, inits, latent_dim)
+        elif op in ("Gemm", "Conv"):
+            tensors[out] = _linear(tensors, weights, layers, node, inits)
+        elif op in MOVES:
+            tensors[out] = _move(tensors, layers, node, inits)
+        else:  # elementwise float op on a dequantized tensor (or the embedding table)
+            tensors[out] = _elementwise(tensors, node, inits)
+    output = graph.output[0].name
+    final = _get(tensors, output, "view", None)
+    layers.append(Layer("lut", final.shape, final.shape,
+                        {"table": pixel_table(final.scale, final.zp, final.chain, model), "pixels": True}))
+    image_shape = tuple(int(d.dim_value) for d in graph.output[0].type.tensor_type.shape.dim[1:])
+    if int(np.prod(final.shape)) != int(np.prod(image_shape)):
+        raise GantoolError(f"the graph's output has {np.prod(final.shape)} values per image, not {image_shape}")
+    return Lowered(latent_dim, num_classes, image_shape, layers)
+
+
+def _generator_nodes(graph) -> list:
+    """The nodes after the latent: a seeded file's in-graph sampler (prefix seeded_) is dropped."""
+    nodes = [n for n in graph.node if not n.name.startswith("seeded_") and not
+             any(o.startswith("seeded_") for o in n.output)]
+    produced = {o for n in nodes for o in n.output}
+    if "z" not in produced and "z" not in {i.name for i in graph.input}:
+        raise GantoolError("the graph has no latent tensor 'z'; the C export needs a gantool int8 ONNX file")
+    return [n for n in nodes if n.output[0] != "z"]
+
+
+def _latent_dim(model) -> int:
+    """z's width: the graph input of a plain file, the metadata's for a seeded one (z is internal)."""
+    import json
+
+    from gantool.runtime.metadata import METADATA_KEY
+
+    for vi in model.graph.input:
+        if vi.name == "z":
+            return int(vi.type.tensor_type.shape.dim[1].dim_value)
+    meta = {p.key: p.value for p in model.metadata_props}
+    try:
+        return int(json.loads(meta[METADATA_KEY])["latent_dim"])
+    except (KeyError, ValueError, TypeError):
+        raise GantoolError("the file has no gantool metadata; the C export needs a gantool int8 ONNX file") from None
+
+
+def _scalar(inits: dict, name: str, default: Optional[float] = None) -> Any:
+    if name == "" or name not in inits:
+        if default is None:
+            raise GantoolError(f"quantization parameter {name!r} is not a constant; the C backend needs constants")
+        return default
+    arr = inits[name]
+    if arr.size != 1:
+        raise GantoolError(f"per-channel quantization ({name!r}) is not supported by the C backend")
+    return arr.reshape(()).item() if arr.dtype.kind != "f" else np.float32(arr.reshape(()))
+
+
+def _get(tensors: dict, name: str, state: str, node) -> _T:
+    t = tensors.get(name)
+    if t is None or t.state != state:
+        where = f"node {node.output[0]!r}" if node is not None else "the graph's output"
+        raise GantoolError(f"the C backend cannot run {where}: its input {name!r} is not a {state} tensor "
+                           "(not a gantool int8 QDQ graph)")
+    return t
+
+
+def _check_params(t: _T, scale: float, zp: int, node) -> None:
+    if np.float32(scale) != np.float32(t.scale) or zp != t.zp:
+        raise GantoolError(f"DequantizeLinear {node.output[0]!r} uses other parameters than its QuantizeLinear")
+
+
+def _quantize(tensors: dict, layers: list, node, inits: dict, latent_dim: int) -> _T:
+    ins = list(node.input)
+    scale, zp = np.float32(_scalar(inits, ins[1])), int(_scalar(inits, ins[2], 0))
+    if len(ins) > 2 and ins[2] in inits and inits[ins[2]].dtype != np.uint8:
+        raise GantoolError("the C backend runs uint8 activations only (this file quantizes to int8)")
+    t = tensors.get(ins[0])
+    if t is not None and t.state == "float":  # the latent [+ the label's embedding]
+        table = None if t.table is None else quantize_values(t.table, scale, zp)
+        layers.append(Layer("input", (latent_dim,), t.shape, {"scale": scale, "zp": zp, "embed": table}))
+        return _T("q", t.shape, scale, zp)
+    if t is not None and t.state == "acc":
+        p = t.layer.params  # onnxruntime's order: x_scale * w_scale[o] / y_scale, in float32
+        channels = p["weight"].shape[0]
+        w_scale = np.broadcast_to(p["w_scale"], (channels,)).astype(np.float32)
+        p["multiplier"] = ((np.float32(p["x_scale"]) * w_scale) / np.float32(scale)).astype(np.float32)
+        t.layer.params["y_zp"] = zp
+        return _T("q", t.shape, scale, zp)
+    t = _get(tensors, ins[0], "view", node)
+    if t.chain or np.float32(t.scale) != scale or t.zp != zp:  # requantize through a table
+        layers.append(Layer("lut", t.shape, t.shape, {"table": requant_table(t.scale, t.zp, t.chain, scale, zp)}))
+    return _T("q", t.shape, scale, zp)
+
+
+def _linear(tensors: dict, weights: dict, layers: list, node, inits: dict) -> _T:
+    x = _get(tensors, node.input[0], "view", node)
+    if x.chain:
+        raise GantoolError(f"{node.op_type} {node.output[0]!r} reads a float tensor that was not requantized")
+    if node.input[1] not in weights or len(node.input) < 3 or node.input[2] not in weights:
+        raise GantoolError(f"{node.op_type} {node.output[0]!r}: the C backend needs int8 weights and an int32 bias")
+    w, w_scale, w_zp = weights[node.input[1]]
+    bias, b_scale, _ = weights[node.input[2]]
+    if w.dtype != np.int8 or w_zp != 0 or bias.dtype != np.int32:
+        raise GantoolError(f"{node.op_type} {node.output[0]!r}: the C backend needs symmetric int8 weights")
+    attrs = {a.name: _attr(a) for a in node.attribute}
+    if w_scale.size not in (1, w.shape[0]):
+        raise GantoolError(f"{node.op_type} {node.output[0]!r}: weight scales per output channel or one, not {w_scale.size}")
+    params = {"weight": w, "bias": bias.reshape(-1), "x_zp": x.zp, "x_scale": np.float32(x.scale), "w_scale": w_scale}
+    if node.op_type == "Gemm":
+        if attrs.get("transA", 0) or not attrs.get("transB", 0) or attrs.get("alpha", 1.0) != 1.0 \
+                or attrs.get("beta", 1.0) != 1.0 or w.ndim != 2 or w.shape[1] != int(np.prod(x.shape)):
+            raise GantoolError(f"Gemm {node.output[0]!r}: the C backend runs x @ W.T + b only")
+        layer = Layer("gemm", x.shape, (w.shape[0],), params)
+    else:
+        layer = _conv_layer(x, w, attrs, params, node)
+    layers.append(layer)
+    return _T("acc", layer.shape_out, layer=layer)
+
+
+def _conv_layer(x: _T, w: np.ndarray, attrs: dict, params: dict, node) -> Layer:
+    if len(x.shape) != 3 or w.ndim != 4 or w.shape[1] != x.shape[0] or attrs.get("group", 1) != 1 \
+            or any(d != 1 for d in attrs.get("dilations", [1, 1])) or attrs.get("auto_pad", "NOTSET") != "NOTSET":
+        raise GantoolError(f"Conv {node.output[0]!r}: the C backend runs 2-D convolutions, group 1, no dilation")
+    c, h, wd = x.shape
+    kh, kw = w.shape[2:]
+    pads = list(attrs.get("pads", [0, 0, 0, 0]))
+    sh, sw = attrs.get("strides", [1, 1])
+    oh, ow = (h + pads[0] + pads[2] - kh) // sh + 1, (wd + pads[1] + pads[3] - kw) // sw + 1
+    params.update({"pads": pads, "strides": (sh, sw)})
+    return Layer("conv", x.shape, (w.shape[0], oh, ow), params)
+
+
+def _move(tensors: dict, layers: list, node, inits: dict) -> _T:
+    t = tensors.get(node.input[0])
+    if t is None or t.state not in ("q", "view"):
+        raise GantoolError(f"{node.op_type} {node.output[0]!r}: the C backend moves quantized tensors only")
+    moved = _T(t.state, t.shape, t.scale, t.zp, list(t.chain))
+    if node.op_type == "DepthToSpace":
+        attrs = {a.name: _attr(a) for a in node.attribute}
+        b, mode = int(attrs["blocksize"]), attrs.get("mode", "DCR")
+        c, h, w = t.shape
+        moved.shape = (c // (b * b), h * b, w * b)
+        layers.append(Layer("d2s", t.shape, moved.shape, {"block": b, "mode": mode}))
+    elif node.op_type == "Reshape":
+        shape = [int(v) for v in inits[node.input[1]].reshape(-1)][1:]  # drop the batch dim
+        moved.shape = tuple(np.empty(t.shape, dtype=np.uint8).reshape(shape).shape)
+    elif node.op_type == "Flatten":
+        moved.shape = (int(np.prod(t.shape)),)
+    elif node.op_type != "Identity":
+        raise GantoolError(f"{node.op_type} {node.output[0]!r} is not supported by the C backend")
+    return moved
+
+
+def _elementwise(tensors: dict, node, inits: dict) -> _T:
+    t = tensors.get(node.input[0])
+    constants = [i for i in node.input[1:] if i]
+    if any(c not in inits or inits[c].size != 1 for c in constants):
+        raise GantoolError(f"{node.op_type} {node.output[0]!r}: the C backend needs scalar constant operands")
+    if t is not None and t.state == "float" and t.table is not None and node.op_type in ("Mul", "Add"):
+        c = inits[constants[0]].astype(np.float32)  # the label's strength on its embedding: fold it
+        return _T("float", t.shape, table=(t.table * c if node.op_type == "Mul" else t.table + c).astype(np.float32))
+    t = _get(tensors, node.input[0], "view", node)
+    return _T("view", t.shape, t.scale, t.zp, t.chain + [(node, {c: inits[c] for c in constants})])
+
+
+def _attr(a):
+    from onnx import helper
+
+    v = helper.get_attribute_value(a)
+    return v.decode() if isinstance(v, bytes) else v
+
+
+# ----- tables computed by onnxruntime --------------------------------------------------------------
+def quantize_values(x: np.ndarray, scale: float, zp: int) -> np.ndarray:
+    """MLAS QuantizeLinear to uint8: clamp(x / scale, -zp, 255 - zp), round half to even, + zp."""
+    v = np.asarray(x, dtype=np.float32) / np.float32(scale)
+    v = np.clip(v, np.float32(-zp), np.float32(255 - zp))
+    return (np.rint(v).astype(np.int32) + zp).astype(np.uint8)
+
+
+def _chain_values(scale: float, zp: int, chain: list, out_q: Optional[tuple[float, int]]) -> np.ndarray:
+    """onnxruntime's output of DequantizeLinear -> chain [-> QuantizeLinear] for each of the 256 inputs."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    from gantool.runtime.session import open_session
+
+    inits = [numpy_helper.from_array(np.float32(scale), "lut_scale"),
+             numpy_helper.from_array(np.uint8(zp), "lut_zp")]
+    nodes = [helper.make_node("DequantizeLinear", ["q", "lut_scale", "lut_zp"], ["x0"])]
+    prev = "x0"
+    for i, (node, constants) in enumerate(chain):
+        names = {c: f"lut_c{i}_{j}" for j, c in enumerate(constants)}
+        inits += [numpy_helper.from_array(v, names[c]) for c, v in constants.items()]
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        inputs = [prev] + [names.get(n, n) for n in node.input[1:]]
+        nodes.append(helper.make_node(node.op_type, inputs, [f"x{i + 1}"], **attrs))
+        prev = f"x{i + 1}"
+    out_type = TensorProto.FLOAT
+    if out_q is not None:
+        inits += [numpy_helper.from_array(np.float32(out_q[0]), "lut_out_scale"),
+                  numpy_helper.from_array(np.uint8(out_q[1]), "lut_out_zp")]
+        nodes.append(helper.make_node("QuantizeLinear", [prev, "lut_out_scale", "lut_out_zp"], ["y"]))
+        prev, out_type = "y", TensorProto.UINT8
+    graph = helper.make_graph(nodes, "lut", [helper.make_tensor_value_info("q", TensorProto.UINT8, [256])],
+                              [helper.make_tensor_value_info(prev, out_type, [256])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    session = open_session(model.SerializeToString(), threads=1)
+    return session.run(None, {"q": np.arange(256, dtype=np.uint8)})[0]
+
+
+def requant_table(scale: float, zp: int, chain: list, out_scale: float, out_zp: int) -> np.ndarray:
+    return _chain_values(scale, zp, chain, (out_scale, out_zp)).astype(np.uint8)
+
+
+def pixel_table(scale: float, zp: int, chain: list, model=None) -> np.ndarray:
+    """The graph's tail as uint8 -> the sampler's uint8 pixel (gantool.runtime.generator.to_uint8)."""
+    from gantool.runtime.generator import to_uint8
+
+    values = _chain_values(scale, zp, chain, None).astype(np.float32)
+    return to_uint8(values.reshape(256, 1, 1, 1)).reshape(256)

@@ -8,7 +8,7 @@ DEMO   ?= demo
 MNIST_TEST ?= ../shared/data/mnist
 PRETRAINED ?= pretrained
 
-.PHONY: test test-fast demo bench pretrained pretrained-nano clean
+.PHONY: test test-fast test-arm64 demo bench pretrained pretrained-nano clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ test: $(STAMP)
 	@fixtures=$$(mktemp -d); trap 'rm -rf "$$fixtures"' EXIT; \
 	GANTOOL_TEST_FIXTURES=$$fixtures $(PYTEST) -m "not edge" && \
 	GANTOOL_TEST_FIXTURES=$$fixtures $(PYTEST) -m edge
+
+# The torch-free runtime and an x86 export's files on ARM64 (qemu-user, a Debian root made once in
+# .arm64/root; needs root, debootstrap, qemu-user-static): figures in benchmarks/results/arm64.md.
+# make test runs the same check (tests/test_arm64.py) without writing the table.
+test-arm64: $(STAMP)
+	$(PY) tests/arm64/run.py --out benchmarks/results/arm64.md
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow and not edge"

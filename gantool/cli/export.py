@@ -172,7 +172,14 @@ def formats() -> None:
 
     rows = [("kind", "file", "option", "made from", "checked by", "runtime", "extra")]
     for k in ARTIFACTS.values():
-        check = f"gates vs {k.source} on {k.backends[0]}" if k.gated else "atol vs eager: " + ", ".join(k.backends)
+        if k.judge is not None:
+            check = f"image by image vs {k.source} on {k.backends[0]}"
+        elif k.gated:
+            check = f"gates vs {k.source} on {k.backends[0]}"
+        elif k.seeded:
+            check = f"atol vs {k.source} on numpy's latents: " + ", ".join(k.backends)
+        else:
+            check = "atol vs eager: " + ", ".join(k.backends)
         rows.append((k.name, k.file, k.option, k.source or "PyTorch", check, "yes" if k.runtime else "no",
                      k.extra or "-"))
     typer.echo(columns(rows))

@@ -28,7 +28,7 @@ import numpy as np
 from gantool.core.errors import GantoolError
 
 ELEMENTWISE = {"Relu", "LeakyRelu", "Tanh", "Sigmoid", "Clip", "Add", "Sub", "Mul", "Div"}
-MOVES = {"Reshape", "Flatten", "Identity", "DepthToSpace", "Squeeze", "Unsqueeze"}
+MOVES = {"Reshape", "Flatten", "Identity", "DepthToSpace"}
 SUPPORTED = sorted(ELEMENTWISE | MOVES | {"Gather", "Concat", "QuantizeLinear", "DequantizeLinear", "Gemm", "Conv"})
 
 
@@ -125,7 +125,7 @@ def lower(model) -> Lowered:
     output = graph.output[0].name
     final = _get(tensors, output, "view", None)
     layers.append(Layer("lut", final.shape, final.shape,
-                        {"table": pixel_table(final.scale, final.zp, final.chain, model), "pixels": True}))
+                        {"table": pixel_table(final.scale, final.zp, final.chain), "pixels": True}))
     image_shape = tuple(int(d.dim_value) for d in graph.output[0].type.tensor_type.shape.dim[1:])
     if int(np.prod(final.shape)) != int(np.prod(image_shape)):
         raise GantoolError(f"the graph's output has {np.prod(final.shape)} values per image, not {image_shape}")
@@ -260,9 +260,7 @@ def _move(tensors: dict, layers: list, node, inits: dict) -> _T:
         moved.shape = tuple(np.empty(t.shape, dtype=np.uint8).reshape(shape).shape)
     elif node.op_type == "Flatten":
         moved.shape = (int(np.prod(t.shape)),)
-    elif node.op_type != "Identity":
-        raise GantoolError(f"{node.op_type} {node.output[0]!r} is not supported by the C backend")
-    return moved
+    return moved  # Identity: the same tensor
 
 
 def _elementwise(tensors: dict, node, inits: dict) -> _T:
@@ -327,7 +325,7 @@ def requant_table(scale: float, zp: int, chain: list, out_scale: float, out_zp: 
     return _chain_values(scale, zp, chain, (out_scale, out_zp)).astype(np.uint8)
 
 
-def pixel_table(scale: float, zp: int, chain: list, model=None) -> np.ndarray:
+def pixel_table(scale: float, zp: int, chain: list) -> np.ndarray:
     """The graph's tail as uint8 -> the sampler's uint8 pixel (gantool.runtime.generator.to_uint8)."""
     from gantool.runtime.generator import to_uint8
 

@@ -15,6 +15,7 @@ def _closure(requirements: list[str]) -> set[str]:
     from packaging.requirements import Requirement
 
     seen: set[str] = set()
+    found: set[str] = set()  # the installed ones (a closure measured in a base-only venv lacks the extras)
     todo = [(r, frozenset()) for r in requirements]
     while todo:
         text, extras = todo.pop()
@@ -31,9 +32,10 @@ def _closure(requirements: list[str]) -> set[str]:
             dist = metadata.distribution(name)
         except metadata.PackageNotFoundError:
             continue
+        found.add(name)
         for sub in dist.requires or []:
             todo.append((sub, frozenset(req.extras)))
-    return {k.split("[")[0] for k in seen}
+    return found
 
 
 def _dist_size(name: str) -> int:

@@ -27,13 +27,16 @@ import shutil
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
 SUITE = "bookworm"
-WHEELS = ("numpy>=1.24", "pillow>=9.0", "typer>=0.12")
+# The base install's own requirements (pyproject.toml), onnxruntime pinned below to this host's version.
+WHEELS = tuple(r.split("#")[0].strip() for r in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+               ["dependencies"] if not r.startswith("onnxruntime"))
 BUNDLED_SEEDS = list(range(16))
 
 

@@ -156,3 +156,22 @@ def test_sample_info_verify_write_nothing_under_home(exported, tmp_path):
                               env=env)
         assert proc.returncode == 0, (args, proc.stderr)
         assert list(home.rglob("*")) == [], (args, sorted(str(p) for p in home.rglob("*")))
+
+
+def test_cli_start_imports_only_what_the_command_needs(tmp_path):
+    """A fast start (benchmarks/cli_start.py): `gantool --help` loads no numpy or onnxruntime, and no
+    command loads rich, pygments or pydantic (the CLI is typer-slim + click), even where they are installed."""
+    heavy = ("rich", "pygments", "pydantic")
+    proc = _run(f"""
+        from gantool.cli import app
+        for argv in (["--help"], ["sample", "--n", "1", "--seed", "0", "--out", {str(tmp_path / "x.png")!r}]):
+            try:
+                app(argv)
+            except SystemExit as e:
+                assert e.code in (0, None), e.code
+            print("LOADED", argv[0], *sorted(m for m in ("numpy", "onnxruntime") + {heavy!r} if m in sys.modules))
+    """)
+    assert proc.returncode == 0, proc.stderr
+    loaded = [line.split()[1:] for line in proc.stdout.splitlines() if line.startswith("LOADED")]
+    assert loaded == [["--help"], ["sample", "numpy", "onnxruntime"]], proc.stdout
+    assert (tmp_path / "x.png").is_file()

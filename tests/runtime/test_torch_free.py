@@ -160,7 +160,7 @@ def test_sample_info_verify_write_nothing_under_home(exported, tmp_path):
 
 def test_cli_start_imports_only_what_the_command_needs(tmp_path):
     """A fast start (benchmarks/cli_start.py): `gantool --help` loads no numpy or onnxruntime, and no
-    command loads rich, pygments or pydantic (the CLI is typer-slim + click), even where they are installed."""
+    command loads rich, pygments or pydantic (the CLI is typer-slim + click, not full typer)."""
     heavy = ("rich", "pygments", "pydantic")
     proc = _run(f"""
         from gantool.cli import app

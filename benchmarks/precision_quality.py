@@ -22,11 +22,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def cpu_model() -> str:
+    """lscpu's model name with its family and model numbers: "AMD EPYC" alone names several CPU kinds
+    (Zen 4 is family 25, Zen 5 family 26), and the kind changes between machines."""
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        return next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-    except (OSError, StopIteration):
+        fields = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in out.splitlines())}
+        name = fields["Model name"]
+    except (OSError, KeyError):
         return platform.processor() or "unknown CPU"
+    ids = ", ".join(f"{k.lower()} {fields[k]}" for k in ("CPU family", "Model") if fields.get(k))
+    return f"{name} ({ids})" if ids else name
 
 
 def run(precision: str, minutes: float, data_dir: str, work: Path) -> dict:

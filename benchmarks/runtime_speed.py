@@ -10,9 +10,13 @@ not change speed, so a short training is used), measured interleaved in one run 
   * this CPU's fp32 and int8 matrix-multiply peaks (one large GEMM each, same threads) and each
     file's achieved operations per second as a fraction of its peak;
   * the share of multiply-accumulates that run in integer kernels (onnxruntime's optimized graph).
-Targets (issues #10 and #11): int8 batch-256 >= 1.5x fp32 ONNX and batch-1 <= 0.75x; the best ONNX
+Peers, the same model in the other runtimes gantool exports to, interleaved with the rest (each
+where its extra is installed): ExecuTorch int8 (XNNPACK), OpenVINO bf16 (CPU plugin) and LiteRT int8
+(XNNPack, fixed batch 1: batch 256 is 256 calls).
+Targets (issues #10, #11 and #20): int8 batch-256 >= 1.5x fp32 ONNX and batch-1 <= 0.75x; the best ONNX
 file vs eager: batch-1 >= 4x lower latency, batch-256 >= 2.5x throughput; a seeded file adds
-<= 10% to batch-1 latency and <= 2% to batch-256 time.
+<= 10% to batch-1 latency and <= 2% to batch-256 time; the best onnxruntime file vs the best peer:
+batch-256 >= 1.0x its throughput, batch-1 <= 1.0x its latency.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import argparse
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,9 +35,22 @@ import numpy as np
 from gantool.assess.int8 import integer_mac_share
 from gantool.assess.timing import PEAK_RSS, fresh_process, median_seconds
 
+sys.path.insert(0, str(Path(__file__).parent))
+from precision_quality import cpu_model  # noqa: E402
+
 BLOCKS = 8  # interleaved measurement blocks
 FILES = {"onnx fp32": "model.onnx", "onnx int8": "model.int8.onnx", "onnx int8, 1 thread": "model.int8.onnx",
          "seeded fp32": "model.seeded.onnx", "seeded int8": "model.seeded.int8.onnx"}
+# name -> (file, backend, export option group, the module its extra installs)
+PEERS = {"peer: executorch int8": ("model.int8.pte", "executorch", "executorch", "executorch"),
+         "peer: openvino bf16": ("model.xml", "openvino.bf16", "openvino", "openvino"),
+         "peer: litert int8": ("model.int8.tflite", "litert", "tflite", "litert_torch")}
+
+
+def available_peers() -> dict[str, tuple[str, str, str, str]]:
+    from importlib.util import find_spec
+
+    return {name: p for name, p in PEERS.items() if find_spec(p[3]) is not None}
 
 
 def make_exports(workdir: Path) -> dict[str, Path]:
@@ -44,7 +62,8 @@ def make_exports(workdir: Path) -> dict[str, Path]:
         run = workdir / arch
         train(TrainConfig(model=ModelConfig(arch=arch, num_classes=10), dataset="mnist-sample", epochs=1,
                           minutes=0.05, device="cpu", run_dir=str(run)), progress=False)
-        export(run, ExportConfig(out_dir=str(run / "export"), formats=("onnx", "seeded"), variants=("int8",),
+        peers = tuple(p[2] for p in available_peers().values())
+        export(run, ExportConfig(out_dir=str(run / "export"), formats=("onnx", "seeded") + peers, variants=("int8",),
                                  fid=False), progress=False)
         out[arch] = run
     return out
@@ -75,6 +94,11 @@ def runners(run: Path) -> dict:
             out[name] = (lambda g=g: g.run_seeds(seeds[1], lab[1]), lambda g=g: g.run_seeds(seeds[256], lab[256]))
         else:
             out[name] = (lambda g=g: g.images(z[1], lab[1]), lambda g=g: g.images(z[256], lab[256]))
+    from gantool.artifacts import open_backend
+
+    for name, (file, backend, _, _) in available_peers().items():
+        g = open_backend(backend, run / "export" / file)
+        out[name] = (lambda g=g: g.images(z[1], lab[1]), lambda g=g: g.images(z[256], lab[256]))
     return out
 
 
@@ -134,7 +158,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     peak = peaks()
-    lines = [f"Runtime speed, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
+    lines = [f"Runtime speed, {cpu_model()}, {os.cpu_count()} cores, Python "
              f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}; {BLOCKS} interleaved blocks, batch-1 = median "
              f"of {args.calls} calls. CPU peaks (one 2048^3 GEMM, all threads): fp32 {peak['fp32'] / 1e9:.0f} GFLOP/s "
              f"(onnxruntime MatMul), int8 {peak['int8'] / 1e9:.0f} GOP/s (MatMulInteger).", ""]
@@ -149,6 +173,11 @@ def main() -> None:
                       "| runner | batch-1 (ms) | batch-256 (img/s) | vs eager b1 | vs eager b256 | % of peak (b256) | int8 MACs | cold start (s) |",
                       "|---|---:|---:|---:|---:|---:|---:|---:|"]
             for name, r in m.items():
+                if name in PEERS:
+                    lines.append(f"| {name} | {r['b1'] * 1e3:.3f} | {256 / r['b256']:.0f} | "
+                                 f"{m['pytorch eager']['b1'] / r['b1']:.2f}x | {m['pytorch eager']['b256'] / r['b256']:.2f}x | "
+                                 f"- | - | - |")
+                    continue
                 file = run / "export" / FILES[name] if name in FILES else None
                 share = integer_mac_share(file)["share"] if file and "int8" in name else None
                 mac = macs.get(name.replace("seeded", "onnx"), macs["onnx fp32"])  # MACs executed per image
@@ -179,6 +208,17 @@ def targets(arch: str, m: dict) -> list[str]:
            f"b256 {e['b256'] / best_b256:.1f}x (>= 2.5x) {mark(e['b256'] / best_b256 >= 2.5)}"]
     for p, (d1, d256) in zip(("fp32", "int8"), seeded):
         out.append(f"seeded {p} adds {d1:+.1%} b1 (<= 10%) {mark(d1 <= 0.10)}, {d256:+.1%} b256 (<= 2%) {mark(d256 <= 0.02)}")
+    peers = {k: v for k, v in m.items() if k in PEERS}
+    if peers:
+        ours = {k: v for k, v in m.items() if k in FILES}
+        b1_name, b256_name = min(ours, key=lambda k: ours[k]["b1"]), min(ours, key=lambda k: ours[k]["b256"])
+        p1_name, p256_name = min(peers, key=lambda k: peers[k]["b1"]), min(peers, key=lambda k: peers[k]["b256"])
+        r256 = peers[p256_name]["b256"] / ours[b256_name]["b256"]
+        r1 = ours[b1_name]["b1"] / peers[p1_name]["b1"]
+        out.append(f"best onnxruntime b256 ({b256_name}) {r256:.2f}x the best peer's ({p256_name[6:]}) throughput "
+                   f"(>= 1.0x) {mark(r256 >= 1.0)}")
+        out.append(f"best onnxruntime b1 ({b1_name}) {r1:.2f}x the best peer's ({p1_name[6:]}) latency (<= 1.0x) "
+                   f"{mark(r1 <= 1.0)}")
     return out
 
 

@@ -1,6 +1,7 @@
 """The ARM64 check (tests/arm64/run.py) as part of make test: the torch-free runtime, the bundled
 models and an x86 export's torch-free files run on aarch64 under qemu-user and give x86's pixels
-(fp32, int8, .ort and seeded files identical, fp16 within its gates, seeded latents bit-identical)."""
+(fp32, int8, .ort and seeded files identical, fp16 within its gates, seeded latents bit-identical;
+.tflite files, where litert-torch is installed, within 1/255 (fp32) and the pixel gates (int8))."""
 
 from __future__ import annotations
 
@@ -36,3 +37,7 @@ def test_the_runtime_gives_x86s_pixels_on_arm64(tmp_path):
         row = next(line for line in table.splitlines() if f"| file:{name} |" in line or f"| {name} |" in line)
         assert "| 100.0% | 0 |" in row and row.endswith("| yes |"), row
     assert table.count("| bit-identical | yes |") == 2
+    if importlib.util.find_spec("litert_torch"):  # LiteRT: XNNPack's ARM64 kernels, within the rows' gates
+        for name in ("model.tflite", "model.int8.tflite"):
+            row = next(line for line in table.splitlines() if f"| file:{name} |" in line)
+            assert row.endswith("| yes |"), row

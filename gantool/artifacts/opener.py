@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, Optional
 
@@ -24,6 +25,8 @@ def open_backend(backend: str, path: str | os.PathLike, **options: Any):
     unknown = sorted(set(options) - set(b.options))
     if unknown:
         raise GantoolError(f"the {backend} backend does not take {', '.join(unknown)}")
+    if b.needs is not None and find_spec(b.needs) is None:  # its runtime is imported only when a file opens
+        raise GantoolError(f"the {backend} backend needs {b.needs}; pip install 'gantool[{b.extra}]'")
     try:
         opener = resolve(b.opener)
     except ModuleNotFoundError as e:

@@ -20,6 +20,9 @@ for _b in (
     Backend("openvino.bf16", "gantool.export.backends:open_openvino_bf16", extra="openvino", needs="openvino"),
     # The plain-C export built with the host's C compiler (ctypes): one image per call, as on a device.
     Backend("c", "gantool.export.c_backend:CGenerator", batches=(1,)),
+    # ai-edge-litert's interpreter (XNNPack), torch-free: the Sampler opens .tflite files when it is installed.
+    Backend("litert", "gantool.runtime.litert:LiteRTGenerator", torch_free=True, extra="litert-runtime",
+            needs="ai_edge_litert", options=("threads", "providers", "spin", "max_batch")),
 ):
     register_backend(_b)
 
@@ -63,6 +66,16 @@ for _k in (
                  help="Write gantool_generator.c + .h: plain C99 for microcontrollers (int8 kernels, no "
                       "allocation, same digit per seed), from the seeded int8 file; built and compared here "
                       "when a C compiler is found. Budgets: --max-flash, --max-sram."),
+    # LiteRT (TensorFlow Lite) for Android and embedded Linux: converted by litert-torch from the
+    # PyTorch module at a fixed batch of 1 (gantool.export.litert says why), run by ai-edge-litert.
+    ArtifactKind("tflite", "model.tflite", "tflite", "gantool.export.litert:export_tflite", ("litert",),
+                 metadata="sidecar", extra="litert", needs="litert_torch",
+                 help="Write model.tflite (LiteRT / TensorFlow Lite, XNNPack, fixed batch 1); with --int8 also "
+                      "model.int8.tflite. Needs gantool[litert]; the torch-free Sampler opens it with "
+                      "gantool[litert-runtime]."),
+    ArtifactKind("tflite-int8", "model.int8.tflite", "tflite", "gantool.export.litert:export_tflite_int8",
+                 ("litert",), metadata="sidecar", variant="int8", source="tflite", gated=True, extra="litert",
+                 needs="litert_torch"),
     # Judged by gates, not atol: OpenVINO's CPU plugin runs bf16 by default here, and even its f32
     # mode reorders sums (measured up to ~1e-3 on a trained model); both precisions are judged.
     ArtifactKind("openvino", "model.xml", "openvino", "gantool.export.edge_formats:export_openvino",

@@ -100,7 +100,8 @@ class ExecuTorchGenerator(Generator):
     backend = "executorch"
 
     def __init__(self, path: Path) -> None:
-        from gantool.export.edge_formats import EXECUTORCH_MAX_BATCH, quiet_native_stderr
+        from gantool.core.native import quiet_native_stderr
+        from gantool.export.edge_formats import EXECUTORCH_MAX_BATCH
 
         super().__init__(read_metadata(path), path, max_batch=EXECUTORCH_MAX_BATCH)
         try:

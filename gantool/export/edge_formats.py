@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import logging
 import os
 import tempfile
 import warnings
@@ -21,6 +20,7 @@ from typing import Any, Iterator
 import torch
 
 from gantool.core.errors import GantoolError, first_line
+from gantool.core.native import quiet_native_stderr
 from gantool.export.formats import ExportJob, Target, dynamic_batch, set_onnx_metadata
 from gantool.export.wrapper import example_inputs
 from gantool.runtime.latents import seeded_inputs
@@ -95,31 +95,6 @@ def export_executorch_int8(job: ExportJob, target: Target) -> dict[str, Any]:
         converted = convert_pt2e(prepared)
     program, _ = _executorch_program(job, converted)
     return _lower(program, target)
-
-
-@contextlib.contextmanager
-def quiet_native_stderr() -> Iterator[None]:
-    """Silence C++ log lines written straight to file descriptor 2 (ExecuTorch's cpuinfo notes) and
-    the deprecation warning torch logs when torchao registers an Enum at import, so gantool's own
-    output stays clean (a failing command prints one line); Python errors still propagate."""
-    pytree = logging.getLogger("torch.utils._pytree")
-    was_disabled, pytree.disabled = pytree.disabled, True
-    try:
-        saved = os.dup(2)
-    except OSError:  # no stderr at all
-        saved = None
-    try:
-        if saved is None:
-            yield
-            return
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        pytree.disabled = was_disabled
-        if saved is not None:
-            os.dup2(saved, 2)
-            os.close(saved)
 
 
 # ----- onnxruntime mobile format ---------------------------------------------------------------

@@ -33,7 +33,7 @@ class Sampler:
     def __init__(self, path: Union[str, os.PathLike, None] = None, threads: Optional[int] = None,
                  providers: Optional[Sequence[str]] = None, max_batch: int = 256, max_n: int = 100_000,
                  spin: bool = True) -> None:
-        """Load an exported ONNX / .ort generator and its gantool metadata.
+        """Load an exported generator (.onnx, .ort; .tflite with gantool[litert-runtime]) and its gantool metadata.
 
         path: the model file; None: the pretrained model bundled with gantool.
         threads: intra-op threads (None: onnxruntime's default, one per physical core).

@@ -5,9 +5,10 @@ compared with the same files on this x86 machine.
 
 1. The root: a Debian bookworm arm64 `debootstrap --variant=minbase` with python3 (made once, ~4 min;
    needs root and qemu-user-static with binfmt), and gantool's base install for ARM64 next to it:
-   numpy, onnxruntime (this machine's version), pillow and typer as PyPI's aarch64 wheels (pip
+   numpy, onnxruntime (this machine's version), pillow, typer-slim and ai-edge-litert as PyPI's aarch64 wheels (pip
    --platform, run here: no emulated pip), the gantool package copied from this checkout.
-2. The files: an export of a short nano run (--onnx --fp16 --int8 --seeded --ort; or --export DIR),
+2. The files: an export of a short nano run (--onnx --fp16 --int8 --seeded --ort, and --tflite where
+   litert-torch is installed; or --export DIR),
    the bundled models, seeds and latents chosen here.
 3. In the root: tests/arm64/probe.py runs every file, `gantool sample --size nano` and `gantool verify
    --hashes-only` run as a user would; back here each output is compared with x86's.
@@ -34,9 +35,13 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
 SUITE = "bookworm"
-# The base install's own requirements (pyproject.toml), onnxruntime pinned below to this host's version.
-WHEELS = tuple(r.split("#")[0].strip() for r in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-               ["dependencies"] if not r.startswith("onnxruntime"))
+# The base install's own requirements (pyproject.toml), onnxruntime pinned below to this host's version,
+# and the runtime extra that opens .tflite files (ai-edge-litert's aarch64 wheels are manylinux_2_27).
+_PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+WHEELS = tuple(r.split("#")[0].strip() for r in _PROJECT["dependencies"] + _PROJECT["optional-dependencies"]
+               ["litert-runtime"] if not r.startswith("onnxruntime"))
+SUFFIXES = (".onnx", ".ort", ".tflite")  # the torch-free files of an export
+EXACT = ("model.onnx", "model.seeded.onnx", "model.ort", "model.tflite")  # fp32: within 1/255 of x86
 BUNDLED_SEEDS = list(range(16))
 
 
@@ -89,7 +94,7 @@ def ensure_site(root: Path) -> None:
     log(f"installing aarch64 wheels for python {py}: onnxruntime {onnxruntime.__version__}, {', '.join(WHEELS)}")
     shutil.rmtree(site, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-compile",
-                    "--target", str(site), "--platform", "manylinux2014_aarch64", "--platform",
+                    "--target", str(site), "--platform", "manylinux2014_aarch64", "--platform", "manylinux_2_27_aarch64", "--platform",
                     "manylinux_2_28_aarch64", "--only-binary=:all:", "--python-version", py, "--implementation", "cp",
                     f"onnxruntime=={onnxruntime.__version__}", *WHEELS], check=True,
                    env={**os.environ, "PIP_CONSTRAINT": ""})
@@ -99,11 +104,16 @@ def ensure_site(root: Path) -> None:
 def make_export(work: Path) -> Path:
     run, out = work / "run", work / "export"
     gantool = [sys.executable, "-m", "gantool"]
-    log("training a short nano run and exporting it (--onnx --fp16 --int8 --seeded --ort) on x86")
+    from importlib.util import find_spec
+
+    formats = ["--onnx", "--fp16", "--int8", "--seeded", "--ort"] + (["--tflite"] if find_spec("litert_torch") else [])
+    if "--tflite" not in formats:
+        log("litert-torch is not installed here: no .tflite files to check (pip install 'gantool[litert]')")
+    log(f"training a short nano run and exporting it ({' '.join(formats)}) on x86")
     subprocess.run(gantool + ["train", "--dataset", "mnist-sample", "--size", "nano", "--epochs", "3", "--run-dir",
                               str(run), "--overwrite", "-q"], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(gantool + ["export", str(run), "--out", str(out), "--onnx", "--fp16", "--int8", "--seeded", "--ort",
-                              "--no-fid", "--force"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(gantool + ["export", str(run), "--out", str(out), *formats, "--no-fid", "--force"], check=True,
+                   stdout=subprocess.DEVNULL)
     return out
 
 
@@ -114,7 +124,7 @@ def job_for(export: Path, stage: Path) -> tuple[dict, dict]:
 
     files, want = [], {}
     rng = np.random.default_rng(7)
-    for path in sorted(p for p in export.iterdir() if p.suffix in (".onnx", ".ort")):
+    for path in sorted(p for p in export.iterdir() if p.suffix in SUFFIXES):
         s = Sampler(path, threads=1)
         n = 64
         labels = cycle_labels(n, s.num_classes).tolist() if s.conditional else None
@@ -164,7 +174,7 @@ def compare(want: dict, got: dict) -> list[dict]:
         a, b = ref.astype(np.int16), arm.astype(np.int16)  # uint8 images
         levels = np.abs(a - b).reshape(len(a), -1)
         name = key.split(":", 1)[1]
-        exact = name == "model.onnx" or name == "model.seeded.onnx" or name == "model.ort"
+        exact = name in EXACT
         gate_ok = levels.max() <= 1 if exact else (levels.mean() / 255 <= 0.02 and np.quantile(levels, 0.9999) / 255 <= 0.5)
         rows.append({"what": key, "identical": float((levels.max(axis=1) == 0).mean()), "max_levels": int(levels.max()),
                      "mean_levels": float(levels.mean()), "gate": "<= 1/255" if exact else "pixel gates",

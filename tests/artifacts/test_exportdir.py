@@ -49,7 +49,7 @@ def test_primary_falls_back_to_an_fp32_file(tmp_path):
     ({"../x.onnx": entry("onnx")}, "not a file inside its folder"),
     ({"/etc/passwd": entry("onnx")}, "not a file inside its folder"),
     ({".hidden.onnx": entry("onnx")}, "not a file inside its folder"),
-    ({"model.onnx": entry("tflite")}, "unknown kind 'tflite'"),
+    ({"model.onnx": entry("coreml")}, "unknown kind 'coreml'"),
     ({"model.onnx": entry("int8")}, "says 'model.onnx' is a int8 file, which its name contradicts"),
     ({"model.bin": entry("pte", companion=True)}, "is a pte companion, which its name contradicts"),
     ({"model.onnx": {"kind": "onnx", "sha256": "zz", "size": 1}}, "malformed"),

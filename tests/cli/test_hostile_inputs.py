@@ -273,7 +273,7 @@ EXPORT = [
     Case("out-foreign-dir", lambda e: ["export", e.run, "--out", e.run / "samples", "--force"],
          "holds no gantool export"),
     Case("out-unwritable", lambda e: ["export", e.run, "--out", "/proc/gantool-export"], "not writable"),
-    Case("unknown-format", lambda e: ["export", e.run, "--out", e.p("o"), "--format", "tflite"], "unknown format"),
+    Case("unknown-format", lambda e: ["export", e.run, "--out", e.p("o"), "--format", "coreml"], "unknown format"),
     Case("variant-without-format", lambda e: ["export", e.run, "--out", e.p("o"), "--torchscript", "--int8"],
          "add one of .*--onnx"),
     Case("other-model-no-force", lambda e: ["export", e.run, "--out", H.edit_manifest(

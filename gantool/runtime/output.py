@@ -35,15 +35,12 @@ def check_images_out(text: str) -> tuple[Path, bool]:
 def save_images(images: np.ndarray, out: Path, as_dir: bool, nrow: Optional[int] = None, scale: int = 1) -> str:
     """Write uint8 images (N, H, W) as checked by check_images_out; returns what was written."""
     if as_dir:
-        from PIL import Image
-
         try:
             out.mkdir(exist_ok=True)
         except OSError as e:
             raise GantoolError(f"cannot create {str(out)!r} ({e.strerror or e}); choose another --out") from None
         for i, img in enumerate(images):
-            save_png(make_grid(img[None], 1, padding=0, scale=scale) if scale > 1 else Image.fromarray(img, mode="L"),
-                     out / f"{i:05d}.png")
+            save_png(make_grid(img[None], 1, padding=0, scale=scale), out / f"{i:05d}.png")
         return f"wrote {len(images)} PNGs to {out}"
     if out.suffix.lower() == ".npy":
         with atomic_path(out) as tmp:

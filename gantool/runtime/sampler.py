@@ -178,7 +178,8 @@ class Sampler:
 
     @staticmethod
     def grid(images: np.ndarray, nrow: Optional[int] = None, scale: int = 1):
-        """Tile (n, H, W) uint8 images into a PIL image, `nrow` per row, each pixel `scale` x `scale`."""
+        """Tile (n, H, W) uint8 images into a GridImage (`.save("x.png")`, `np.asarray`, `.to_pil()`), `nrow`
+        per row, each pixel `scale` x `scale`."""
         return make_grid(images, nrow, scale=scale)
 
     def __repr__(self) -> str:

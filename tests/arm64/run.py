@@ -5,7 +5,7 @@ compared with the same files on this x86 machine.
 
 1. The root: a Debian bookworm arm64 `debootstrap --variant=minbase` with python3 (made once, ~4 min;
    needs root and qemu-user-static with binfmt), and gantool's base install for ARM64 next to it:
-   numpy, onnxruntime (this machine's version), pillow, typer-slim and ai-edge-litert as PyPI's aarch64 wheels (pip
+   numpy, onnxruntime (this machine's version), typer-slim and ai-edge-litert as PyPI's aarch64 wheels (pip
    --platform, run here: no emulated pip), the gantool package copied from this checkout.
 2. The files: an export of a short nano run (--onnx --fp16 --int8 --seeded --ort, and --tflite where
    litert-torch is installed; or --export DIR),

@@ -160,8 +160,9 @@ def test_sample_info_verify_write_nothing_under_home(exported, tmp_path):
 
 def test_cli_start_imports_only_what_the_command_needs(tmp_path):
     """A fast start (benchmarks/cli_start.py): `gantool --help` loads no numpy or onnxruntime, and no
-    command loads rich, pygments or pydantic (the CLI is typer-slim + click, not full typer)."""
-    heavy = ("rich", "pygments", "pydantic")
+    command loads rich, pygments or pydantic (the CLI is typer-slim + click, not full typer) or pillow
+    (gantool writes its PNGs itself: the base install has no pillow)."""
+    heavy = ("rich", "pygments", "pydantic", "PIL")
     proc = _run(f"""
         from gantool.cli import app
         for argv in (["--help"], ["sample", "--n", "1", "--seed", "0", "--out", {str(tmp_path / "x.png")!r}]):

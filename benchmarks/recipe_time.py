@@ -1,12 +1,13 @@
 """Time to quality: the current default recipe against a candidate, side by side on this CPU.
 
-    python benchmarks/recipe_time.py [--minutes 10] [--short 4] [--candidate "--lr-decay-start 0.5"]
-                                     [--data-dir ../shared/data/mnist] [--out benchmarks/results/recipe_time.md]
+    python benchmarks/recipe_time.py [--minutes 10] [--short 4] [--baseline "--lr-decay-start 1"]
+                                     [--candidate ""] [--data-dir ../shared/data/mnist] [--out FILE]
 
 Trains, one after the other on this CPU alone (a busy core changes images/s and so the steps a
 budget buys), `gantool train --dataset mnist-sample --seed 0`:
-  A: the default recipe for `--minutes`;
-  B: the default plus the candidate's flags for `--minutes`, and again for `--short` minutes.
+  A: the defaults plus the baseline's flags (by default the recipe before the learning-rate decay
+     became the default) for `--minutes`;
+  B: the defaults plus the candidate's flags for `--minutes`, and again for `--short` minutes.
 Each is scored by `gantool eval` (10,000 samples against the MNIST test split, gantool's features).
 The time-to-FID ratio: if B at `--short` minutes reaches A's FID at `--minutes`, B gets there at
 least minutes/short times faster (issue #21's goal: >= 2.5x, so short = 4 for 10 minutes).
@@ -81,14 +82,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--short", type=float, default=4.0)
-    ap.add_argument("--candidate", default="--lr-decay-start 0.5", help="flags added to the defaults")
+    ap.add_argument("--baseline", default="--lr-decay-start 1", help="A: flags added to the defaults")
+    ap.add_argument("--candidate", default="", help="B: flags added to the defaults")
     ap.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "mnist"))
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     cand = shlex.split(args.candidate)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        rows = [train_and_score("A", [], args.minutes, args.data_dir, work),
+        rows = [train_and_score("A", shlex.split(args.baseline), args.minutes, args.data_dir, work),
                 train_and_score("B", cand, args.minutes, args.data_dir, work),
                 train_and_score("B-short", cand, args.short, args.data_dir, work)]
     floor = rows[0]["fid_floor"]

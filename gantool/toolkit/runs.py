@@ -68,6 +68,12 @@ def apply_resume_overrides(ckpt: Checkpoint, overrides: dict[str, Any]) -> Train
         elif getattr(cfg, key, object()) != value:
             raise GantoolError(f"--resume keeps the run's settings; only --epochs, --minutes, --device, --precision "
                                f"and --threads may change (got --{key.replace('_', '-')})")
+    if cfg.lr_decay_start < 1.0 and (cfg.epochs, cfg.minutes) != (ckpt.train.epochs, ckpt.train.minutes):
+        # The decay is a fraction of the run's length: a new length moves it (interrupted runs resumed as
+        # they were stay exact; with --lr-decay-start 1 a longer run equals one trained that long).
+        print(f"warning: --resume with a new length stretches the learning-rate decay (--lr-decay-start "
+              f"{cfg.lr_decay_start:g}) over it; the result differs from a run trained to that length from the start",
+              file=sys.stderr)
     return cfg
 
 

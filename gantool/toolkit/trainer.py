@@ -176,9 +176,10 @@ class Trainer(StateMixin):
         return not (self._should_stop(sync_now=True) and self.epoch < self.cfg.max_epochs)
 
     def _progress_fraction(self, steps_per_epoch: int) -> float:
-        """How far the run is: by steps when the epochs are known (reproducible), else by the clock."""
-        if self.cfg.epochs is not None:
-            return self.step / (self.cfg.epochs * steps_per_epoch)
+        """How far the run is: by steps when the run has an epoch limit (reproducible: --epochs, or the
+        default epochs when there is no --minutes either), else by the clock of the --minutes budget."""
+        if self.cfg.epochs is not None or self.cfg.minutes is None:
+            return min(1.0, self.step / (self.cfg.max_epochs * steps_per_epoch))
         return min(1.0, self.elapsed_s / (self.cfg.minutes * 60))
 
     def _finite_losses(self, d_loss: torch.Tensor, g_loss: torch.Tensor) -> tuple[float, float]:

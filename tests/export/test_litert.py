@@ -107,3 +107,14 @@ def test_the_sidecar_says_what_the_file_is(tflite_export):
     assert (meta["artifact_format"], meta["variant"]) == ("tflite", "int8")
     report = json.loads((tflite_export / "verification.json").read_text())
     assert report["notes"]["model.tflite"]["batch"] == 1
+
+
+def test_export_without_the_converter_names_its_extra(trained_run, tmp_path, monkeypatch):
+    import sys
+
+    from gantool.export import ExportConfig, export
+
+    monkeypatch.setitem(sys.modules, "litert_torch", None)  # as if gantool[litert] were not installed
+    with pytest.raises(GantoolError, match=r"--tflite needs litert_torch.*pip install 'gantool\[litert\]'"):
+        export(trained_run("dcgan", 10), ExportConfig(out_dir=str(tmp_path / "o"), formats=("tflite",)), progress=False)
+    assert not (tmp_path / "o").exists()

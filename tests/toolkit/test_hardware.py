@@ -83,7 +83,7 @@ def test_resume_in_another_precision_says_so_and_continues(monkeypatch, tiny_cfg
     from gantool.toolkit import resume, train
 
     monkeypatch.setattr(hardware, "cpu_bf16_units", lambda: True)
-    cfg = tiny_cfg("dcgan", 10, epochs=1, precision="fp32")
+    cfg = tiny_cfg("dcgan", 10, epochs=1, precision="fp32", lr_decay_start=1.0)  # no decay to stretch
     train(cfg, progress=False)
     capsys.readouterr()
     result = resume(cfg.run_dir, {"epochs": 2, "precision": "bf16"}, progress=False)

@@ -63,12 +63,20 @@ def test_deterministic_on_cpu(tiny_cfg, tmp_path):
     _assert_same(_g_weights(a.run_dir), _g_weights(b.run_dir))
 
 
-def test_resume_after_epoch_equals_uninterrupted(tiny_cfg, tmp_path):
-    full = tiny_cfg("dcgan", 10, epochs=2)
+def test_resume_after_epoch_equals_uninterrupted(tiny_cfg, tmp_path, capsys):
+    """A run extended on resume equals one trained that long with a constant learning rate; with the
+    default decay (a fraction of the run's length) resuming with a new length says it stretches it."""
+    full = tiny_cfg("dcgan", 10, epochs=2, lr_decay_start=1.0)
     train(full, progress=False)
-    part = tiny_cfg("dcgan", 10, epochs=1, run_dir=str(tmp_path / "part"))
+    part = tiny_cfg("dcgan", 10, epochs=1, run_dir=str(tmp_path / "part"), lr_decay_start=1.0)
     train(part, progress=False)
+    decayed = tiny_cfg("dcgan", 10, epochs=1, run_dir=str(tmp_path / "decayed"))
+    train(decayed, progress=False)
+    capsys.readouterr()
+    resume(decayed.run_dir, {"epochs": 2}, progress=False)
+    assert "stretches the learning-rate decay" in capsys.readouterr().err
     result = resume(part.run_dir, {"epochs": 2}, progress=False)
+    assert "stretches" not in capsys.readouterr().err
     assert result.epochs_done == 2
     _assert_same(_g_weights(full.run_dir), _g_weights(part.run_dir))
     assert len(load_checkpoint(part.run_dir).state["history"]) == 2
@@ -228,3 +236,19 @@ def test_the_loss_plot_shows_what_training_prints(tiny_cfg):
     for key in ("d_loss", "g_loss"):
         assert log[0][key] == pytest.approx(sum(h[key] for h in result.history) / 2, rel=1e-5)
     assert (result.run_dir / "losses.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("limit", ["epochs", "neither"])
+def test_default_learning_rate_is_constant_then_falls_to_zero(tiny_cfg, monkeypatch, limit):
+    """The default recipe: both learning rates constant for the first half of the run, then linearly
+    down to 0 (recipe_time.md); with neither --epochs nor --minutes the default epoch count is the
+    run's length (that case once reached the clock's branch with no budget)."""
+    import gantool.toolkit.config as config
+
+    monkeypatch.setattr(config, "DEFAULT_EPOCHS", 2)
+    cfg = tiny_cfg("mlp", epochs=2 if limit == "epochs" else None)
+    assert cfg.lr_decay_start == 0.5
+    seen = []
+    train(cfg, progress=False, on_step=lambda t: seen.append(t.gan.opt_g.param_groups[0]["lr"] / cfg.lr_g))
+    half = len(seen) // 2
+    assert all(s == 1.0 for s in seen[: half - 1]) and seen[-1] < 0.2 and seen == sorted(seen, reverse=True)

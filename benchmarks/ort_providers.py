@@ -19,27 +19,17 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
+
+from gantool.assess.timing import median_seconds
 
 sys.path.insert(0, str(Path(__file__).parent))
 from precision_quality import cpu_model  # noqa: E402
 
 BLOCKS = 6
 SKIP = {"CPUExecutionProvider", "AzureExecutionProvider"}  # the reference, and a remote-call provider
-
-
-def median_s(fn, calls: int, warmup: int) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(calls):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -65,8 +55,8 @@ def main() -> None:
     res = {k: {"b1": [], "b256": []} for k in gens}
     for _ in range(BLOCKS):
         for k, g in gens.items():
-            res[k]["b1"].append(median_s(lambda: g.images(z[1], lab[1]), 60, 10))
-            res[k]["b256"].append(median_s(lambda: g.images(z[256], lab[256]), 6, 3))
+            res[k]["b1"].append(median_seconds(lambda: g.images(z[1], lab[1]), 60, warmup=10))
+            res[k]["b256"].append(median_seconds(lambda: g.images(z[256], lab[256]), 6, warmup=3))
     lines = [f"CPU: {cpu_model()}; onnxruntime {ort.__version__} ({', '.join(ort.get_available_providers())}); "
              f"{BLOCKS} interleaved blocks in one process; files of `{args.export}`.", "",
              "| file | provider (running) | batch-1 (ms) | batch-256 (img/s) | vs CPU provider b256 | max pixel diff vs CPU provider |",

@@ -9,7 +9,8 @@ import logging
 import os
 from typing import Iterator
 
-# TensorFlow-style C++ logging (LiteRT's converter and interpreter): errors only, no oneDNN banner.
+# TensorFlow-style C++ logging (LiteRT's converter and interpreter): errors only, no oneDNN banner. Set
+# in the process's environment on first use (the libraries read it when they load), unless already set.
 NATIVE_LOG_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}
 
 

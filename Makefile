@@ -16,9 +16,9 @@ $(PY):
 # Everything: runtime + train + export + test tools (torch comes from pip's local wheels here).
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
-	# The LiteRT converter without its declared transformers (litert-torch's LLM tools, which gantool
-	# does not import): transformers pulls full typer, which would replace typer-slim's CLI module.
-	$(PY) -m pip install -q --disable-pip-version-check --no-deps 'litert-torch>=0.10,<0.11'
+	# The LiteRT converter and its dependencies but transformers (full typer would replace typer-slim's
+	# CLI module), typing-extensions kept new enough for selenium and anyio: .ci/litert_deps.py says why.
+	$(PY) .ci/litert_deps.py
 	touch $(STAMP)
 
 PYTEST := $(PY) -m pytest -q --durations=15

@@ -54,7 +54,7 @@ demo: $(STAMP)
 # The model inside the package (gantool/runtime/models/): reproducible on CPU (fixed seed, epochs, not
 # minutes). ~25 min on 2 cores. Scored on the MNIST test split ($(MNIST_TEST)), recorded in benchmarks/results/.
 pretrained: $(STAMP)
-	$(VENV)/bin/gantool train --dataset mnist-sample --epochs 250 --lr-decay-start 0.5 --seed 0 \
+	$(VENV)/bin/gantool train --dataset mnist-sample --epochs 250 --lr-decay-start 0.5 --lr-g 2e-4 --lr-d 2e-4 --seed 0 \
 		--run-dir $(PRETRAINED)/run --overwrite
 	$(VENV)/bin/gantool export $(PRETRAINED)/run --out $(PRETRAINED)/export --seeded --fp16 --int8 --force \
 		--fid-data-dir $(MNIST_TEST)
@@ -67,7 +67,7 @@ pretrained: $(STAMP)
 # The nano model inside the package (gantool/runtime/models/nano.seeded.int8.onnx) and its C files in
 # examples/mcu/generated: ~10 min on 2 cores. Scored like the base model (benchmarks/results/sizes.md).
 pretrained-nano: $(STAMP)
-	$(VENV)/bin/gantool train --dataset mnist-sample --size nano --epochs 150 --lr-decay-start 0.5 --seed 0 \
+	$(VENV)/bin/gantool train --dataset mnist-sample --size nano --epochs 150 --lr-decay-start 0.5 --lr-g 2e-4 --lr-d 2e-4 --seed 0 \
 		--run-dir $(PRETRAINED)/nano --overwrite
 	$(VENV)/bin/gantool export $(PRETRAINED)/nano --out $(PRETRAINED)/nano-export --c --force --fid-data-dir $(MNIST_TEST)
 	$(VENV)/bin/gantool eval $(PRETRAINED)/nano-export/model.int8.onnx --n 10000 --data-dir $(MNIST_TEST) \
@@ -78,8 +78,8 @@ pretrained-nano: $(STAMP)
 	$(MAKE) -C examples/mcu generated PYTHON=$(abspath $(PY))
 
 bench: $(STAMP)
+	$(PY) benchmarks/loop_overhead.py --out benchmarks/results/loop_overhead.md
 	$(PY) benchmarks/train_speed.py
-	$(PY) benchmarks/train_load.py
 	$(PY) benchmarks/runtime_speed.py
 	$(PY) benchmarks/http_load.py
 

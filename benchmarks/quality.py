@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -37,6 +38,9 @@ from gantool.toolkit.augment import random_rotate
 from gantool.toolkit.data import load_dataset
 from gantool.toolkit.inference import TorchGenerator, model_metadata, open_checkpoint, to_pixels
 from gantool.toolkit.metrics.evaluator import Evaluator, generated_images
+
+sys.path.insert(0, str(Path(__file__).parent))
+from report import write_section  # noqa: E402
 
 # Variants of the default recipe (conditional DCGAN, BCE, BatchNorm critic, R1 gamma 1,
 # EMA, no augmentation), each changing one thing, measured at the same budget (`--candidates`).
@@ -209,7 +213,7 @@ def main() -> None:
     table = "\n".join(lines)
     print("\n" + table)
     if args.out:
-        args.out.write_text(table + "\n")
+        write_section(args.out, "quality.py", table)
 
 
 def _row(r: dict, floor: float) -> str:

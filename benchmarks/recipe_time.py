@@ -1,7 +1,8 @@
 """Time to quality: the current default recipe against a candidate, side by side on this CPU.
 
     python benchmarks/recipe_time.py [--minutes 10] [--short 4] [--baseline "--lr-decay-start 1"]
-                                     [--candidate ""] [--data-dir ../shared/data/mnist] [--out FILE]
+                                     [--candidate ""] [--data-dir ../shared/data/mnist]
+                                     [--out benchmarks/results/quality.md]
 
 Trains, one after the other on this CPU alone (a busy core changes images/s and so the steps a
 budget buys), `gantool train --dataset mnist-sample --seed 0`:
@@ -32,6 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from precision_quality import cpu_model  # noqa: E402
+from report import write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MEMO_SAMPLES = 2000
@@ -85,7 +87,7 @@ def main() -> None:
     ap.add_argument("--baseline", default="--lr-decay-start 1", help="A: flags added to the defaults")
     ap.add_argument("--candidate", default="", help="B: flags added to the defaults")
     ap.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "mnist"))
-    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--out", type=Path, default=None, help="write the table as this script's section of FILE")
     args = ap.parse_args()
     cand = shlex.split(args.candidate)
     with tempfile.TemporaryDirectory() as tmp:
@@ -115,7 +117,7 @@ def main() -> None:
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
-        args.out.write_text(text)
+        write_section(args.out, "recipe_time.py", text)
 
 
 if __name__ == "__main__":

@@ -241,7 +241,7 @@ def test_the_loss_plot_shows_what_training_prints(tiny_cfg):
 @pytest.mark.parametrize("limit", ["epochs", "neither"])
 def test_default_learning_rate_is_constant_then_falls_to_zero(tiny_cfg, monkeypatch, limit):
     """The default recipe: both learning rates constant for the first half of the run, then linearly
-    down to 0 (recipe_time.md); with neither --epochs nor --minutes the default epoch count is the
+    down to 0 (recipe_search.md); with neither --epochs nor --minutes the default epoch count is the
     run's length (that case once reached the clock's branch with no budget)."""
     import gantool.toolkit.config as config
 

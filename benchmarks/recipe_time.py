@@ -1,13 +1,13 @@
 """Time to quality: the current default recipe against a candidate, side by side on this CPU.
 
-    python benchmarks/recipe_time.py [--minutes 10] [--short 4] [--baseline "--lr-decay-start 1"]
-                                     [--candidate ""] [--data-dir ../shared/data/mnist]
+    python benchmarks/recipe_time.py [--minutes 10] [--short 4]
+                                     [--baseline "--lr-decay-start 1 --lr-g 2e-4 --lr-d 2e-4"] [--candidate ""] [--data-dir ../shared/data/mnist]
                                      [--out benchmarks/results/quality.md]
 
 Trains, one after the other on this CPU alone (a busy core changes images/s and so the steps a
 budget buys), `gantool train --dataset mnist-sample --seed 0`:
-  A: the defaults plus the baseline's flags (by default the recipe before the learning-rate decay
-     became the default) for `--minutes`;
+  A: the defaults plus the baseline's flags (by default the recipe issue #21 started from: constant
+     learning rates of 2e-4) for `--minutes`;
   B: the defaults plus the candidate's flags for `--minutes`, and again for `--short` minutes.
 Each is scored by `gantool eval` (10,000 samples against the MNIST test split, gantool's features).
 The time-to-FID ratio: if B at `--short` minutes reaches A's FID at `--minutes`, B gets there at
@@ -84,7 +84,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--short", type=float, default=4.0)
-    ap.add_argument("--baseline", default="--lr-decay-start 1", help="A: flags added to the defaults")
+    ap.add_argument("--baseline", default="--lr-decay-start 1 --lr-g 2e-4 --lr-d 2e-4", help="A: flags added to the defaults")
     ap.add_argument("--candidate", default="", help="B: flags added to the defaults")
     ap.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "mnist"))
     ap.add_argument("--out", type=Path, default=None, help="write the table as this script's section of FILE")

@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from precision_quality import cpu_model  # noqa: E402
+from report import write_section  # noqa: E402
 
 CONFIGS = [  # (name, precision, threads or None for the free cores, busy neighbour)
     ("fp32, all cores, alone", "fp32", os.cpu_count(), False),
@@ -55,7 +56,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--flags", default="", help="gantool train flags added to the defaults")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "train_speed.md"))
+    ap.add_argument("--out", help="write the table as this script's section of FILE", default=str(ROOT / "benchmarks" / "results" / "train_speed.md"))
     args = ap.parse_args()
     runs: dict[str, list[float]] = {name: [] for name, *_ in CONFIGS}
     with tempfile.TemporaryDirectory() as tmp:
@@ -79,7 +80,7 @@ def main() -> None:
               f"fp32 {med['fp32, all cores, one core busy'] / alone32:.0%}, bf16 "
               f"{med['bf16, all cores, one core busy'] / alone16:.0%}"]
     text = "\n".join(lines) + "\n"
-    Path(args.out).write_text(text)
+    write_section(Path(args.out), "train_speed.py", text)  # the earlier runs below it stay
     print(text)
 
 

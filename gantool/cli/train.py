@@ -49,6 +49,7 @@ def train(
     precision: Annotated[str, typer.Option(help="auto (bf16 where the device has bf16 units: CUDA, CPUs with AVX512-BF16 or AMX; else fp32), fp32 or bf16.")] = _d("precision"),
     threads: Annotated[Optional[int], typer.Option(min=1, max=1024, help="CPU threads. [default: the cores other processes leave free, measured at start]")] = None,
     compile: Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the models.")] = _d("compile"),
+    channels_last: Annotated[Optional[bool], typer.Option("--channels-last/--no-channels-last", help="Keep the convolutions' tensors channels_last (NHWC). [default: on for bf16 on a CPU at batch >= 128, where it measured 9-12% faster]")] = None,
     d_norm: Annotated[str, typer.Option(help="Discriminator normalisation: batch or spectral.")] = _d("d_norm"),
     cond_warmup: Annotated[int, typer.Option(min=0, help="Conditional models: steps over which the label's weight "
                                              "ramps from 0 to 1 (avoids per-class collapse on small data).")] = _d("cond_warmup"),

@@ -102,6 +102,10 @@ class TrainConfig:
     precision: str = "auto"  # auto (bf16 where the device has bf16 units: CUDA, AVX512-BF16/AMX CPUs) | fp32 | bf16
     threads: Optional[int] = None  # CPU intra-op threads (None: the cores other processes leave free)
     compile: bool = False
+    # channels_last (NHWC) memory for the convolutions (None: auto, on for bf16 on a CPU at batch >= 128,
+    # where oneDNN's bf16 kernels ran 9-12% faster in it; at batch 64 14-20% slower, in fp32 no gain:
+    # benchmarks/results/recipe_search.md). Checkpoints store plain (NCHW) tensors either way.
+    channels_last: Optional[bool] = None
     sample_every: int = 1  # epochs between sample grids
     cond_warmup: int = 0  # conditional models: steps over which the label's weight ramps 0 -> 1 (0 = off)
     diffaug: str = ""  # DiffAugment policy for D's inputs, e.g. "translation,cutout"

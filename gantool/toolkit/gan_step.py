@@ -28,6 +28,14 @@ class GANStep:
         self.cfg, self.device, self.info, self.rng = cfg, device, info, rng
         G, D = create_models(cfg.model)
         self.G, self.D = G.to(device), D.to(device)  # the raw modules: what is saved and exported
+        from gantool.toolkit.hardware import resolve_channels_last, resolve_precision
+
+        self.precision = resolve_precision(cfg.precision if cfg.amp else "fp32", device)  # "bf16" | "fp32"
+        self.channels_last = resolve_channels_last(cfg.channels_last, self.precision, device, cfg.batch_size,
+                                                   _convolutional(self.G, self.D))
+        if self.channels_last:  # in place: before the EMA copy and the optimizers take the parameters
+            for net in (self.G, self.D):
+                net.to(memory_format=torch.channels_last)
         self.ema = EMA(self.G, cfg.ema_decay) if cfg.ema else None
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
@@ -39,9 +47,6 @@ class GANStep:
         # D as called in the G step: not DDP-wrapped, so its grads (zeroed before the next
         # D step anyway) are not all-reduced.
         self.D_in_g_step = compiled_d
-        from gantool.toolkit.hardware import resolve_precision
-
-        self.precision = resolve_precision(cfg.precision if cfg.amp else "fp32", device)  # "bf16" | "fp32"
         self.policy = parse_policy(cfg.diffaug)
 
     @property
@@ -78,6 +83,8 @@ class GANStep:
     def step(self, real: torch.Tensor, labels: Optional[torch.Tensor], step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """real (B, 1, 28, 28) in [-1, 1], labels (B,) or None -> (D loss, G loss), detached."""
         cfg, m, b = self.cfg, self.cfg.model, real.shape[0]
+        if self.channels_last:
+            real = real.contiguous(memory_format=torch.channels_last)
         if m.conditional and cfg.cond_warmup:
             strength = min(1.0, step / cfg.cond_warmup)
             set_condition_strength(self.G, strength)
@@ -119,9 +126,11 @@ class GANStep:
         return (d_real + d_fake).detach(), g_loss.detach()
 
     def state_dict(self) -> dict[str, Any]:
-        return {"generator": self.G.state_dict(), "discriminator": self.D.state_dict(),
-                "ema": self.ema.state_dict() if self.ema is not None else None,
-                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}
+        ema = self.ema.state_dict() if self.ema is not None else None
+        if ema is not None:
+            ema = {**ema, "model": _plain(ema["model"])}
+        return {"generator": _plain(self.G.state_dict()), "discriminator": _plain(self.D.state_dict()), "ema": ema,
+                "opt_g": _plain_optimizer(self.opt_g.state_dict()), "opt_d": _plain_optimizer(self.opt_d.state_dict())}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         arch = self.cfg.model.arch
@@ -135,3 +144,19 @@ class GANStep:
         except (ValueError, KeyError, RuntimeError, TypeError, AttributeError, IndexError) as e:
             raise GantoolError(f"the checkpoint's optimizer or EMA state does not fit this model "
                                f"({first_line(e, 100)}); use another checkpoint") from None
+
+
+def _convolutional(*nets: torch.nn.Module) -> bool:
+    return any(isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)) for net in nets for m in net.modules())
+
+
+def _plain(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The tensors in the default (NCHW) memory format: a checkpoint reads the same whatever trained it."""
+    return {k: v.contiguous() for k, v in state.items()}
+
+
+def _plain_optimizer(state: dict[str, Any]) -> dict[str, Any]:
+    """An optimizer's state_dict with its moment tensors (shaped like the parameters) in NCHW."""
+    per_param = {i: {k: v.contiguous() if isinstance(v, torch.Tensor) else v for k, v in s.items()}
+                 for i, s in state["state"].items()}
+    return {**state, "state": per_param}

@@ -43,6 +43,20 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return "bf16" if precision == "bf16" or (precision == "auto" and has) else "fp32"
 
 
+CHANNELS_LAST_MIN_BATCH = 128  # below it NHWC lost 14-20% at batch 64 (recipe_search.md)
+
+
+def resolve_channels_last(choice: Optional[bool], precision: str, device: torch.device, batch_size: int,
+                          convolutional: bool) -> bool:
+    """Whether training keeps its convolutions' tensors channels_last: the user's choice, else (auto)
+    for a convolutional model in bf16 on a CPU at batch >= 128, the case where it measured faster."""
+    if not convolutional:
+        return False  # no 4-D tensors: the memory format means nothing
+    if choice is not None:
+        return choice
+    return device.type == "cpu" and precision == "bf16" and batch_size >= CHANNELS_LAST_MIN_BATCH
+
+
 def free_cores(window_s: float = 0.2) -> int:
     """CPU cores left idle by other processes over a short window (/proc/stat), at least 1;
     this process is idle while it measures."""

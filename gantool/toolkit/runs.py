@@ -24,7 +24,7 @@ from gantool.toolkit.hardware import resolve_precision
 from gantool.toolkit.models import MODELS
 from gantool.toolkit.results import StepHook, TrainResult
 
-RESUMABLE = ("epochs", "minutes", "device", "precision", "threads", "amp")  # what --resume may change
+RESUMABLE = ("epochs", "minutes", "device", "precision", "threads", "amp", "channels_last")  # what --resume may change
 
 
 def train(cfg: TrainConfig, *, progress: bool = True, on_step: Optional[StepHook] = None,
@@ -66,8 +66,8 @@ def apply_resume_overrides(ckpt: Checkpoint, overrides: dict[str, Any]) -> Train
         elif key in RESUMABLE:
             setattr(cfg, key, value)
         elif getattr(cfg, key, object()) != value:
-            raise GantoolError(f"--resume keeps the run's settings; only --epochs, --minutes, --device, --precision "
-                               f"and --threads may change (got --{key.replace('_', '-')})")
+            raise GantoolError(f"--resume keeps the run's settings; only --epochs, --minutes, --device, --precision, "
+                               f"--threads and --channels-last may change (got --{key.replace('_', '-')})")
     if cfg.lr_decay_start < 1.0 and (cfg.epochs, cfg.minutes) != (ckpt.train.epochs, ckpt.train.minutes):
         # The decay is a fraction of the run's length: a new length moves it (interrupted runs resumed as
         # they were stay exact; with --lr-decay-start 1 a longer run equals one trained that long).

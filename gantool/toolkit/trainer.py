@@ -160,7 +160,8 @@ class Trainer(StateMixin):
         self.epoch, self.batch_in_epoch = self.epoch + 1, 0
         entry = {"epoch": self.epoch, "step": self.step, "d_loss": d_mean, "g_loss": g_mean,
                  "images_per_s": n_steps * bs * self.info.world_size / max(wall, 1e-9),
-                 "precision": self.gan.precision, "threads": self.threads,
+                 "precision": self.gan.precision, "channels_last": self.gan.channels_last,
+                 "threads": self.threads,
                  "epoch_time_s": wall, "elapsed_s": self.elapsed_s}
         is_best = False
         if self.evaluator is not None and (self.epoch % self.cfg.eval_every == 0 or self.epoch == self.cfg.max_epochs):

@@ -91,3 +91,45 @@ def test_resume_in_another_precision_says_so_and_continues(monkeypatch, tiny_cfg
     assert err == ["note: this run started in fp32 and continues in bf16 (this device or --precision differs); "
                    "the weights carry over unchanged"]
     assert result.epochs_done == 2 and [h["precision"] for h in result.history] == ["fp32", "bf16"]
+
+
+@pytest.mark.parametrize("choice, precision, device, batch, conv, got", [
+    (None, "bf16", "cpu", 128, True, True),  # auto: the measured case
+    (None, "bf16", "cpu", 64, True, False),  # smaller batches ran slower in NHWC
+    (None, "fp32", "cpu", 256, True, False),  # no gain in fp32
+    (None, "bf16", "cuda", 128, True, False),  # not measured on CUDA: NCHW as before
+    (True, "fp32", "cpu", 8, True, True), (False, "bf16", "cpu", 128, True, False),  # the user's choice wins
+    (True, "bf16", "cpu", 128, False, False),  # an MLP has no 4-D tensors
+])
+def test_channels_last_choice(choice, precision, device, batch, conv, got):
+    assert hardware.resolve_channels_last(choice, precision, torch.device(device), batch, conv) is got
+
+
+def test_channels_last_run_saves_plain_tensors_and_resumes_exactly(tiny_cfg, tmp_path):
+    from gantool.toolkit import load_checkpoint, resume, train
+
+    full = tiny_cfg("dcgan", 10, epochs=2, precision="fp32", channels_last=True, lr_decay_start=1.0)
+    result = train(full, progress=False)
+    assert [h["channels_last"] for h in result.history] == [True, True]
+    state = load_checkpoint(full.run_dir).state
+    moments = [s for opt in ("opt_g", "opt_d") for s in state[opt]["state"].values()]
+    convs = [v for part in (state["generator"], state["discriminator"], state["ema"]["model"], *moments)
+             for v in part.values() if isinstance(v, torch.Tensor) and v.dim() == 4]
+    assert convs and all(v.is_contiguous() for v in convs)  # NCHW on disk, whatever trained it
+    part = tiny_cfg("dcgan", 10, epochs=1, precision="fp32", channels_last=True, lr_decay_start=1.0,
+                    run_dir=str(tmp_path / "part"))
+    train(part, progress=False)
+    resume(part.run_dir, {"epochs": 2}, progress=False)
+    a, b = load_checkpoint(full.run_dir).state, load_checkpoint(part.run_dir).state
+    for k, v in a["generator"].items():
+        assert torch.equal(v, b["generator"][k]), k
+    # The same run in NCHW: the same model up to the kernels' rounding.
+    plain = tiny_cfg("dcgan", 10, epochs=2, precision="fp32", channels_last=False, lr_decay_start=1.0,
+                     run_dir=str(tmp_path / "plain"))
+    train(plain, progress=False)
+    c = load_checkpoint(plain.run_dir).state["generator"]
+    for k, v in a["generator"].items():
+        assert torch.allclose(v.float(), c[k].float(), atol=1e-3), k
+    # A speed choice, so --resume may change it.
+    again = resume(plain.run_dir, {"epochs": 3, "channels_last": True}, progress=False)
+    assert [h["channels_last"] for h in again.history] == [False, False, True]

@@ -5,15 +5,15 @@ float16 kernel; ops without one stay float32 behind Cast nodes (found by trying
 to load the model). Inputs and outputs stay float32.
 
 int8: static QDQ quantisation (per-tensor int8 weights, per-channel for narrow models, uint8 activations: VNNI's u8 x s8),
-with 7-bit weights (-64..64, `reduce_range`): onnxruntime's u8 x s8 kernels on x86 CPUs without VNNI
-(AVX2 only) add products in pairs into int16 (VPMADDUBSW) and saturate past 32767; with |w| <= 64 a
-pair is at most 2 * 255 * 64 = 32640, so the file computes the same integers on every CPU. Measured
-on the bundled nano model on an AVX2-only EPYC with 8-bit weights: pixels up to 139 levels from the
-same file's unfused (float) run and from the C export, 0% of images identical; with 7-bit weights
-the same as on a VNNI CPU.
 calibrated (MinMax) on activations from seeded latents, built from the architecture's
 quantization form when it has one (DCGAN: ConvTranspose -> sub-pixel Conv, since onnxruntime has
-no int8 ConvTranspose), which is first checked equal to the fp32 file. The options were chosen by
+no int8 ConvTranspose), which is first checked equal to the fp32 file. Weights are 7-bit (-64..64,
+`reduce_range`): onnxruntime's u8 x s8 kernels on x86 CPUs without VNNI (AVX2 only) add products in
+pairs into int16 (VPMADDUBSW) and saturate past 32767; with |w| <= 64 a pair is at most
+2 * 255 * 64 = 32640, so the file computes the same integers on every CPU. Measured on the bundled
+nano model on an AVX2-only EPYC with 8-bit weights: pixels up to 139 levels from the same file's
+unfused (float) run and from the C export, 0% of images identical; with 7-bit weights none apart.
+The options were chosen by
 measurement (benchmarks/results/int8_search.md): per-tensor weights cut batch-1 latency by ~15% over
 per-channel at a mean pixel error still under 0.001; QOperator, s8 activations, entropy or
 percentile calibration gave no better speed. A graph of matrix products only (the mlp) is

@@ -8,14 +8,14 @@ DEMO   ?= demo
 MNIST_TEST ?= ../shared/data/mnist
 PRETRAINED ?= pretrained
 
-.PHONY: test test-fast test-arm64 demo bench pretrained pretrained-nano clean
+.PHONY: test test-fast test-arm64 system-deps demo bench pretrained pretrained-nano clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 # Everything: runtime + train + export + test tools (torch comes from pip's local wheels here).
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install -q --disable-pip-version-check --no-warn-conflicts -e '.[dev]'
 	# The LiteRT converter and its dependencies but transformers (full typer would replace typer-slim's
 	# CLI module), typing-extensions kept new enough for selenium and anyio: .ci/litert_deps.py says why.
 	$(PY) .ci/litert_deps.py
@@ -27,7 +27,12 @@ PYTEST := $(PY) -m pytest -q --durations=15
 # ExecuTorch's and OpenVINO's native runtimes, which bundle their own copies of libraries torch also
 # ships (XNNPACK, cpuinfo), so they run apart from the rest. Both share the runs they train
 # (GANTOOL_TEST_FIXTURES), made once per `make test`.
-test: $(STAMP)
+# What the tests need beyond pip (Debian packages as root, binfmt, the examples' npm packages): warnings
+# where it cannot install them (the tests that need them skip and the summary names the fix), errors on CI.
+system-deps:
+	bash .ci/system_deps.sh
+
+test: system-deps $(STAMP)
 	$(VENV)/bin/lint-imports
 	@fixtures=$$(mktemp -d); trap 'rm -rf "$$fixtures"' EXIT; \
 	GANTOOL_TEST_FIXTURES=$$fixtures $(PYTEST) -m "not edge" && \
@@ -65,7 +70,7 @@ pretrained: $(STAMP)
 	sed -i "s/\"digits.seeded.fp16.onnx\": \"[0-9a-f]*\"/\"digits.seeded.fp16.onnx\": \"$$sha\"/" gantool/runtime/bundled.py
 
 # The nano model inside the package (gantool/runtime/models/nano.seeded.int8.onnx) and its C files in
-# examples/mcu/generated: ~10 min on 2 cores. Scored like the base model (benchmarks/results/sizes.md).
+# examples/mcu/generated: ~6 min on 2 cores. Scored like the base model (benchmarks/results/sizes.md).
 pretrained-nano: $(STAMP)
 	$(VENV)/bin/gantool train --dataset mnist-sample --size nano --epochs 150 --lr-decay-start 0.5 --lr-g 2e-4 --lr-d 2e-4 --seed 0 \
 		--run-dir $(PRETRAINED)/nano --overwrite

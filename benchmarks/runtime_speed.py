@@ -1,9 +1,10 @@
 """The torch-free sampler's files (fp32, int8, seeded) beside the same generator in PyTorch eager.
 
-    python benchmarks/runtime_speed.py [--calls 400] [--out benchmarks/results/runtime_speed.md]
+    python benchmarks/runtime_speed.py [--calls 400] [--models dcgan,nano,small,mlp] [--out benchmarks/results/runtime_speed.md]
 
-For the default conditional `mlp` and `dcgan` generators (as `make demo` trains them; weights do
-not change speed, so a short training is used), measured interleaved in one run on this CPU:
+For the default conditional `dcgan` (and its nano and small sizes) and `mlp` generators (as `make
+demo` trains them; weights do not change speed, so a short training is used), measured interleaved
+in one run on this CPU:
   * batch-1 latency: median of >= 200 calls after warm-up (model call, pixels out);
   * batch-256 throughput: images/s, median of several calls;
   * cold start: a fresh process importing the runtime, loading the file, first image;
@@ -11,12 +12,13 @@ not change speed, so a short training is used), measured interleaved in one run 
     file's achieved operations per second as a fraction of its peak;
   * the share of multiply-accumulates that run in integer kernels (onnxruntime's optimized graph).
 Peers, the same model in the other runtimes gantool exports to, interleaved with the rest (each
-where its extra is installed): ExecuTorch int8 (XNNPACK), OpenVINO bf16 (CPU plugin) and LiteRT int8
-(XNNPack, fixed batch 1: batch 256 is 256 calls).
+where its extra is installed): ExecuTorch int8 and fp32 (XNNPACK), OpenVINO bf16 (CPU plugin) and
+LiteRT int8 (XNNPack, fixed batch 1: batch 256 is 256 calls).
 Targets (issues #10, #11 and #20): int8 batch-256 >= 1.5x fp32 ONNX and batch-1 <= 0.75x; the best ONNX
 file vs eager: batch-1 >= 4x lower latency, batch-256 >= 2.5x throughput; a seeded file adds
 <= 10% to batch-1 latency and <= 2% to batch-256 time; the best onnxruntime file vs the best peer:
-batch-256 >= 1.0x its throughput, batch-1 <= 1.0x its latency.
+batch-256 >= 1.0x its throughput, batch-1 <= 1.0x its latency; issue #32: onnxruntime int8 vs ExecuTorch
+int8 and onnxruntime fp32 vs ExecuTorch fp32, each batch-256 >= 1.0x and batch-1 <= 1.0x, per model.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ FILES = {"onnx fp32": "model.onnx", "onnx int8": "model.int8.onnx", "onnx int8, 
          "seeded fp32": "model.seeded.onnx", "seeded int8": "model.seeded.int8.onnx"}
 # name -> (file, backend, export option group, the module its extra installs)
 PEERS = {"peer: executorch int8": ("model.int8.pte", "executorch", "executorch", "executorch"),
+         "peer: executorch fp32": ("model.pte", "executorch", "executorch", "executorch"),
          "peer: openvino bf16": ("model.xml", "openvino.bf16", "openvino", "openvino"),
          "peer: litert int8": ("model.int8.tflite", "litert", "tflite", "litert_torch")}
 
@@ -53,19 +56,24 @@ def available_peers() -> dict[str, tuple[str, str, str, str]]:
     return {name: p for name, p in PEERS.items() if find_spec(p[3]) is not None}
 
 
-def make_exports(workdir: Path) -> dict[str, Path]:
+MODELS = {"dcgan": ("dcgan", None), "nano": ("dcgan", "nano"), "small": ("dcgan", "small"), "mlp": ("mlp", None)}
+
+
+def make_exports(workdir: Path, models: list[str]) -> dict[str, Path]:
     from gantool.export import ExportConfig, export
-    from gantool.toolkit import ModelConfig, TrainConfig, train
+    from gantool.toolkit import TrainConfig, train
+    from gantool.toolkit.config import model_config
 
     out = {}
-    for arch in ("mlp", "dcgan"):
-        run = workdir / arch
-        train(TrainConfig(model=ModelConfig(arch=arch, num_classes=10), dataset="mnist-sample", epochs=1,
+    for name in models:
+        arch, size = MODELS[name]
+        run = workdir / name
+        train(TrainConfig(model=model_config(size, arch=arch, num_classes=10), dataset="mnist-sample", epochs=1,
                           minutes=0.05, device="cpu", run_dir=str(run)), progress=False)
-        peers = tuple(p[2] for p in available_peers().values())
+        peers = tuple(dict.fromkeys(p[2] for p in available_peers().values()))
         export(run, ExportConfig(out_dir=str(run / "export"), formats=("onnx", "seeded") + peers, variants=("int8",),
                                  fid=False), progress=False)
-        out[arch] = run
+        out[name] = run
     return out
 
 
@@ -155,6 +163,7 @@ def peaks() -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=400, help="batch-1 calls per runner (>= 200)")
+    parser.add_argument("--models", default="dcgan,nano,small,mlp", help=f"comma-separated: {', '.join(MODELS)}")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     peak = peaks()
@@ -164,12 +173,12 @@ def main() -> None:
              f"(onnxruntime MatMul), int8 {peak['int8'] / 1e9:.0f} GOP/s (MatMulInteger).", ""]
     verdicts = []
     with tempfile.TemporaryDirectory() as tmp:
-        for arch, run in make_exports(Path(tmp)).items():
+        for arch, run in make_exports(Path(tmp), args.models.split(",")).items():
             m = measure(run, max(args.calls, 200))
             macs = {name: sum(v for k, v in integer_mac_share(run / "export" / FILES[name]).items()
                               if k.endswith("_macs")) for name in ("onnx fp32", "onnx int8")}
             macs["onnx int8, 1 thread"] = macs["onnx int8"]
-            lines += [f"**{arch}** (conditional)", "",
+            lines += [f"**{arch}** (conditional{'' if arch == 'mlp' else ', dcgan'})", "",
                       "| runner | batch-1 (ms) | batch-256 (img/s) | vs eager b1 | vs eager b256 | % of peak (b256) | int8 MACs | cold start (s) |",
                       "|---|---:|---:|---:|---:|---:|---:|---:|"]
             for name, r in m.items():
@@ -219,6 +228,15 @@ def targets(arch: str, m: dict) -> list[str]:
                    f"(>= 1.0x) {mark(r256 >= 1.0)}")
         out.append(f"best onnxruntime b1 ({b1_name}) {r1:.2f}x the best peer's ({p1_name[6:]}) latency (<= 1.0x) "
                    f"{mark(r1 <= 1.0)}")
+    for p in ("int8", "fp32"):  # issue #32: like for like, the best onnxruntime file of a precision vs ExecuTorch's
+        et = m.get(f"peer: executorch {p}")
+        if et is None:
+            continue
+        ours = {k: v for k, v in m.items() if k in FILES and p in k}
+        b1, b256 = min(v["b1"] for v in ours.values()), min(v["b256"] for v in ours.values())
+        out.append(f"onnxruntime {p} vs ExecuTorch {p}: b256 {et['b256'] / b256:.2f}x its throughput (>= 1.0x) "
+                   f"{mark(et['b256'] / b256 >= 1.0)}, b1 {b1 / et['b1']:.2f}x its latency (<= 1.0x) "
+                   f"{mark(b1 / et['b1'] <= 1.0)}")
     return out
 
 

@@ -82,14 +82,14 @@ def cortex_m4(export: Path, work: Path) -> dict:
                                    f"{{{', '.join(f'{i * 7919 + 1}LL' for i in range(n))}}};\n"
                                    f"static const int32_t check_labels[] = {{{', '.join(map(str, labels))}}};\n")
     make = ["make", "-s", "-C", str(MCU), f"GEN={export}", f"BUILD={build}", f"CHECK={check}"]
-    subprocess.run(make + [str(build / "check.elf")], check=True, capture_output=True, timeout=900)
+    subprocess.run(make + ["check"], check=True, capture_output=True, timeout=900)
     out = subprocess.run(make + ["check-run"], check=True, capture_output=True, text=True, timeout=900).stdout
     ticks = int(re.search(r"ticks (\d+)", out).group(1))
     sizes = subprocess.run(["arm-none-eabi-size", "-A", str(build / "check.elf")], capture_output=True,
                            text=True, check=True).stdout
     sec = {m.group(1): int(m.group(2)) for m in re.finditer(r"^\.(\w+)\s+(\d+)", sizes, re.M)}
     frames = {}  # function -> bytes (-fstack-usage), generator and firmware
-    for su in build.glob("*.su"):
+    for su in build.rglob("*.su"):
         for line in su.read_text().splitlines():
             if line.strip():
                 where, size, _ = line.rsplit(None, 2)

@@ -42,6 +42,24 @@ def pytest_make_collect_report(collector):
     _ci_refuses(outcome.get_result())
 
 
+def pytest_terminal_summary(terminalreporter):
+    """Say plainly, last, what this machine did not run and what would run it (the -ra lines above
+    are easy to miss among the durations)."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = str(longrepr[2] if isinstance(longrepr, tuple) else longrepr).removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    if not reasons:
+        return
+    write = terminalreporter.write_line
+    write("")
+    write(f"Not run on this machine ({sum(reasons.values())} tests), each with what would run it:", bold=True)
+    for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        write(f"  {n:3d}  {reason}")
+    write("  make system-deps (as root) installs the Debian and npm packages these name.")
+
+
 def _fixture_dir(tmp_path_factory, name: str) -> tuple[Path, bool]:
     """(folder, already made): under $GANTOOL_TEST_FIXTURES when set (shared by processes), else a temp dir."""
     shared = os.environ.get("GANTOOL_TEST_FIXTURES")

@@ -27,7 +27,7 @@ def test_the_runtime_gives_x86s_pixels_on_arm64(tmp_path):
         pytest.skip("the ARM64 root needs root (chroot, debootstrap): run make test-arm64 as root")
     missing = run.missing_tools()
     if missing:
-        pytest.skip(f"missing {', '.join(missing)}: apt-get install debootstrap qemu-user-static binfmt-support")
+        pytest.skip(f"ARM64 check: {'; '.join(missing)} (or make system-deps, as root)")
     out = tmp_path / "arm64.md"
     done = subprocess.run([sys.executable, str(ROOT / "tests" / "arm64" / "run.py"), "--out", str(out)],
                           capture_output=True, text=True, timeout=1800)

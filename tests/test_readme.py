@@ -37,6 +37,7 @@ def workdir(trained_run, idx_dir, tmp_path_factory):
     """A folder laid out as the README assumes: runs/my-run, path/to/mnist, model.seeded.onnx."""
     d = tmp_path_factory.mktemp("readme")
     shutil.copytree(trained_run("dcgan", 10), d / "runs" / "my-run")
+    shutil.copytree(trained_run("dcgan", 10), d / "runs" / "nano")  # as small as a nano run (the MCU section)
     (d / "path" / "to").mkdir(parents=True)
     os.symlink(idx_dir, d / "path" / "to" / "mnist")
     return d

@@ -2,7 +2,8 @@
 // onnxruntime-node, written as a PNG grid. The graph computes each image's latent from its int64
 // seed, so seed 7 here is seed 7 in Python (Sampler.sample) and in the browser: same pixels.
 //
-//   node sample.mjs [MODEL.onnx] [--seed 0] [--n 8] [--digit 3] [--nrow 8] [--out digits.png]
+//   node sample.mjs [MODEL.onnx] [--seed 0] [--n 8] [--digit 3] [--nrow R] [--out digits.png]
+//   (--nrow: images per row; default ceil(sqrt(n)), as Python's Sampler.grid)
 //
 // Without MODEL it uses the pretrained model bundled with gantool (gantool/runtime/models/).
 import { existsSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,11 @@ import { deflateSync } from 'node:zlib';
 // onnxruntime writes a telemetry device ID under ~/.cache/Microsoft/DeveloperTools/ when its native
 // library loads, unless this is set first (so onnxruntime-node is imported below, not at the top).
 process.env.ORT_DISABLE_TELEMETRY ??= '1';
-const { default: ort } = await import('onnxruntime-node');
+const ort = await import('onnxruntime-node').then((m) => m.default, (e) => {
+  if (e?.code !== 'ERR_MODULE_NOT_FOUND') throw e;
+  console.error('error: onnxruntime-node is not installed; run `npm ci --ignore-scripts` in examples/node first');
+  process.exit(2);
+});
 
 const PAD = 2; // the padding of gantool.runtime.grid.make_grid
 export const BUNDLED = fileURLToPath(new URL('../../gantool/runtime/models/digits.seeded.fp16.onnx', import.meta.url));
@@ -64,7 +69,7 @@ function crc32(buf) {
 
 /** The command line as the Python CLI reads it: one-line errors naming the option, exit 2. */
 export function parseArgs(args) {
-  const opts = { model: BUNDLED, seed: '0', n: '8', digit: null, nrow: '8', out: 'digits.png' };
+  const opts = { model: BUNDLED, seed: '0', n: '8', digit: null, nrow: null, out: 'digits.png' };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a.startsWith('--')) {
@@ -89,7 +94,8 @@ export function parseArgs(args) {
   const seed = int('seed', 0, 2n ** 63n - 1n);
   if (seed + BigInt(n) - 1n > 2n ** 63n - 1n) throw new Error(`--seed + --n - 1 must stay within int64, got ${seed}`);
   const digit = opts.digit === null ? null : Number(int('digit', 0, 9)); // ONNX Gather would wrap -1 to 9
-  const nrow = Number(int('nrow', 1, 1024));
+  // no --nrow: ceil(sqrt(n)) per row, as gantool.runtime.grid.make_grid (Python's grid of 8 is 3 x 3 too)
+  const nrow = opts.nrow === null ? Math.max(1, Math.ceil(Math.sqrt(n))) : Number(int('nrow', 1, 1024));
   if (!existsSync(opts.model)) throw new Error(`${opts.model} does not exist`);
   return { model: opts.model, seed, n, digit, nrow: Math.min(n, nrow), out: opts.out };
 }

@@ -15,13 +15,15 @@ from typing import Any, Optional
 from gantool.artifacts.exportdir import MANIFEST, read_export_dir
 from gantool.artifacts.registry import ARTIFACTS, BACKENDS, CHECKPOINT_SUFFIX, artifact_for_file, known_suffixes, resolve
 from gantool.core.errors import GantoolError, GantoolFileNotFoundError, extra_for_module
+from gantool.core.fileio import user_path
 
 
 def open_backend(backend: str, path: str | os.PathLike, **options: Any):
     """Open `path` with one named backend; a missing extra is a one-line error naming it."""
-    if backend not in BACKENDS:
-        raise GantoolError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise GantoolError(f"unknown backend {backend!r:.40}; choose one of: {', '.join(BACKENDS)}")
     b = BACKENDS[backend]
+    path = user_path(path, "the model path")
     unknown = sorted(set(options) - set(b.options))
     if unknown:
         raise GantoolError(f"the {backend} backend does not take {', '.join(unknown)}")
@@ -32,14 +34,16 @@ def open_backend(backend: str, path: str | os.PathLike, **options: Any):
     except ModuleNotFoundError as e:
         extra = b.extra or extra_for_module(e.name)
         raise GantoolError(f"the {backend} backend needs {e.name}; pip install 'gantool[{extra}]'") from None
-    return opener(Path(path), **options)
+    return opener(path, **options)
 
 
 def open_generator(source: str | os.PathLike, backend: Optional[str] = None, **options: Any):
     """Any gantool artifact as a Generator: a run dir or checkpoint (PyTorch eager), an export dir
     (its ONNX file), or an exported file of any kind in the table. torch is imported only for
     torch formats. `backend` picks another verifying backend than the row's first."""
-    path = Path(source)
+    path = user_path(source, "the model path")
+    if backend is not None and not isinstance(backend, str):
+        raise GantoolError(f"backend must be a backend's name, got {backend!r:.40}")
     if path.is_dir():
         if not (path / MANIFEST).is_file():
             return open_backend(backend or "pytorch", path, **options)
@@ -60,7 +64,7 @@ def open_generator(source: str | os.PathLike, backend: Optional[str] = None, **o
 def open_runtime(path: str | os.PathLike, **options: Any):
     """A file opened by its row's torch-free backend (what the Sampler and `gantool sample` use):
     a one-line error for a file kind that needs torch or an extra runtime."""
-    path = Path(path)
+    path = user_path(path, "the model path")
     kind = artifact_for_file(path)
     if kind is None or not kind.runtime:
         runtime = ", ".join(sorted({k.suffix for k in ARTIFACTS.values() if k.runtime}))

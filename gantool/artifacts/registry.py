@@ -62,6 +62,7 @@ class ArtifactKind:
     companions: tuple[str, ...] = ()  # further files the maker writes beside `file`
     judge: Optional[Ref] = None  # gated rows with gates of their own: judge(kind, path, source, cfg) -> results
     archs: tuple[str, ...] = ()  # the architectures its maker handles (empty: every one)
+    precheck: Optional[Ref] = None  # precheck(generator, cfg): refuses before anything is made (a budget)
     help: str = ""  # the --GROUP option's help (given on the group's first row)
 
     @property

@@ -62,7 +62,7 @@ for _k in (
     # (identical share and largest level difference), built with the host's C compiler when there is one.
     ArtifactKind("c", "gantool_generator.c", "c", "gantool.export.c_export:export_c", ("c",), metadata="sidecar",
                  variant="int8", source="seeded-int8", gated=True, judge="gantool.export.c_export:judge_c",
-                 companions=("gantool_generator.h",), archs=("dcgan",),
+                 companions=("gantool_generator.h",), archs=("dcgan",), precheck="gantool.export.c_export:precheck_c",
                  help="Write gantool_generator.c + .h: plain C99 for microcontrollers (int8 kernels, no "
                       "allocation, same digit per seed), from the seeded int8 file; built and compared here "
                       "when a C compiler is found. Budgets: --max-flash, --max-sram."),

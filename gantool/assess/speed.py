@@ -173,7 +173,8 @@ def _eager_fid_on_seeded_latents(eager, evaluator, n: int) -> float:
 def markdown(result: dict[str, Any]) -> str:
     has_fid = "fid" in result["rows"][0]
     head = ["format", "file", "size (MB)", "batch-1 latency (ms)", "batch-256 (img/s)", "cold start (s)",
-            "peak RSS (MB)", "int8 MACs"] + (["FID", "ΔFID vs eager*"] if has_fid else [])
+            "peak RSS (MB)", "int8 MACs"] + ([f"FID ({result['config']['fid_n']:,} samples)", "ΔFID vs eager*"]
+                                             if has_fid else [])
     lines = [f"**{result['model']}** ({'conditional' if result['conditional'] else 'unconditional'}) "
              f"— {result['checkpoint']}", "", "| " + " | ".join(head) + " |",
              "|" + "---|" * 2 + "---:|" * (len(head) - 2)]
@@ -186,5 +187,6 @@ def markdown(result: dict[str, Any]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     if has_fid:
         lines += ["", "\\* seeded files are compared with PyTorch eager fed the same latents (the ones their graph "
-                  "draws for seeds 0..n-1); every other file with eager on PCG64 latents."]
+                  "draws for seeds 0..n-1); every other file with eager on PCG64 latents. FID falls as the sample "
+                  "count grows: compare it only with FIDs of as many samples (gantool eval --n)."]
     return "\n".join(lines)

@@ -12,4 +12,9 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    app()
+    from gantool.cli.app import closed_pipe
+
+    try:
+        app()
+    except BrokenPipeError:  # output written outside a command's error handling (help, tables)
+        closed_pipe()

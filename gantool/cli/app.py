@@ -11,10 +11,15 @@ import dataclasses
 from typing import Annotated, Any, Iterator, Optional
 
 import typer
+import typer.core
 from typer.core import TyperGroup
 
 from gantool import __version__
 from gantool.core.errors import MODULE_EXTRAS, GantoolError, extra_for_module
+
+# Help is plain click text (rich_markup_mode=None below), but typer 0.20 still escapes "[default: …]" for
+# rich's HTML export whenever rich is merely installed, which prints "\[default: …]": tell it there is none.
+typer.core.HAS_RICH = False
 
 # click's UsageError as typer vendors it (typer re-exports only its subclass BadParameter).
 _UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
@@ -66,6 +71,8 @@ def user_errors() -> Iterator[None]:
     except GantoolError as e:
         typer.echo(f"error: {' '.join(str(e).split())}", err=True)
         raise typer.Exit(e.exit_code) from None
+    except BrokenPipeError:  # `gantool info | head`: the reader is done, which is no error of the user's
+        closed_pipe()
     except PermissionError as e:
         typer.echo(f"error: permission denied: {e.filename or e}; choose a writable location", err=True)
         raise typer.Exit(2) from None
@@ -81,6 +88,21 @@ def user_errors() -> Iterator[None]:
                        err=True)
             raise typer.Exit(2) from None
         raise
+
+
+def closed_pipe() -> None:
+    """End as `cat` or `git log` do when the reader closes the pipe: silently, by SIGPIPE (shell status
+    141). Only here, at the CLI's edge: a server keeps Python's default and sees EPIPE as an error."""
+    import os
+    import signal
+    import sys
+
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGPIPE)
+    raise SystemExit(0)  # no SIGPIPE on this platform
 
 
 def typed(ctx: typer.Context) -> dict[str, Any]:

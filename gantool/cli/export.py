@@ -52,7 +52,7 @@ def export(
     max_fid_change: Annotated[Optional[float], typer.Option(help="Variant gate: largest FID increase vs fp32. [default: report only]")] = None,
     max_flash: Annotated[Optional[str], typer.Option(help="--c: refuse a generator whose weights and tables need more flash, in bytes (or 96K, 1M).")] = None,
     max_sram: Annotated[Optional[str], typer.Option(help="--c: refuse a generator whose activation buffers need more SRAM, in bytes (or 32K).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace the files of an export of another model in the output directory (never files gantool did not write).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace the files of an earlier export of another model, and remove an earlier export's files this one does not make again (never files gantool did not write).")] = False,
     **flags: bool,
 ) -> None:
     """Export the EMA generator and prove every file computes what PyTorch computes.
@@ -181,5 +181,5 @@ def formats() -> None:
         else:
             check = "atol vs eager: " + ", ".join(k.backends)
         rows.append((k.name, k.file, k.option, k.source or "PyTorch", check, "yes" if k.runtime else "no",
-                     k.extra or "-"))
+                     k.extra or "export"))  # every row needs gantool[export] at least
     typer.echo(columns(rows))

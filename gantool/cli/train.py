@@ -99,8 +99,9 @@ def _call_train(fn):
     try:
         return fn()
     except TrainingInterrupted as e:
-        typer.echo(f"interrupted: checkpoint saved to {e.checkpoint}; continue with "
-                   f"gantool train --resume {e.checkpoint.parent.parent}", err=True)
+        if e.is_main:  # under torchrun every rank stops; one says so
+            typer.echo(f"interrupted: checkpoint saved to {e.checkpoint}; continue with "
+                       f"gantool train --resume {e.checkpoint.parent.parent}", err=True)
         raise typer.Exit(128 + int(e.signum)) from None
 
 

@@ -14,6 +14,8 @@ import contextlib
 import hashlib
 import json
 import os
+import re
+import stat
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -144,6 +146,17 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def user_path(value: object, what: str = "path") -> Path:
+    """A path argument of the public API as a Path: a str or os.PathLike without NUL bytes, else one line."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise GantoolError(f"{what} must be a file path (str or pathlib.Path), got {type(value).__name__} "
+                           f"{value!r:.40}")
+    text = os.fspath(value)
+    if not isinstance(text, str) or "\0" in text or not text:
+        raise GantoolError(f"{what} {text!r:.60} is not a usable file path")
+    return Path(text)
+
+
 def check_writable_dir(path: str | os.PathLike, what: str) -> Path:
     """Create `path` if needed and prove we can write into it, or raise GantoolError."""
     path = Path(path)
@@ -170,19 +183,68 @@ def check_output_file(path: str | os.PathLike, what: str = "output") -> Path:
 
 
 STAGING_PREFIX, RETIRED_PREFIX = ".gantool-tmp-", ".gantool-old-"  # RETIRED: left by older versions' swaps
+# A scratch folder's name carries its owner's pid (NAME-pidPID-RANDOM), so a later process can tell a
+# folder whose owner was killed (kill -9 runs no clean-up) from one a live process is still writing.
+_OWNED = re.compile(r"-pid(\d+)-[a-z0-9_]+$")
+
+
+def owned_temp_dir(prefix: str, parent: str | os.PathLike | None = None) -> Path:
+    """A new private (0700) folder named PREFIX-pidPID-RANDOM in `parent` (default: the temp dir)."""
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}-pid{os.getpid()}-", dir=parent))
+
+
+def _owner_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, another user's
+        return False
+    return False
+
+
+def remove_orphans(parent: str | os.PathLike, prefix: str) -> list[str]:
+    """Remove the folders `owned_temp_dir(prefix, parent)` made whose owning process is gone: only
+    this user's plain folders, never one whose pid is alive (a reused pid keeps its folder: the safe side)."""
+    import shutil
+
+    removed = []
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return removed
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    for entry in entries:
+        m = _OWNED.search(entry.name)
+        if not entry.name.startswith(prefix) or m is None or int(m.group(1)) == os.getpid():
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode) or (uid is not None and st.st_uid != uid) or not _owner_gone(int(m.group(1))):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(entry.name)
+    return removed
 
 
 def new_staging_dir(target: Path) -> Path:
     """An empty folder beside `target`, on the same filesystem, to build its replacement in."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{target.name}-", dir=target.parent))
+    return owned_temp_dir(f"{STAGING_PREFIX}{target.name}", target.parent)
 
 
 def remove_stale_staging(target: Path) -> None:
-    """Staging and retired folders a killed process left beside `target` (call under its lock)."""
+    """Staging and retired folders a killed process left beside `target` (call under its lock: no live
+    export to `target` exists), and those of other exports in the same folder whose process is gone."""
     import shutil
 
     if target.parent.is_dir():
         for prefix in (STAGING_PREFIX, RETIRED_PREFIX):
-            for p in target.parent.glob(f"{prefix}{target.name}-*"):
-                shutil.rmtree(p, ignore_errors=True)
+            # this target's own (not those of "NAME-2"): the rest of the name is [pidPID-]RANDOM
+            own = re.compile(re.escape(f"{prefix}{target.name}-") + r"(pid\d+-)?[a-z0-9_]+$")
+            for p in target.parent.iterdir():
+                if own.match(p.name) and p.is_dir() and not p.is_symlink():
+                    shutil.rmtree(p, ignore_errors=True)
+        remove_orphans(target.parent, STAGING_PREFIX)

@@ -13,7 +13,7 @@ import numpy as np
 from gantool.core.errors import GantoolError, first_line
 from gantool.export.archive_check import check_archive
 from gantool.runtime.generator import Generator
-from gantool.runtime.metadata import check_signature, read_metadata
+from gantool.runtime.metadata import check_embedding_rows, check_signature, read_metadata
 
 ET_DTYPES = {6: "float32", 4: "int64"}  # ExecuTorch ScalarType codes
 OV_DTYPES = {"f32": "float32", "i64": "int64"}
@@ -124,8 +124,11 @@ class ExecuTorchGenerator(Generator):
         import torch
 
         args = (torch.from_numpy(z),) + ((torch.from_numpy(labels),) if labels is not None else ())
+        from gantool.core.native import quiet_native_stderr
+
         try:
-            return self._method.execute(args)[0].numpy()
+            with quiet_native_stderr():  # a refused input logs ~9 lines of C++ before the RuntimeError
+                return self._method.execute(args)[0].numpy()
         except RuntimeError as e:
             raise GantoolError(f"{str(self.path)!r}: ExecuTorch could not run the program ({first_line(e)})") from None
 
@@ -140,13 +143,17 @@ class OpenVINOGenerator(Generator):
 
         super().__init__(read_metadata(path), path)
         try:
-            compiled = ov.Core().compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": precision})
+            core = ov.Core()
+            model = core.read_model(str(path))
+            rows = _ov_embedding_rows(model)
+            compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": precision})
             sig = [[(p.get_any_name(), OV_DTYPES.get(p.get_element_type().get_type_name(), "?"),
                      [d.get_length() if d.is_static else None for d in p.get_partial_shape()]) for p in ports]
                    for ports in (compiled.inputs, compiled.outputs)]
         except Exception as e:
             raise GantoolError(f"{str(path)!r} is not a loadable OpenVINO IR ({first_line(e)})") from None
         check_signature(self.metadata, path, *sig)  # the sidecar is believed only where the IR agrees
+        check_embedding_rows(self.metadata, path, rows)
         self.precision = precision
         self._request = compiled.create_infer_request()
         self._output = compiled.output(0)
@@ -154,6 +161,21 @@ class OpenVINOGenerator(Generator):
     def _run(self, z: np.ndarray, labels: Optional[np.ndarray]) -> np.ndarray:
         feeds = {"z": z} if labels is None else {"z": z, "label": labels}
         return np.array(self._request.infer(feeds)[self._output])
+
+
+def _ov_embedding_rows(model) -> Optional[int]:
+    """The label embedding's row count: the data of the Gather that the 'label' input indexes."""
+    for op in model.get_ordered_ops():
+        if op.get_type_name() != "Gather":
+            continue
+        index = op.input_value(1).get_node()
+        while index.get_type_name() == "Convert":
+            index = index.input_value(0).get_node()
+        shape = op.input_value(0).get_partial_shape()
+        if index.get_type_name() == "Parameter" and "label" in index.output(0).get_names() \
+                and shape.rank.is_static and shape[0].is_static:
+            return int(shape[0].get_length())
+    return None
 
 
 def open_openvino_bf16(path: Path) -> OpenVINOGenerator:

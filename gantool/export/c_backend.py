@@ -2,7 +2,10 @@
 
 Compiling and loading a C file runs its code, so a `gantool_generator.c` is built only when it is
 byte-for-byte what gantool generates from the int8 ONNX file beside it (regenerated here, and
-that file is data): a crafted or edited C file is refused before any compiler sees it.
+that file is data): a crafted or edited C file is refused before any compiler sees it. What is
+compiled is then gantool's own regenerated text, written into a private folder (0700, made for this
+build) with no include path into the export folder: a `stdint.h` or a precompiled `.h.gch` planted
+beside the files is never found, and the compiler's scratch files stay in that folder (-pipe).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from typing import Optional
 import numpy as np
 
 from gantool.core.errors import GantoolError
+from gantool.core.fileio import owned_temp_dir, remove_orphans
+from gantool.export.c_source import CFiles
 from gantool.runtime.generator import Generator
 from gantool.runtime.metadata import read_metadata
 
@@ -34,13 +39,19 @@ def host_compiler() -> Optional[str]:
     return None
 
 
-def compile_shared(source: Path, header_dir: Path, out: Path) -> None:
+BUILD_PREFIX = "gantool-c"  # the private build folders in the temp dir: gantool-c-pidPID-RANDOM
+
+
+def compile_shared(source: Path, out: Path) -> None:
+    """Build `source` (in a private folder, beside its header) as a shared library `out`."""
     cc = host_compiler()
     if cc is None:
         raise GantoolError("no C compiler found (cc, gcc or clang; or set CC): install one to build the C export")
-    cmd = [cc, *HOST_FLAGS, "-fPIC", "-shared", "-I", str(header_dir), str(source), "-o", str(out), "-lm"]
+    cmd = [cc, *HOST_FLAGS, "-pipe", "-fPIC", "-shared", source.name, "-o", str(out), "-lm"]
+    env = {**os.environ, "TMPDIR": str(source.parent)}  # anything the compiler still writes stays in there
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S,
+                              cwd=source.parent, env=env)
     except subprocess.TimeoutExpired:
         raise GantoolError(f"the C compiler took over {COMPILE_TIMEOUT_S} s on {source.name}") from None
     if done.returncode != 0:
@@ -48,8 +59,9 @@ def compile_shared(source: Path, header_dir: Path, out: Path) -> None:
         raise GantoolError(f"{source.name} does not compile with {Path(cc).name}: {first}")
 
 
-def check_generated(path: Path, meta: dict) -> None:
-    """Refuse a C file (and header) that is not what gantool generates from its int8 ONNX file."""
+def check_generated(path: Path, meta: dict) -> CFiles:
+    """Refuse a C file (and header) that is not what gantool generates from its int8 ONNX file;
+    return gantool's own text of both (what gets compiled)."""
     from gantool.export.c_source import HEADER, generate_from_onnx
 
     source_name = str(meta.get("c_source_file", ""))
@@ -63,6 +75,25 @@ def check_generated(path: Path, meta: dict) -> None:
             or path.read_text(errors="replace") != files.source:
         raise GantoolError(f"{str(path)!r} (or its {HEADER}) is not what gantool generates from {source_name}: "
                            "it was edited or replaced; export again with --c")
+    return files
+
+
+def build_library(files: CFiles) -> ctypes.CDLL:
+    """Compile gantool's text of the pair in a private folder and load it; the folder is gone after
+    (the loaded library stays mapped), and folders of builds that were killed are removed first."""
+    from gantool.export.c_source import HEADER, SOURCE
+
+    parent = Path(tempfile.gettempdir())
+    remove_orphans(parent, BUILD_PREFIX)
+    build = owned_temp_dir(BUILD_PREFIX, parent)
+    try:
+        (build / HEADER).write_text(files.header)
+        (build / SOURCE).write_text(files.source)
+        lib = build / "libgantool_generator.so"
+        compile_shared(build / SOURCE, lib)
+        return ctypes.CDLL(str(lib))
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
 
 
 class CGenerator(Generator):
@@ -74,11 +105,7 @@ class CGenerator(Generator):
         path = Path(path)
         meta = read_metadata(path)
         super().__init__({**meta, "inputs": ["z"] + (["label"] if meta["num_classes"] else [])}, path, max_batch)
-        check_generated(path, meta)
-        self._dir = tempfile.TemporaryDirectory(prefix="gantool-c-")
-        lib = Path(self._dir.name) / "libgantool_generator.so"
-        compile_shared(path, path.parent, lib)
-        self._lib = ctypes.CDLL(str(lib))
+        self._lib = build_library(check_generated(path, meta))
         u8p, f32p = ctypes.POINTER(ctypes.c_uint8), ctypes.POINTER(ctypes.c_float)
         self._lib.gantool_generate.argtypes = [ctypes.c_int64, ctypes.c_int32, u8p]
         self._lib.gantool_generate_latent.argtypes = [f32p, ctypes.c_int32, u8p]

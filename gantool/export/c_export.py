@@ -41,6 +41,18 @@ def check_budget(files: CFiles, max_flash: Optional[int], max_sram: Optional[int
                            f"--max-sram {max_sram:,}; train a smaller model (gantool train --size nano)")
 
 
+def precheck_c(generator, cfg) -> None:
+    """--max-flash from the model's size, before any conversion: its weights alone (at least one int8
+    byte per weight and embedding value) must fit; the exact figure is checked again once generated."""
+    if cfg.max_flash is None:
+        return
+    weights = sum(int(p.numel()) for p in generator.parameters() if p.dim() >= 2)
+    if weights > cfg.max_flash:
+        raise GantoolError(f"this model has {weights:,} weights, so its C generator needs at least {weights:,} bytes "
+                           f"of flash, over --max-flash {cfg.max_flash:,}; train a smaller model "
+                           "(gantool train --size nano)")
+
+
 def export_c(job, target) -> dict[str, Any]:
     """Maker: the C pair from the seeded int8 file (target.source), within the config's budgets."""
     files = generate_from_onnx(target.source)

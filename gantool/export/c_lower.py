@@ -26,15 +26,17 @@ from typing import Any, Optional
 import numpy as np
 
 from gantool.core.errors import GantoolError
+from gantool.export.c_phase import int_attribute, phase_group
 
 ELEMENTWISE = {"Relu", "LeakyRelu", "Tanh", "Sigmoid", "Clip", "Add", "Sub", "Mul", "Div"}
 MOVES = {"Reshape", "Flatten", "Identity", "DepthToSpace"}
-SUPPORTED = sorted(ELEMENTWISE | MOVES | {"Gather", "Concat", "QuantizeLinear", "DequantizeLinear", "Gemm", "Conv"})
+SUPPORTED = sorted(ELEMENTWISE | MOVES | {"Gather", "Concat", "QuantizeLinear", "DequantizeLinear", "Gemm", "Conv",
+                                         "Slice", "Transpose", "Unsqueeze"})  # the last three: phase groups
 
 
 @dataclass
 class Layer:
-    op: str  # "input" | "gemm" | "conv" | "d2s" | "lut"
+    op: str  # "input" | "gemm" | "conv" | "phase" | "d2s" | "lut"
     shape_in: tuple[int, ...]
     shape_out: tuple[int, ...]
     params: dict[str, Any] = field(default_factory=dict)
@@ -45,6 +47,8 @@ class Layer:
             return int(self.params["weight"].size)
         if self.op == "conv":
             return int(np.prod(self.shape_out) * np.prod(self.params["weight"].shape[1:]))
+        if self.op == "phase":
+            return sum(sub.macs for _, _, sub in self.params["phases"])
         return 0
 
 
@@ -71,7 +75,7 @@ class _T:
     scale: float = 0.0
     zp: int = 0
     chain: list = field(default_factory=list)  # "view": elementwise nodes since the DequantizeLinear
-    layer: Optional[Layer] = None  # "acc": the layer whose output scale/zp the Q fills in
+    layer: Optional[Layer] = None  # "acc": the layer whose output scale/zp the Q fills in; "q": its producer
     table: Optional[np.ndarray] = None  # "float": the label embedding (num_classes, E) float32
 
 
@@ -87,19 +91,22 @@ def lower(model) -> Lowered:
     nodes = _generator_nodes(graph)
     latent_dim = _latent_dim(model)
     tensors: dict[str, _T] = {"z": _T("float", (latent_dim,))}
-    weights: dict[str, tuple[np.ndarray, float, int]] = {}  # DQ outputs of constant int tensors
+    weights = _weights(nodes, inits)  # DQ outputs of constant int tensors
+    consumers: dict[str, list] = {}
+    for n in nodes:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
     layers: list[Layer] = []
+    grouped: set[int] = set()  # nodes of a phase group already lowered
     num_classes = 0
     for node in nodes:
         op, ins, out = node.op_type, list(node.input), node.output[0]
         if op not in SUPPORTED:
             raise GantoolError(f"the C backend does not support operator {op} (node {node.name or out!r}); "
                                f"it runs {', '.join(SUPPORTED)}")
-        if op == "DequantizeLinear" and ins[0] in inits:
-            zp = inits.get(ins[2]) if len(ins) > 2 else None
-            weights[out] = (inits[ins[0]], inits[ins[1]].astype(np.float32).reshape(-1),
-                            0 if zp is None or not np.any(zp) else 1)
-        elif op == "DequantizeLinear":
+        if id(node) in grouped or (op == "DequantizeLinear" and ins[0] in inits):
+            continue
+        if op == "DequantizeLinear":
             t = _get(tensors, ins[0], "q", node)
             _check_params(t, _scalar(inits, ins[1]), int(_scalar(inits, ins[2], 0)), node)
             tensors[out] = _T("view", t.shape, t.scale, t.zp)
@@ -116,8 +123,13 @@ def lower(model) -> Lowered:
             tensors[out] = _T("float", (latent_dim + parts[1].shape[0],), table=parts[1].table)
         elif op == "QuantizeLinear":
             tensors[out] = _quantize(tensors, layers, node, inits, latent_dim)
+        elif op == "Conv" and (group := _phase_group(node, consumers, inits, tensors, weights)) is not None:
+            tensors[group.output] = _phase_layer(group, tensors, weights, layers, inits, latent_dim)
+            grouped |= group.members
         elif op in ("Gemm", "Conv"):
             tensors[out] = _linear(tensors, weights, layers, node, inits)
+        elif op == "Slice":
+            tensors[out] = _slice_channels(tensors, layers, node, inits)
         elif op in MOVES:
             tensors[out] = _move(tensors, layers, node, inits)
         else:  # elementwise float op on a dequantized tensor (or the embedding table)
@@ -130,6 +142,63 @@ def lower(model) -> Lowered:
     if int(np.prod(final.shape)) != int(np.prod(image_shape)):
         raise GantoolError(f"the graph's output has {np.prod(final.shape)} values per image, not {image_shape}")
     return Lowered(latent_dim, num_classes, image_shape, layers)
+
+
+def _weights(nodes: list, inits: dict) -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
+    """DequantizeLinear outputs of constant integer tensors: (values, scales, 1 if a zero point is non-zero)."""
+    out = {}
+    for node in nodes:
+        ins = list(node.input)
+        if node.op_type == "DequantizeLinear" and ins[0] in inits:
+            if len(ins) < 2 or ins[1] not in inits:
+                raise GantoolError(f"DequantizeLinear {node.output[0]!r}: its scale is not a constant")
+            zp = inits.get(ins[2]) if len(ins) > 2 else None
+            out[node.output[0]] = (inits[ins[0]], inits[ins[1]].astype(np.float32).reshape(-1),
+                                   0 if zp is None or not np.any(zp) else 1)
+    return out
+
+
+def _phase_group(node, consumers: dict, inits: dict, tensors: dict, weights: dict):
+    x = tensors.get(node.input[0])
+    arrays = {name: w for name, (w, _, _) in weights.items()}
+    return None if x is None or x.state != "view" else phase_group(node, consumers, inits, arrays, x.shape)
+
+
+def _phase_layer(group, tensors: dict, weights: dict, layers: list, inits: dict, latent_dim: int) -> _T:
+    """One "phase" layer: the group's four convolutions (each lowered as a conv), interleaved."""
+    phases = []
+    for (a, b), conv in sorted(group.convs.items()):
+        own: list[Layer] = []
+        tensors[conv.output[0]] = _linear(tensors, weights, own, conv, inits)
+        q = _quantize(tensors, own, group.quants[a, b], inits, latent_dim)
+        phases.append((a, b, own[0]))
+    c, h, w = phases[0][2].shape_out
+    layer = Layer("phase", phases[0][2].shape_in, (c, 2 * h, 2 * w), {"phases": phases})
+    layers.append(layer)
+    return _T("q", layer.shape_out, q.scale, q.zp)
+
+
+def _slice_channels(tensors: dict, layers: list, node, inits: dict) -> _T:
+    """A Slice of a convolution's first output channels (the widened last conv, gantool.export.int8_phase):
+    the convolution keeps only those channels' weights."""
+    t = _get(tensors, node.input[0], "q", node)
+    args = [inits.get(i) if i else None for i in list(node.input)[1:]]
+    if len(args) < 3 or any(v is None for v in args[:3]) or (len(args) > 3 and args[3] is not None
+                                                                and np.any(args[3] != 1)):
+        raise GantoolError(f"Slice {node.output[0]!r}: the C backend needs constant starts, ends and axes, step 1")
+    starts, ends, axes = (np.asarray(v).reshape(-1) for v in args[:3])
+    layer = t.layer
+    if [int(v) for v in axes] != [1] or int(starts[0]) != 0 or layer is None or layer is not layers[-1] \
+            or layer.op != "conv":
+        raise GantoolError(f"Slice {node.output[0]!r}: the C backend slices only the first channels of the "
+                           "convolution just before it")
+    n = min(int(ends[0]), t.shape[0])
+    p = layer.params
+    if n < 1 or len(p.get("multiplier", ())) < n:
+        raise GantoolError(f"Slice {node.output[0]!r} keeps no channel")
+    p["weight"], p["bias"], p["multiplier"] = p["weight"][:n], p["bias"][:n], p["multiplier"][:n]
+    layer.shape_out = (n,) + tuple(layer.shape_out[1:])
+    return _T("q", layer.shape_out, t.scale, t.zp)
 
 
 def _generator_nodes(graph) -> list:
@@ -199,7 +268,7 @@ def _quantize(tensors: dict, layers: list, node, inits: dict, latent_dim: int) -
         w_scale = np.broadcast_to(p["w_scale"], (channels,)).astype(np.float32)
         p["multiplier"] = ((np.float32(p["x_scale"]) * w_scale) / np.float32(scale)).astype(np.float32)
         t.layer.params["y_zp"] = zp
-        return _T("q", t.shape, scale, zp)
+        return _T("q", t.shape, scale, zp, layer=t.layer)
     t = _get(tensors, ins[0], "view", node)
     if t.chain or np.float32(t.scale) != scale or t.zp != zp:  # requantize through a table
         layers.append(Layer("lut", t.shape, t.shape, {"table": requant_table(t.scale, t.zp, t.chain, scale, zp)}))
@@ -237,8 +306,8 @@ def _conv_layer(x: _T, w: np.ndarray, attrs: dict, params: dict, node) -> Layer:
         raise GantoolError(f"Conv {node.output[0]!r}: the C backend runs 2-D convolutions, group 1, no dilation")
     c, h, wd = x.shape
     kh, kw = w.shape[2:]
-    pads = list(attrs.get("pads", [0, 0, 0, 0]))
-    sh, sw = attrs.get("strides", [1, 1])
+    pads = int_attribute(attrs.get("pads", [0, 0, 0, 0]), 4, 0, "pads", node)
+    sh, sw = int_attribute(attrs.get("strides", [1, 1]), 2, 1, "strides", node)
     oh, ow = (h + pads[0] + pads[2] - kh) // sh + 1, (wd + pads[1] + pads[3] - kw) // sw + 1
     params.update({"pads": pads, "strides": (sh, sw)})
     return Layer("conv", x.shape, (w.shape[0], oh, ow), params)
@@ -251,8 +320,11 @@ def _move(tensors: dict, layers: list, node, inits: dict) -> _T:
     moved = _T(t.state, t.shape, t.scale, t.zp, list(t.chain))
     if node.op_type == "DepthToSpace":
         attrs = {a.name: _attr(a) for a in node.attribute}
-        b, mode = int(attrs["blocksize"]), attrs.get("mode", "DCR")
+        (b,), mode = int_attribute([attrs.get("blocksize")], 1, 2, "blocksize", node), attrs.get("mode", "DCR")
         c, h, w = t.shape
+        if mode not in ("DCR", "CRD") or len(t.shape) != 3 or c % (b * b):
+            raise GantoolError(f"DepthToSpace {node.output[0]!r}: mode {mode!r:.20} with blocksize {b} on {t.shape} "
+                               "is not a depth-to-space the C backend runs")
         moved.shape = (c // (b * b), h * b, w * b)
         layers.append(Layer("d2s", t.shape, moved.shape, {"block": b, "mode": mode}))
     elif node.op_type == "Reshape":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -35,7 +36,7 @@ class ExportConfig:
     seed: int = 0
     max_flash: Optional[int] = None  # --c: refuse a generator whose weights and tables need more bytes of flash
     max_sram: Optional[int] = None  # --c: refuse a generator whose activation buffers need more bytes of SRAM
-    force: bool = False  # replace an out_dir holding a different model
+    force: bool = False  # replace an out_dir holding a different model; remove earlier files not made again
 
     def validate(self) -> "ExportConfig":
         self.formats, self.variants = tuple(self.formats), tuple(self.variants)
@@ -84,15 +85,22 @@ class ExportConfig:
         return asdict(self)
 
 
+BYTES = re.compile(r"([0-9]+)([KM]?)B?", re.ASCII)  # ASCII digits only ("²".isdigit() is True)
+MAX_BUDGET = 1 << 40  # 1 TiB: far past any microcontroller; larger is a typo
+
+
 def parse_bytes(text: Optional[str], option: str) -> Optional[int]:
     """'98304', '96K' or '1M' (K = 1024) -> bytes; None stays None."""
     if text is None:
         return None
-    s = str(text).strip().upper().removesuffix("B")
-    scale = {"K": 1 << 10, "M": 1 << 20}.get(s[-1:], 1)
-    digits = s[:-1] if scale > 1 else s
-    if not digits.isdigit() or int(digits) == 0:
-        raise GantoolError(f"{option} {text!r}: give a positive number of bytes, e.g. 98304, 96K or 1M")
+    given = str(text)[:40] + ("…" if len(str(text)) > 40 else "")
+    m = BYTES.fullmatch(str(text).strip().upper())
+    if m is None or not m.group(1).strip("0"):
+        raise GantoolError(f"{option} {given!r}: give a positive number of bytes, e.g. 98304, 96K or 1M")
+    digits, scale = m.group(1).lstrip("0"), {"K": 1 << 10, "M": 1 << 20, "": 1}[m.group(2)]
+    if len(digits) > 15 or int(digits) * scale > MAX_BUDGET:  # the length first: int() of 5,000 digits fails
+        raise GantoolError(f"{option} {given!r} is over the limit of {MAX_BUDGET >> 40} TiB; "
+                           "give the device's size, e.g. 96K or 1M")
     return int(digits) * scale
 
 

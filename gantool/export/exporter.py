@@ -25,7 +25,7 @@ from gantool.core.fileio import (check_writable_dir, new_staging_dir, path_lock,
                                  write_json_atomic)
 from gantool.export.checks import judge, variant_evaluator
 from gantool.export.config import ExportConfig
-from gantool.export.publish import existing_export, publish
+from gantool.export.publish import check_removals, existing_export, publish
 from gantool.export.report import failure_line, new_report, passed
 
 
@@ -51,11 +51,14 @@ def export(source: str | os.PathLike, cfg: ExportConfig, progress: bool = True) 
         if kind.archs and ckpt.model.arch not in kind.archs:
             raise GantoolError(f"--{kind.group} exports {' or '.join(kind.archs)} generators, and this checkpoint "
                                f"holds a {ckpt.model.arch}; train with --arch {kind.archs[0]} (or --size nano)")
+        if kind.precheck is not None:  # seconds, before minutes of conversion that could only fail
+            resolve(kind.precheck)(ckpt.generator(), cfg)
     out = Path(cfg.out_dir)
     check_writable_dir(out.parent, "output directory")
     with path_lock(out, f"output directory {str(out)!r}"):
         remove_stale_staging(out)
         existing = existing_export(out, ckpt.sha256, cfg.force)
+        check_removals(out, existing, {n for k in cfg.kinds() for n in (k.file, *k.all_companions)}, cfg.force)
         quant, quant_note = quantization_form(ckpt.generator())
         job = ExportJob(module=wrap(inference_form(ckpt.generator()), ckpt.conditional),
                         quant_module=None if quant is None else wrap(quant, ckpt.conditional), quant_note=quant_note,

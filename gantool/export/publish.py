@@ -3,7 +3,8 @@
 An export is built in a staging folder beside the output directory. A new output directory is
 that folder, renamed into place whole. Into an existing export, the finished files are moved one
 by one (each an atomic rename), `manifest.json` last; files the previous manifest listed that this
-export did not make again are then removed, and named in the export's report. Anything else in the
+export does not make again are refused before any work unless --force is given, and then removed
+and named in the export's report. Anything else in the
 folder (a user's notes, a sub-folder, the `eval.json` that `gantool eval` wrote) stays, and a file
 in the way that gantool did not write is a one-line refusal naming it, `--force` or not.
 """
@@ -15,7 +16,7 @@ import shutil
 from pathlib import Path
 from typing import Optional
 
-from gantool.artifacts.exportdir import MANIFEST, REPORT, ExportDir, UnsafeExportDir, read_export_dir
+from gantool.artifacts.exportdir import FAILED_SUFFIX, MANIFEST, REPORT, ExportDir, UnsafeExportDir, read_export_dir
 from gantool.core.errors import GantoolError
 from gantool.core.fileio import current_umask
 
@@ -41,6 +42,20 @@ def existing_export(out: Path, ckpt_sha: str, force: bool) -> Optional[ExportDir
     if existing.checkpoint_sha256 != ckpt_sha and not force:
         raise GantoolError(f"{str(out)!r} already holds an export of a different model; pass --force to replace it")
     return existing
+
+
+def check_removals(out: Path, existing: Optional[ExportDir], planned: set[str], force: bool) -> None:
+    """Files of the earlier export that this one would not make again are removed only with --force:
+    refused here, before any work. (Kept and marked stale instead, an old model.int8.onnx of other
+    weights would sit beside the new model.onnx, looking current: a trap; refusing says it instead.)"""
+    if existing is None or force:
+        return
+    gone = sorted(name for name in existing.entries
+                  if name not in planned and name.removesuffix(FAILED_SUFFIX) not in planned)
+    if gone:
+        shown = ", ".join(gone[:6]) + (f" and {len(gone) - 6} more" if len(gone) > 6 else "")
+        raise GantoolError(f"{str(out)!r} holds {shown} from its earlier export, which this export does not make "
+                           "again; ask for those formats too, or pass --force to remove them")
 
 
 def check_in_the_way(out: Path, names: list[str], existing: Optional[ExportDir]) -> None:

@@ -7,7 +7,9 @@ to load the model). Inputs and outputs stay float32.
 int8: static QDQ quantisation (per-tensor int8 weights, per-channel for narrow models, uint8 activations: VNNI's u8 x s8),
 calibrated (MinMax) on activations from seeded latents, built from the architecture's
 quantization form when it has one (DCGAN: ConvTranspose -> sub-pixel Conv, since onnxruntime has
-no int8 ConvTranspose), which is first checked equal to the fp32 file. Weights are 7-bit (-64..64,
+no int8 ConvTranspose), which is first checked equal to the fp32 file; its quantized sub-pixel
+convolutions are then run as four 2x2 phase convolutions each (gantool.export.int8_phase: no zero
+taps, no DepthToSpace). Weights are 7-bit (-64..64,
 `reduce_range`): onnxruntime's u8 x s8 kernels on x86 CPUs without VNNI (AVX2 only) add products in
 pairs into int16 (VPMADDUBSW) and saturate past 32767; with |w| <= 64 a pair is at most
 2 * 255 * 64 = 32640, so the file computes the same integers on every CPU. Measured on the bundled
@@ -32,6 +34,7 @@ import numpy as np
 
 from gantool.core.errors import GantoolError, first_line
 from gantool.export.formats import ExportJob, Target, set_onnx_metadata
+from gantool.export.int8_phase import to_phase_form
 from gantool.runtime.latents import seeded_inputs
 from gantool.runtime.session import open_session
 
@@ -97,6 +100,8 @@ def make_int8(job: ExportJob, target: Target) -> dict[str, Any]:
         )
     model = onnx.load(str(dst))
     check_weight_range(model)
+    if job.quant_module is not None and to_phase_form(model):
+        notes["built_from"] = "sub-pixel form (checked equal to model.onnx), run as 2x2 phase convolutions"
     set_onnx_metadata(model, {**meta, "quantized_ops": QUANTIZED_OPS})
     onnx.save(model, str(dst))
     onnx.checker.check_model(str(dst), full_check=True)

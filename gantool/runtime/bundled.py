@@ -16,7 +16,7 @@ from gantool.core.fileio import sha256_file
 BUNDLED_DIR = Path(__file__).resolve().parent / "models"
 # name -> SHA-256 of the file `make pretrained` produced (a new file is a new hash here, on purpose)
 BUNDLED = {"digits.seeded.fp16.onnx": "f4bcf7f97ca5f4c59c24757056e83ca9f224d2aa602146f2ee89143feb893a32",
-           "nano.seeded.int8.onnx": "3400fd40f8c14c9d5d176e5ec37e77315ed7b8302ea6366b677259e8c449de84"}
+           "nano.seeded.int8.onnx": "fc905dbef952a3cc55e29dac2f5569e98f35244f3cefefc7eb72c9d4aa50243b"}
 BUNDLED_MODEL = "digits.seeded.fp16.onnx"
 # `gantool sample --size SIZE` / `Sampler.bundled(SIZE)`: the bundled model of each size (gantool train --size)
 BUNDLED_SIZES = {"base": BUNDLED_MODEL, "nano": "nano.seeded.int8.onnx"}
@@ -24,15 +24,15 @@ BUNDLED_SIZES = {"base": BUNDLED_MODEL, "nano": "nano.seeded.int8.onnx"}
 
 def bundled_for_size(size: str) -> Path:
     """The bundled model of a size preset (nano: the microcontroller model, also shipped as C)."""
-    if size not in BUNDLED_SIZES:
-        raise GantoolError(f"no bundled model of size {size!r}; gantool ships {', '.join(BUNDLED_SIZES)}")
+    if not isinstance(size, str) or size not in BUNDLED_SIZES:
+        raise GantoolError(f"no bundled model of size {size!r:.40}; gantool ships {', '.join(BUNDLED_SIZES)}")
     return bundled_model_path(BUNDLED_SIZES[size])
 
 
 def bundled_model_path(name: str = BUNDLED_MODEL) -> Path:
     """The bundled model's path, after checking it is the file gantool shipped."""
-    if name not in BUNDLED:
-        raise GantoolError(f"no bundled model {name!r}; gantool ships {', '.join(BUNDLED)}")
+    if not isinstance(name, str) or name not in BUNDLED:
+        raise GantoolError(f"no bundled model {name!r:.40}; gantool ships {', '.join(BUNDLED)}")
     path = BUNDLED_DIR / name
     if path.is_symlink():
         raise GantoolError(f"the bundled model {str(path)!r} is a symbolic link, not the file gantool shipped; "

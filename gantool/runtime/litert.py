@@ -6,11 +6,10 @@ interpreter's input fails), so any n runs in chunks of the file's batch, the las
 An int8 file takes its latents quantized (its input tensor's scale and zero point): they are
 quantized here, so callers always pass float32 latents.
 
-Hostile files: the header is checked before the native interpreter sees the file, and the
-interpreter's own flatbuffer verifier and tensor-index checks turn damage into Python errors,
-which become one-line GantoolErrors (measured on an exported fp32 file: 160 single flipped bytes in
-its first 4 KB and last 8 KB, where the header and graph tables are, and 160 spread over the whole
-file each gave images or a Python error, never a native crash).
+Hostile files: the header, then every index and extent of the flatbuffer (gantool.runtime.tflite_check)
+are checked in Python before the native interpreter sees the file; the interpreter's own verifier
+and its errors become one-line GantoolErrors. A buffer offset near 2**64 crashed the interpreter
+itself (its bounds check wraps): the structure check refuses it.
 """
 
 from __future__ import annotations
@@ -26,7 +25,8 @@ import numpy as np
 from gantool.core.errors import GantoolError, first_line
 from gantool.core.native import quiet_native_stderr
 from gantool.runtime.generator import Generator
-from gantool.runtime.metadata import check_signature, read_metadata
+from gantool.runtime.metadata import check_embedding_rows, check_signature, read_metadata
+from gantool.runtime.tflite_check import check_tflite_structure
 
 TFLITE_IDENTIFIER = b"TFL3"  # the flatbuffer file identifier of LiteRT models (bytes 4..8)
 MAX_TFLITE_BYTES = (2 << 30) - 1  # flatbuffers address at most 2 GiB
@@ -68,10 +68,17 @@ class LiteRTGenerator(Generator):
             raise GantoolError(f"{str(path)!r} does not exist")
         check_tflite_header(path)
         meta = read_metadata(path)  # the sidecar, believed below only where the program agrees
+        facts = check_tflite_structure(path)  # every index and extent, before the native interpreter reads it
         self._interpreter = _interpreter(path, threads or default_threads())
-        self._inputs = self._interpreter.get_input_details()  # positional: z [, label]
-        self._output = _one_output(self._interpreter.get_output_details(), path)
+        try:
+            self._inputs = self._interpreter.get_input_details()  # positional: z [, label]
+            outputs = self._interpreter.get_output_details()
+        except (ValueError, RuntimeError, IndexError) as e:
+            raise GantoolError(f"{str(path)!r}: LiteRT cannot describe the model's inputs and outputs "
+                               f"({first_line(e)}); export it again with --tflite") from None
+        self._output = _one_output(outputs, path)
         check_signature(meta, path, [_signature(d) for d in self._inputs], [_signature(self._output)])
+        check_embedding_rows(meta, path, facts.embedding_rows)
         self.file_batch = _fixed_batch(self._inputs + [self._output], path)
         super().__init__(meta, path, max_batch=self.file_batch)
         self.providers = ["XNNPACK"]

@@ -10,6 +10,7 @@ a file is untrusted input.
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ MAX_LATENT_DIM = 1024
 MAX_CLASSES = 1000
 MAX_CHANNELS = 4
 MAX_SIDE = 256
+IDENTIFIER = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # the metadata's name fields: "dcgan", "int8", "onnx"
 KNOWN_INPUTS = {"z": "float32", "label": "int64", "seed": "int64", "truncation": "float32"}
 
 
@@ -135,9 +137,10 @@ def parse_metadata(raw: str | None, path: str | Path) -> dict[str, Any]:
     if meta.get("truncation_input", "truncation") != "truncation":  # the one name the seeded graph uses
         raise GantoolError(f"{where}: metadata field 'truncation_input' must be 'truncation', "
                            f"got {_short(meta['truncation_input'])}")
-    for key in ("model", "variant", "artifact_format"):
-        if key in meta and not isinstance(meta[key], str):
-            raise GantoolError(f"{where}: metadata field {key!r} must be a string, got {_short(meta[key])}")
+    for key in ("model", "variant", "artifact_format"):  # names, shown and written into generated text
+        if key in meta and not (isinstance(meta[key], str) and IDENTIFIER.fullmatch(meta[key])):
+            raise GantoolError(f"{where}: metadata field {key!r} must be a name of letters, digits, '_', '.' "
+                               f"or '-' (at most 64), got {_short(meta[key])}")
     return meta
 
 
@@ -192,6 +195,15 @@ def check_signature(meta: dict[str, Any], path: str | Path, inputs: list[tuple],
         raise GantoolError(f"{where}: graph output {[o[0] for o in outputs]} is not the float 'image' "
                            "its metadata names")
     _check_dims(where, "output 'image'", outputs[0][2], list(meta["image_shape"]))
+
+
+def check_embedding_rows(meta: dict[str, Any], path: str | Path, rows: int | None) -> None:
+    """The classes the metadata names exist in the program: its label embedding has that many rows
+    (None: the program holds no such table to compare with). A sidecar claiming more classes would
+    let a label index past the table, which some runtimes do not check."""
+    if rows is not None and rows != meta["num_classes"]:
+        raise GantoolError(f"{str(path)!r}: its metadata says {meta['num_classes']} classes, but the program's "
+                           f"label embedding has {rows} rows; export it again")
 
 
 def _check_dims(where: str, what: str, shape, want: list) -> None:

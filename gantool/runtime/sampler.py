@@ -22,6 +22,7 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from gantool.core.errors import GantoolError
+from gantool.core.fileio import user_path
 from gantool.runtime.generator import check_finite, check_labels, to_uint8
 from gantool.runtime.grid import make_grid
 from gantool.runtime.latents import MAX_SEED, check_seed, check_truncation, cycle_labels, latents
@@ -47,6 +48,9 @@ class Sampler:
             from gantool.runtime.bundled import bundled_model_path
 
             path = bundled_model_path()
+        path = user_path(path, "the model path")
+        if not isinstance(spin, bool):
+            raise GantoolError(f"spin must be True or False, got {spin!r:.40}")
         if isinstance(max_n, bool) or not isinstance(max_n, int) or max_n < 1:
             raise GantoolError("max_n must be a positive integer")
         self.max_n = max_n

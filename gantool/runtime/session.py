@@ -20,7 +20,7 @@ def check_providers(providers: Optional[Sequence[str]]) -> list[str]:
 
     if providers is None:
         return ["CPUExecutionProvider"]
-    if isinstance(providers, str) or not all(isinstance(p, str) for p in providers):
+    if not isinstance(providers, (list, tuple)) or not all(isinstance(p, str) for p in providers):
         raise GantoolError(f"providers must be a list of provider names, got {providers!r:.80}")
     available = set(ort.get_available_providers())
     missing = [p for p in providers if p not in available]
@@ -91,12 +91,13 @@ def open_session(path: str | os.PathLike | bytes, *, threads: Optional[int] = No
     else:
         source, where = path, "the model"
     opts = session_options(threads, spin, optimize, optimized_path, profile_prefix)
+    providers = check_providers(providers)  # before the try: its one line is about the argument, not the file
     # Model-load warnings go through onnxruntime's process-wide logger, not the session's; gantool
     # reports problems itself, on one line, so keep that logger to errors.
     ort.set_default_logger_severity(3)
     try:
         # enable_fallback=0: no retry on other providers, so no "EP Error … Falling back" banner on
         # stdout (the providers were chosen explicitly); gantool says what went wrong, on one line.
-        return ort.InferenceSession(source, opts, providers=check_providers(providers), enable_fallback=0)
+        return ort.InferenceSession(source, opts, providers=providers, enable_fallback=0)
     except Exception as e:  # onnxruntime raises several types (Fail, InvalidGraph, RuntimeException…)
         raise GantoolError(f"{where} is not a loadable ONNX model ({first_line(e)})") from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -79,6 +80,39 @@ def free_cores(window_s: float = 0.2) -> int:
     if total <= 0:
         return cores
     busy = round(total_cores * (1 - idle / total))
+    return max(1, min(cores, total_cores - busy))
+
+
+@dataclass(frozen=True)
+class CpuSnapshot:
+    """/proc/stat's busy and total jiffies, this process's CPU seconds and the wall clock, at one moment."""
+
+    busy: int
+    total: int
+    own_s: float
+    wall: float
+
+
+def cpu_snapshot() -> Optional[CpuSnapshot]:
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, IndexError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return CpuSnapshot(sum(fields) - idle, sum(fields), time.process_time(), time.perf_counter())
+
+
+def free_cores_during(since: Optional[CpuSnapshot]) -> Optional[int]:
+    """The cores other processes left free since `since` (an epoch), this process's own work taken out:
+    measured while training runs, at no cost. None when it cannot be told (no /proc/stat, too short)."""
+    now = cpu_snapshot()
+    if since is None or now is None or now.total <= since.total or now.wall - since.wall < 0.5:
+        return None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    total_cores = os.cpu_count() or cores
+    jiffy_s = (now.wall - since.wall) * total_cores / (now.total - since.total)  # seconds per jiffy, all cores
+    others_s = max(0.0, (now.busy - since.busy) * jiffy_s - (now.own_s - since.own_s))
+    busy = round(others_s / (now.wall - since.wall))
     return max(1, min(cores, total_cores - busy))
 
 

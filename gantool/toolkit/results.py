@@ -15,9 +15,10 @@ from typing import Any, Callable
 class TrainingInterrupted(Exception):
     """Ctrl-C or SIGTERM: a checkpoint was written at `checkpoint`; resume with --resume."""
 
-    def __init__(self, checkpoint: Path, signum: int = signal.SIGINT) -> None:
+    def __init__(self, checkpoint: Path, signum: int = signal.SIGINT, is_main: bool = True) -> None:
         super().__init__(f"interrupted; checkpoint saved to {checkpoint}")
         self.checkpoint, self.signum = checkpoint, signum
+        self.is_main = is_main  # rank 0 (or a single process): the one that says so
 
 
 @dataclass

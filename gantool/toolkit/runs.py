@@ -8,6 +8,7 @@ left are removed by the next holder. The loop itself is gantool.toolkit.trainer.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -50,7 +51,22 @@ def resume(run_dir: str | Path, overrides: Optional[dict[str, Any]] = None, *, p
     ckpt.require(RESUME_PARTS, "resume training")
     cfg = apply_resume_overrides(ckpt, overrides or {})
     run_path = Path(run_dir) if Path(run_dir).is_dir() else ckpt.path.parent.parent
+    refuse_finished(ckpt, cfg, run_path)
     return _run(replace(cfg, run_dir=str(run_path)).validate(), ckpt, progress, on_step)
+
+
+def refuse_finished(ckpt: Checkpoint, cfg: TrainConfig, run_path: Path) -> None:
+    """A run that already reached its length has nothing to resume: say so and how to extend it, before
+    anything is loaded or written (resuming it would only rewrite its config)."""
+    epoch, mid_epoch = int(ckpt.state["epoch"]), int(ckpt.state["batch_in_epoch"]) > 0
+    done_epochs = epoch >= cfg.max_epochs and not mid_epoch
+    done_time = cfg.minutes is not None and float(ckpt.state["elapsed_s"]) >= cfg.minutes * 60
+    if done_epochs:
+        raise GantoolError(f"the run in {str(run_path)!r} is already complete ({epoch} of {cfg.max_epochs} epochs); "
+                           f"extend it with gantool train --resume {run_path} --epochs {epoch + 10} (or any N > {epoch})")
+    if done_time:
+        raise GantoolError(f"the run in {str(run_path)!r} already used its {cfg.minutes:g}-minute budget; extend it "
+                           f"with gantool train --resume {run_path} --minutes {cfg.minutes * 2:g} (a larger budget)")
 
 
 def apply_resume_overrides(ckpt: Checkpoint, overrides: dict[str, Any]) -> TrainConfig:
@@ -68,7 +84,8 @@ def apply_resume_overrides(ckpt: Checkpoint, overrides: dict[str, Any]) -> Train
         elif getattr(cfg, key, object()) != value:
             raise GantoolError(f"--resume keeps the run's settings; only --epochs, --minutes, --device, --precision, "
                                f"--threads and --channels-last may change (got --{key.replace('_', '-')})")
-    if cfg.lr_decay_start < 1.0 and (cfg.epochs, cfg.minutes) != (ckpt.train.epochs, ckpt.train.minutes):
+    if cfg.lr_decay_start < 1.0 and (cfg.epochs, cfg.minutes) != (ckpt.train.epochs, ckpt.train.minutes) \
+            and os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 alone says it
         # The decay is a fraction of the run's length: a new length moves it (interrupted runs resumed as
         # they were stay exact; with --lr-decay-start 1 a longer run equals one trained that long).
         print(f"warning: --resume with a new length stretches the learning-rate decay (--lr-decay-start "

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import signal
 import sys
 import threading
@@ -29,6 +30,7 @@ from gantool.toolkit.checkpoint import save_checkpoint
 from gantool.toolkit.config import TrainConfig
 from gantool.toolkit.data import ImageData
 from gantool.toolkit.device import resolve_device
+from gantool.toolkit import hardware
 from gantool.toolkit.hardware import choose_threads
 from gantool.toolkit.gan_step import GANStep
 from gantool.toolkit.inference import TorchGenerator, eval_mode, model_metadata, to_pixels
@@ -105,6 +107,8 @@ class Trainer(StateMixin):
 
     def fit(self, progress: bool = True, on_step: Optional[StepHook] = None) -> TrainResult:
         self.writer.start(self.cfg.to_dict())
+        if progress:
+            self._say_setup()
         stopped_by = "epochs"
         self._clock0 = time.perf_counter() - self.elapsed_s  # resumed runs continue their clock
         with self._stop_signals():
@@ -120,13 +124,14 @@ class Trainer(StateMixin):
         self.writer.plot(self.loss_log, force=True, history=self.history)  # the final curves
         last = self.run_dir / "checkpoints" / "last.pt"
         if stopped_by == "interrupt":
-            raise TrainingInterrupted(last, self._stop_signal or signal.SIGINT)
+            raise TrainingInterrupted(last, self._stop_signal or signal.SIGINT, self.info.is_main)
         return TrainResult(self.run_dir, last, self.epoch, self.step, stopped_by, list(self.history), self.info.is_main)
 
     def _run_epoch(self, shard: torch.Tensor, bs: int, steps: int, progress: bool,
                    on_step: Optional[StepHook]) -> bool:
         """Train the rest of the current epoch; False if stopped early (time, Ctrl-C, SIGTERM)."""
         bar = self._progress_bar(steps, progress)
+        snapshot = hardware.cpu_snapshot()
         d_sum = g_sum = torch.zeros((), device=self.device)
         n_steps, t0 = 0, time.perf_counter()
         with bar or contextlib.nullcontext():
@@ -173,8 +178,42 @@ class Trainer(StateMixin):
         self.save()
         if is_best:
             self.save("best.pt")
+        self._follow_free_cores(snapshot)
         self.elapsed_s = time.perf_counter() - self._clock0  # the budget or a signal may land on the last step
         return not (self._should_stop(sync_now=True) and self.epoch < self.cfg.max_epochs)
+
+    def _auto_threads(self) -> bool:
+        """Threads follow the free cores: a CPU run in one process without --threads."""
+        return self.cfg.threads is None and self.device.type == "cpu" and not self.info.enabled
+
+    def _say_setup(self) -> None:
+        """One line: what the run chose for this machine (precision, memory format, threads) and why."""
+        if not self.info.is_main:
+            return
+        layout = "channels_last" if self.gan.channels_last else "NCHW"
+        line = f"training on {self.device}: {self.gan.precision}, {layout}"
+        if self.device.type == "cpu":
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+            why = "--threads" if self.cfg.threads is not None else \
+                f"{max(cores - self.threads, 0)} of {cores} cores busy at start; re-checked each epoch"
+            line += f", {self.threads} thread{'s' if self.threads > 1 else ''} ({why})"
+        print(line, file=sys.stderr)
+
+    def _follow_free_cores(self, since) -> None:
+        """Between epochs: as many threads as the cores other processes left free during this one (a run
+        that started beside a short job takes the core back). --threads pins the count, and with it the
+        exact reproducibility of the run (results depend on the thread count)."""
+        if not self._auto_threads():
+            return
+        n = hardware.free_cores_during(since)
+        if n is None or n == self.threads:
+            return
+        torch.set_num_threads(n)
+        if self.info.is_main:
+            print(f"note: {n} core{'s' if n > 1 else ''} free during epoch {self.epoch}: now {n} thread"
+                  f"{'s' if n > 1 else ''} (--threads N pins the count and keeps the run exactly reproducible)",
+                  file=sys.stderr)
+        self.threads = n
 
     def _progress_fraction(self, steps_per_epoch: int) -> float:
         """How far the run is: by steps when the run has an epoch limit (reproducible: --epochs, or the
@@ -262,7 +301,10 @@ class Trainer(StateMixin):
         """FID and friends of the sample generator on cfg.eval_n seeded samples."""
         with eval_mode(self.gan.sample_generator):
             res = self.evaluator.score_generator(self.generator(), self.cfg.eval_n, self.cfg.seed, pr_samples=2000)
-        out = {k: res[k] for k in ("fid", "coverage", "precision", "recall", "inception_score")}
+        # The quality's precision and recall (Kynkäänniemi et al.) under their own names: the epoch's entry
+        # already has "precision", the arithmetic it trained in ("bf16" | "fp32").
+        out = {"fid": res["fid"], "coverage": res["coverage"], "sample_precision": res["precision"],
+               "sample_recall": res["recall"], "inception_score": res["inception_score"]}
         if "class_accuracy" in res:
             out["class_accuracy"] = res["class_accuracy"]["overall"]
         return out

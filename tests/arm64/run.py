@@ -50,10 +50,17 @@ def log(msg: str) -> None:
 
 
 def missing_tools() -> list[str]:
-    need = ["debootstrap", "qemu-aarch64-static", "chroot"]
-    out = [t for t in need if shutil.which(t) is None]
-    if not Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists():
-        out.append("binfmt for qemu-aarch64 (update-binfmts --enable qemu-aarch64)")
+    """What stops the check, each with its own fix (an installed package is never blamed for binfmt)."""
+    need = {"debootstrap": "debootstrap", "qemu-aarch64-static": "qemu-user-static", "chroot": "coreutils"}
+    packages = sorted({pkg for tool, pkg in need.items() if shutil.which(tool) is None})
+    out = [f"apt-get install {' '.join(packages)}"] if packages else []
+    binfmt = Path("/proc/sys/fs/binfmt_misc")
+    if not (binfmt / "register").exists():
+        out.append("binfmt_misc is not mounted: mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc, "
+                   "then update-binfmts --enable qemu-aarch64")
+    elif not (binfmt / "qemu-aarch64").exists():
+        out.append("qemu-aarch64 is not registered with binfmt_misc: update-binfmts --enable qemu-aarch64 "
+                   "(apt-get install binfmt-support if update-binfmts is missing)")
     return out
 
 
@@ -190,8 +197,7 @@ def main() -> int:
     args = ap.parse_args()
     missing = missing_tools()
     if missing:
-        print(f"arm64: missing {', '.join(missing)}: apt-get install debootstrap qemu-user-static binfmt-support",
-              file=sys.stderr)
+        print(f"arm64: cannot run here; {'; '.join(missing)} (or make system-deps, as root)", file=sys.stderr)
         return 2
     root, t0 = Path(args.root).resolve(), time.time()
     ensure_root(root)

@@ -21,20 +21,6 @@ runner = CliRunner()
 MCU = Path(__file__).resolve().parents[2] / "examples" / "mcu"
 
 
-@pytest.fixture(scope="module")
-def c_export(trained_run, tmp_path_factory):
-    from gantool.export import ExportConfig, export
-
-    def make(num_classes: int = 10):
-        out = tmp_path_factory.mktemp(f"c-{num_classes}")
-        export(trained_run("dcgan", num_classes), ExportConfig(out_dir=str(out), formats=("c",), fid=False),
-               progress=False)
-        return out
-
-    cache = {}
-    return lambda k=10: cache.setdefault(k, make(k))
-
-
 def _onnx_pixels(out: Path, seeds: np.ndarray, labels) -> np.ndarray:
     from gantool.runtime.generator import to_uint8
     from gantool.runtime.onnx import OnnxGenerator
@@ -160,7 +146,7 @@ def test_the_c_export_runs_on_an_emulated_cortex_m4_and_matches(c_export, tmp_pa
         f"static const int32_t check_labels[] = {{{', '.join(map(str, labels))}}};\n")
     build = tmp_path / "build"
     make = ["make", "-s", "-C", str(MCU), f"GEN={out}", f"BUILD={build}", f"CHECK={check}"]
-    done = subprocess.run(make + [str(build / "check.elf")], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(make + ["check"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     run = subprocess.run(make + ["check-run"], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, (run.stdout[-1000:], run.stderr[-1000:])
@@ -203,3 +189,34 @@ def test_the_bundled_nano_model_fits_a_microcontroller():
 
     files = generate_from_onnx(bundled_for_size("nano"))
     assert files.flash_bytes <= 100 * 1024 and files.sram_bytes <= 32 * 1024, (files.flash_bytes, files.sram_bytes)
+
+
+@pytest.mark.parametrize("text, words", [("²", "give a positive number"), ("¹K", "give a positive number"),
+                                         ("9" * 5000, "over the limit of 1 TiB"), ("0", "give a positive number"),
+                                         ("99999999999999999999K", "over the limit of 1 TiB"), ("1G", "positive")])
+def test_a_budget_that_is_not_ascii_digits_or_is_absurd_is_one_line(text, words):
+    from gantool.export.config import parse_bytes
+
+    with pytest.raises(GantoolError, match=words) as exc:
+        parse_bytes(text, "--max-flash")
+    assert "\n" not in str(exc.value) and len(str(exc.value)) < 200
+    assert "102399999999999999998976" not in str(exc.value)  # what was given, not a computed byte count
+
+
+def test_a_unicode_budget_on_the_command_line_is_one_line(trained_run, tmp_path):
+    res = runner.invoke(app, ["export", str(trained_run("dcgan", 10)), "--out", str(tmp_path / "o"), "--c",
+                              "--max-sram", "²"])
+    assert res.exit_code == 2 and "--max-sram '²'" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_a_flash_budget_below_the_models_weights_is_refused_before_any_conversion(trained_run, tmp_path, monkeypatch):
+    import gantool.export.exporter as exporter
+
+    def no_conversion(*args, **kwargs):
+        raise AssertionError("a file was made before the budget was checked")
+
+    monkeypatch.setattr(exporter, "make", no_conversion)
+    res = runner.invoke(app, ["export", str(trained_run("dcgan", 10)), "--out", str(tmp_path / "o"), "--c",
+                              "--max-flash", "100"])
+    assert res.exit_code == 2 and "weights, so its C generator needs at least" in res.stderr, res.output
+    assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "o").exists()

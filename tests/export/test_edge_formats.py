@@ -4,6 +4,7 @@ the delegate report, the int8 program's size, the bf16 backend, a missing extra 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -66,3 +67,40 @@ def test_missing_extra_is_named(trained_run, tmp_path, monkeypatch):
         export(trained_run("mlp", 0), ExportConfig(out_dir=str(tmp_path / "o"), formats=("executorch",)),
                progress=False)
     assert not (tmp_path / "o").exists()
+
+
+def _claim_classes(folder, file: str, classes: int) -> None:
+    sidecar = folder / f"{file}.gantool.json"
+    meta = json.loads(sidecar.read_text())
+    meta["num_classes"] = classes
+    sidecar.write_text(json.dumps(meta))
+
+
+def test_a_sidecar_claiming_more_classes_than_the_ir_holds_is_refused(edge_export, tmp_path):
+    """OpenVINO's Gather reads past the table without a word: the claim is checked against the IR."""
+    src, _ = edge_export("dcgan", 10)
+    for name in ("model.xml", "model.bin", "model.xml.gantool.json"):
+        shutil.copy(src / name, tmp_path / name)
+    _claim_classes(tmp_path, "model.xml", 1000)
+    with pytest.raises(GantoolError, match="metadata says 1000 classes, but the program's label embedding has 10"):
+        open_generator(tmp_path / "model.xml")
+
+
+def test_a_label_the_pte_program_refuses_is_one_line(edge_export, tmp_path):
+    src, _ = edge_export("dcgan", 10)
+    for name in ("model.pte", "model.pte.gantool.json"):
+        shutil.copy(src / name, tmp_path / name)
+    _claim_classes(tmp_path, "model.pte", 1000)
+    probe = textwrap.dedent("""
+        import sys, numpy as np
+        from gantool.artifacts import open_generator
+        g = open_generator(sys.argv[1])
+        try:
+            g(np.zeros((1, g.latent_dim), np.float32), np.array([999]))
+        except ValueError as e:
+            print(e)
+    """)
+    done = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "model.pte")], capture_output=True, text=True,
+                          timeout=300)
+    assert "ExecuTorch could not run the program" in done.stdout, done.stdout + done.stderr
+    assert done.stderr == "", f"ExecuTorch's C++ log reached stderr: {done.stderr[:300]}"

@@ -22,16 +22,6 @@ pytestmark = pytest.mark.edge
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def tflite_export(trained_run, tmp_path_factory):
-    from gantool.export import ExportConfig, export
-
-    out = tmp_path_factory.mktemp("tflite")
-    export(trained_run("dcgan", 10), ExportConfig(out_dir=str(out), formats=("tflite",), variants=("int8",), fid=False),
-           progress=False)
-    return out
-
-
 def test_any_n_runs_on_a_fixed_batch_file_and_matches_eager(tflite_export, trained_run):
     from gantool.runtime import Sampler
 

@@ -53,11 +53,16 @@ def test_force_over_another_models_export_replaces_only_its_files(trained_run, t
     assert set(json.loads((out / "manifest.json").read_text())["files"]) == {"model.onnx"}
 
 
-def test_fewer_formats_removes_the_old_ones_and_says_so(trained_run, tmp_path):
+def test_fewer_formats_removes_the_old_ones_only_with_force_and_says_so(trained_run, tmp_path):
     out = tmp_path / "fewer"
     run = str(trained_run("mlp", 0))
     assert runner.invoke(app, ["export", run, "--out", str(out), "--onnx", "--torchscript", "--fp16"]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
     res = runner.invoke(app, ["export", run, "--out", str(out), "--onnx"])
+    assert res.exit_code == 2 and "holds model.fp16.onnx, model.ts.pt from its earlier export" in res.stderr
+    assert "pass --force to remove them" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing changed
+    res = runner.invoke(app, ["export", run, "--out", str(out), "--onnx", "--force"])
     assert res.exit_code == 0, res.output
     assert "removed model.fp16.onnx, model.ts.pt: the previous export's files not asked for this time" in res.stdout
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "model.onnx", "verification.json"]

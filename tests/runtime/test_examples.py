@@ -142,3 +142,18 @@ def test_http_service_under_sustained_load(exported):
         proc.wait(timeout=10)
     assert r["requests"] == 2000 and not r["problems"], r["problems"][:5]
     assert r["rss_growth"] < 0.20, r
+
+
+def test_the_node_example_without_its_package_says_what_to_run(tmp_path):
+    """Before `npm ci`, one line naming the step (not Node's ERR_MODULE_NOT_FOUND stack trace)."""
+    import shutil
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed (Debian's nodejs; make system-deps installs it)")
+    shutil.copy(EXAMPLES / "node" / "sample.mjs", tmp_path / "sample.mjs")  # no node_modules beside it
+    done = subprocess.run([node, str(tmp_path / "sample.mjs"), "--n", "1"], capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path)
+    assert done.returncode == 2 and done.stdout == "", done
+    assert done.stderr.strip().splitlines() == [
+        "error: onnxruntime-node is not installed; run `npm ci --ignore-scripts` in examples/node first"]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -66,11 +67,35 @@ def test_mnist_finds_torchvision_layout(tmp_path):
     np.testing.assert_array_equal(data.images, images)
 
 
-def test_mnist_falls_back_to_sample_with_warning(tmp_path, capsys):
-    data = load_dataset("mnist", "train", str(tmp_path), download=False)
+def test_mnist_falls_back_to_sample_with_warning(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # no --data-dir: the cache, which is empty
+    data = load_dataset("mnist", "train", None, download=False)
     err = capsys.readouterr().err
     assert data.name == "mnist-sample" and len(data) == 5000
     assert err.count("\n") == 1 and "mnist-sample" in err
+
+
+def test_a_named_data_dir_without_the_split_names_the_files_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+    """A folder holding only the test split: one line naming the missing training files, no substitute
+    data, and a failed download leaves no MNIST/raw folder or partial file behind."""
+    import torchvision.datasets as tvd
+
+    images, labels = synthetic_digits(20)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", images)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels)
+
+    def offline(root, train, download):  # what torchvision does offline: folders, a partial file, an error
+        raw = Path(root) / "MNIST" / "raw"
+        raw.mkdir(parents=True, exist_ok=True)
+        (raw / "train-images-idx3-ubyte.gz").write_bytes(b"partial")
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(tvd, "MNIST", offline)
+    with pytest.raises(GantoolError, match=r"no train-images-idx3-ubyte\[.gz\] and train-labels-idx1-ubyte\[.gz\] "
+                                           r"in .* \(it holds the t10k files only\)"):
+        load_dataset("mnist", "train", str(tmp_path), download=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    assert capsys.readouterr().err == ""
 
 
 def test_mnist_sample_is_balanced_real_digits():

@@ -177,6 +177,8 @@ def test_eval_every_logs_fid_and_keeps_best(tiny_cfg, idx_dir, monkeypatch, tmp_
     fids = [r["fid"] for r in lines]
     assert len(fids) == 3 and all(f > 0 for f in fids)
     assert all(0 <= r["coverage"] <= 1 and 0 <= r["class_accuracy"] <= 1 for r in lines)
+    # the training's arithmetic and the samples' precision are two keys, neither overwriting the other
+    assert all(r["precision"] in ("fp32", "bf16") and 0 <= r["sample_precision"] <= 1 for r in lines)
     best = load_checkpoint(Path(cfg.run_dir) / "checkpoints" / "best.pt")
     assert best.state["best_fid"] == min(fids)
     assert best.state["epoch"] == 1 + fids.index(min(fids))

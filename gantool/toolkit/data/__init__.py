@@ -74,11 +74,15 @@ def _socket_timeout(seconds: float):
 
 
 def _torchvision_download(cls_name: str, root: Path, split: str) -> bool:
-    """Fetch with torchvision into `root`; False (with no traceback) when offline."""
+    """Fetch with torchvision into `root`; False (with no traceback) when offline, leaving nothing behind:
+    the folders (root/CLS/raw) and partial files a failed download made are removed again."""
     try:
         import torchvision.datasets as tvd
     except ImportError:
         return False
+    folders = [root, root / cls_name, root / cls_name / "raw"]
+    made = [d for d in folders if not d.exists()]
+    before = set(folders[-1].iterdir()) if folders[-1].is_dir() else set()
     root.mkdir(parents=True, exist_ok=True)
     try:
         with _socket_timeout(DOWNLOAD_TIMEOUT_S), open(os.devnull, "w") as null, \
@@ -86,6 +90,13 @@ def _torchvision_download(cls_name: str, root: Path, split: str) -> bool:
             getattr(tvd, cls_name)(str(root), train=(split == "train"), download=True)
         return True
     except Exception:  # offline, DNS failure, HTTP error: caller falls back
+        raw = folders[-1]
+        for p in (set(raw.iterdir()) - before if raw.is_dir() else set()):
+            if p.is_file() and not p.is_symlink():
+                p.unlink(missing_ok=True)
+        for d in reversed(made):
+            with contextlib.suppress(OSError):
+                d.rmdir()  # only if empty: never a folder that holds anything
         return False
 
 
@@ -103,13 +114,22 @@ def mnist(split: str, data_dir: str | None, download: bool) -> ImageData:
     """MNIST from IDX files in data_dir (or the cache), else torchvision's download,
     else (no network) the 5k offline sample with a warning."""
     root = Path(data_dir) if data_dir else _default_root()
-    if data_dir and not root.is_dir() and not download:
+    if data_dir and not root.is_dir():
         raise GantoolFileNotFoundError(f"data dir {str(root)!r} does not exist; pass a folder holding MNIST IDX files")
     if (data := _from_dir(root, split, "mnist")) is not None:
         return data
     if download and _torchvision_download("MNIST", root, split):
         if (data := _from_dir(root, split, "mnist")) is not None:
             return data
+    if data_dir:  # a folder the user named: say what is missing there, no substitute data
+        prefix = "train" if split == "train" else "t10k"
+        other = "t10k" if split == "train" else "train"
+        holds = f" (it holds the {other} files only)" if find_idx_pair(root, "test" if split == "train" else "train") \
+            else ""
+        raise GantoolFileNotFoundError(
+            f"no {prefix}-images-idx3-ubyte[.gz] and {prefix}-labels-idx1-ubyte[.gz] in {str(root)!r}{holds}"
+            f"{' and no network to download them' if download else ''}; add them, or leave out --data-dir to use "
+            "the cache (or, offline, the 5,000-digit sample)")
     if split == "test":
         raise GantoolFileNotFoundError(
             f"no MNIST test files in {str(root)!r} and no network; put t10k-*-ubyte.gz there"

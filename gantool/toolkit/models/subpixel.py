@@ -23,6 +23,18 @@ import torch.nn.functional as F
 TAPS = {0: {0: 3, 1: 1}, 1: {1: 2, 2: 0}}
 
 
+def fold_batchnorm(ct: nn.ConvTranspose2d, bn: Optional[nn.BatchNorm2d]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ConvTranspose's weight (C_in, C_out, k, k) and bias (C_out,) with an eval-mode BatchNorm after
+    it folded in (y * scale + shift, per output channel)."""
+    w = ct.weight.detach()
+    bias = ct.bias.detach() if ct.bias is not None else torch.zeros(w.shape[1])
+    if bn is not None:
+        scale = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach()
+        w = w * scale.view(1, -1, 1, 1)
+        bias = bias * scale + (bn.bias - bn.running_mean * scale).detach()
+    return w, bias
+
+
 def can_rewrite(ct: nn.Module) -> bool:
     return (isinstance(ct, nn.ConvTranspose2d) and ct.kernel_size == (4, 4) and ct.stride == (2, 2)
             and ct.padding == (1, 1) and ct.output_padding == (0, 0) and ct.groups == 1 and ct.dilation == (1, 1))
@@ -38,17 +50,13 @@ class SubPixelConv(nn.Module):
         if not can_rewrite(ct):
             raise ValueError("only ConvTranspose2d(kernel 4, stride 2, padding 1) has a sub-pixel form here")
         c_in, c_out = ct.weight.shape[:2]
+        folded, bias = fold_batchnorm(ct, bn)
         w = torch.zeros(c_out, 2, 2, c_in, 3, 3)  # (C_out, phase a, phase b, C_in, 3, 3)
         for a, rows in TAPS.items():
             for b, cols in TAPS.items():
                 for dy, ky in rows.items():
                     for dx, kx in cols.items():
-                        w[:, a, b, :, dy, dx] = ct.weight[:, :, ky, kx].T.detach()
-        bias = ct.bias.detach() if ct.bias is not None else torch.zeros(c_out)
-        if bn is not None:  # eval-mode BN: y * scale + shift, per output channel
-            scale = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach()
-            w = w * scale.view(-1, 1, 1, 1, 1, 1)
-            bias = bias * scale + (bn.bias - bn.running_mean * scale).detach()
+                        w[:, a, b, :, dy, dx] = folded[:, :, ky, kx].T
         self.conv = nn.Conv2d(c_in, 4 * c_out, 3, 1, 1)
         with torch.no_grad():
             self.conv.weight.copy_(w.reshape(4 * c_out, c_in, 3, 3))  # channel c*4 + a*2 + b: PixelShuffle's order

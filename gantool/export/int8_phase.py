@@ -1,0 +1,277 @@
+"""The int8 file's fast form: each sub-pixel convolution of the quantized graph becomes four 2x2
+phase convolutions, interleaved with uint8 moves (gantool.toolkit.models.phase has the maths).
+
+The quantized sub-pixel block is
+
+    DQ(x) -> Conv 3x3 (4C outputs, 5 of 9 taps zero per phase) -> Q(s1) -> DQ -> DepthToSpace(CRD) -> Q(s2)
+
+and becomes, with the same int8 weights (the four 2x2 blocks of taps each phase uses), the same
+int32 biases and the same weight scales (per tensor, or the phase's channels of a per-channel one):
+
+    DQ(x) -> Conv 2x2 (phase a, b; pads [1-a, 1-b, a, b]) -> Q(s2)        four times
+    uint8: Transpose to NHWC -> Unsqueeze + Concat on W (per row phase) -> Reshape
+           -> Unsqueeze + Concat on H -> Reshape -> Transpose to NCHW
+
+Each phase is quantized straight to the block's output parameters (s2): one rounding where the
+sub-pixel file had two (to s1, then to s2), and no requantization between phases. Why this form
+(measured in benchmarks/results/runtime_speed.md, from onnxruntime's source): 2.25x fewer
+multiply-adds than the 3x3 form; no DepthToSpace (onnxruntime's uint8 fast path covers only DCR
+mode at block size 4); and the hand-written NHWC Transposes cancel those the NHWC transformer puts
+around each QLinearConv. The last convolution, 1 output channel, misses MLAS's symmetric VNNI
+kernel (which needs at least 16 outputs): it is widened to 16 with zero weights and the image
+sliced out (channel 0), also in uint8.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from gantool.core.errors import GantoolError
+
+PHASE_TAPS = {0: (0, 1), 1: (1, 2)}  # parity -> the rows (columns) of the 3x3 kernel that phase uses
+MIN_VNNI_OUTPUTS = 16  # MlasConvSymDispatch needs >= 16 output channels (qlinearconv.cc, TryConvSymPrepack)
+
+
+class _Graph:
+    """Producer and consumer lookups over an ONNX graph, and new names, initializers and nodes."""
+
+    def __init__(self, model: Any) -> None:
+        from onnx import numpy_helper
+
+        self.model, self.graph = model, model.graph
+        self.inits = {t.name: t for t in self.graph.initializer}
+        self.producer = {o: n for n in self.graph.node for o in n.output}
+        self.consumers: dict[str, list] = {}
+        for n in self.graph.node:
+            for i in n.input:
+                self.consumers.setdefault(i, []).append(n)
+        self._np = numpy_helper
+        self._count = 0
+        self._shapes: Optional[dict[str, list]] = None
+
+    def spatial(self, tensor: str) -> Optional[tuple[int, int]]:
+        """(H, W) of a 4-D tensor, from shape inference (None when not static)."""
+        if self._shapes is None:
+            from onnx import shape_inference
+
+            inferred = shape_inference.infer_shapes(self.model)
+            self._shapes = {v.name: [d.dim_value if d.HasField("dim_value") else None
+                                     for d in v.type.tensor_type.shape.dim]
+                            for v in list(inferred.graph.value_info) + list(inferred.graph.input)}
+        dims = self._shapes.get(tensor)
+        if dims is None or len(dims) != 4 or not all(dims[2:]):
+            return None
+        return int(dims[2]), int(dims[3])
+
+    def array(self, name: str) -> Optional[np.ndarray]:
+        return self._np.to_array(self.inits[name]) if name in self.inits else None
+
+    def const(self, stem: str, value: np.ndarray) -> str:
+        name = self.name(stem)
+        tensor = self._np.from_array(np.asarray(value), name)
+        self.graph.initializer.append(tensor)
+        self.inits[name] = tensor
+        return name
+
+    def name(self, stem: str) -> str:
+        self._count += 1
+        return f"phase_{stem}_{self._count}"
+
+    def one_consumer(self, tensor: str, op: str):
+        users = self.consumers.get(tensor, [])
+        return users[0] if len(users) == 1 and users[0].op_type == op else None
+
+
+def to_phase_form(model: Any) -> int:
+    """Rewrite every quantized sub-pixel block of `model` (in place) into its phase form, and widen a
+    final 1-output convolution; returns how many blocks were rewritten."""
+    g = _Graph(model)
+    blocks = [b for b in (_match(g, n) for n in list(g.graph.node) if n.op_type == "DepthToSpace") if b]
+    new_nodes: dict[int, list] = {}  # position of the block's Conv -> nodes replacing the block
+    dropped: set[int] = set()
+    for block in blocks:
+        nodes = _phase_nodes(g, block)
+        new_nodes[id(block["conv"])] = nodes
+        dropped.update(id(n) for n in (block["conv"], block["q1"], block["dq1"], block["d2s"], block["q2"]))
+    widened = _widen_last_conv(g)
+    flat = []
+    for n in g.graph.node:
+        if id(n) in new_nodes:
+            flat.extend(new_nodes[id(n)])
+        elif id(n) not in dropped:
+            flat.extend(widened.get(id(n), [n]))
+    del g.graph.node[:]
+    g.graph.node.extend(flat)
+    _drop_dead(g)
+    _drop_unused_initializers(g)
+    return len(blocks)
+
+
+def _match(g: _Graph, d2s) -> Optional[dict]:
+    """The sub-pixel block around a DepthToSpace(CRD, 2), or None when the graph is not that shape."""
+    from onnx import helper
+
+    attrs = {a.name: helper.get_attribute_value(a) for a in d2s.attribute}
+    if attrs.get("blocksize") != 2 or attrs.get("mode", b"DCR") not in (b"CRD", "CRD"):
+        return None
+    dq1 = g.producer.get(d2s.input[0])
+    q1 = g.producer.get(dq1.input[0]) if dq1 is not None and dq1.op_type == "DequantizeLinear" else None
+    conv = g.producer.get(q1.input[0]) if q1 is not None and q1.op_type == "QuantizeLinear" else None
+    q2 = g.one_consumer(d2s.output[0], "QuantizeLinear")
+    if conv is None or conv.op_type != "Conv" or q2 is None or len(conv.input) < 3:
+        return None
+    if any(len(g.consumers.get(t, [])) != 1 for t in (conv.output[0], q1.output[0], dq1.output[0])):
+        return None
+    conv_attrs = {a.name: helper.get_attribute_value(a) for a in conv.attribute}
+    wdq, bdq = g.producer.get(conv.input[1]), g.producer.get(conv.input[2])
+    if wdq is None or bdq is None or wdq.op_type != "DequantizeLinear" or bdq.op_type != "DequantizeLinear":
+        return None
+    w = g.array(wdq.input[0])
+    if w is None or w.ndim != 4 or w.shape[2:] != (3, 3) or w.shape[0] % 4 \
+            or list(conv_attrs.get("pads", [0] * 4)) != [1, 1, 1, 1] or conv_attrs.get("group", 1) != 1 \
+            or list(conv_attrs.get("strides", [1, 1])) != [1, 1] or list(conv_attrs.get("dilations", [1, 1])) != [1, 1]:
+        return None
+    hw = g.spatial(conv.input[0])
+    if hw is None:
+        return None
+    return {"conv": conv, "q1": q1, "dq1": dq1, "d2s": d2s, "q2": q2, "wdq": wdq, "bdq": bdq, "hw": hw}
+
+
+def _phase_nodes(g: _Graph, block: dict) -> list:
+    """The four phase convolutions of a block and the uint8 interleave that replaces its DepthToSpace."""
+    from onnx import helper
+
+    conv, q2, wdq, bdq = block["conv"], block["q2"], block["wdq"], block["bdq"]
+    w = g.array(wdq.input[0])  # (4C, C_in, 3, 3) int8, channel c*4 + a*2 + b (PixelShuffle's order)
+    c = w.shape[0] // 4
+    nodes, phases = [], {}
+    for a in (0, 1):
+        for b in (0, 1):
+            idx = np.arange(c) * 4 + a * 2 + b
+            rows, cols = PHASE_TAPS[a], PHASE_TAPS[b]
+            w_ab = w[idx][:, :, list(rows)][:, :, :, list(cols)]
+            w_in = _sliced_dq(g, wdq, w_ab, idx, nodes, f"w{a}{b}")
+            b_in = _sliced_dq(g, bdq, g.array(bdq.input[0])[idx], idx, nodes, f"b{a}{b}")
+            y = g.name(f"conv{a}{b}")
+            nodes.append(helper.make_node("Conv", [conv.input[0], w_in, b_in], [y], name=y, kernel_shape=[2, 2],
+                                          pads=[1 - a, 1 - b, a, b], strides=[1, 1], dilations=[1, 1], group=1))
+            yq = g.name(f"q{a}{b}")
+            nodes.append(helper.make_node("QuantizeLinear", [y, *q2.input[1:]], [yq], name=yq))
+            phases[a, b] = yq
+    h, w_ = block["hw"]
+    nodes += _interleave(g, phases, q2.output[0], c, h, w_)
+    return nodes
+
+
+def _sliced_dq(g: _Graph, dq, values: np.ndarray, idx: np.ndarray, nodes: list, stem: str) -> str:
+    """A DequantizeLinear of `values` with the scale (and zero point) of `dq`, per-channel ones sliced."""
+    from onnx import helper
+
+    inputs = [g.const(stem, values)]
+    for name in dq.input[1:]:
+        arr = g.array(name) if name else None
+        if arr is None:
+            if name:
+                raise GantoolError(f"quantization parameter {name!r} is not a constant; cannot make the phase form")
+            inputs.append("")
+            continue
+        inputs.append(g.const(stem + "_p", arr[idx] if arr.ndim == 1 and arr.size > 1 else arr))
+    out = g.name(stem + "_dq")
+    attrs = {a.name: helper.get_attribute_value(a) for a in dq.attribute}
+    nodes.append(helper.make_node("DequantizeLinear", inputs, [out], name=out, **attrs))
+    return out
+
+
+def _interleave(g: _Graph, phases: dict, output: str, c: int, h: int, w: int) -> list:
+    """uint8 (N, C, H, W) x 4 phases -> (N, C, 2H, 2W) named `output`, in NHWC steps (module docstring)."""
+    from onnx import helper
+
+    nodes = []
+
+    def node(op: str, inputs: list[str], stem: str, **attrs) -> str:
+        out = g.name(stem)
+        nodes.append(helper.make_node(op, inputs, [out], name=out, **attrs))
+        return out
+
+    def axes(*values: int) -> str:
+        return g.const("axes", np.array(values, dtype=np.int64))
+
+    def shape(*values: int) -> str:
+        return g.const("shape", np.array(values, dtype=np.int64))
+
+    rows = []
+    for a in (0, 1):
+        pair = [node("Unsqueeze", [node("Transpose", [phases[a, b]], "nhwc", perm=[0, 2, 3, 1]), axes(3)], "unsq")
+                for b in (0, 1)]  # 2 x (N, H, W, 1, C)
+        row = node("Reshape", [node("Concat", pair, "cat_w", axis=3), shape(-1, h, 2 * w, c)], "row")  # (N, H, 2W, C)
+        rows.append(node("Unsqueeze", [row, axes(2)], "unsq"))  # (N, H, 1, 2W, C)
+    nhwc = node("Reshape", [node("Concat", rows, "cat_h", axis=2), shape(-1, 2 * h, 2 * w, c)], "image")
+    nodes.append(helper.make_node("Transpose", [nhwc], [output], name=g.name("nchw"), perm=[0, 3, 1, 2]))
+    return nodes
+
+
+def _widen_last_conv(g: _Graph) -> dict:
+    """Each DQ -> Conv -> Q with fewer than 16 outputs (the image's) -> {id(conv): the same with 16
+    outputs, zero weights and biases beyond the real ones, and a uint8 Slice of the real channels}."""
+    from onnx import helper
+
+    out = {}
+    for conv in [n for n in g.graph.node if n.op_type == "Conv" and len(n.input) >= 3]:
+        q = g.one_consumer(conv.output[0], "QuantizeLinear")
+        wdq, bdq = g.producer.get(conv.input[1]), g.producer.get(conv.input[2])
+        if q is None or wdq is None or bdq is None or "DequantizeLinear" != wdq.op_type or "DequantizeLinear" != bdq.op_type:
+            continue
+        w, bias = g.array(wdq.input[0]), g.array(bdq.input[0])
+        if w is None or bias is None or w.ndim != 4 or w.shape[0] >= MIN_VNNI_OUTPUTS or w.shape[1] % 4:
+            continue
+        n, extra = w.shape[0], MIN_VNNI_OUTPUTS - w.shape[0]
+        idx = np.concatenate([np.arange(n), np.zeros(extra, dtype=np.int64)])  # scales of the extra channels: channel 0's
+        nodes = []
+        w_in = _sliced_dq(g, wdq, np.concatenate([w, np.zeros((extra,) + w.shape[1:], w.dtype)]), idx, nodes, "w16")
+        b_in = _sliced_dq(g, bdq, np.concatenate([bias, np.zeros(extra, bias.dtype)]), idx, nodes, "b16")
+        y, yq = g.name("conv16"), g.name("q16")
+        attrs = {a.name: helper.get_attribute_value(a) for a in conv.attribute}
+        nodes.append(helper.make_node("Conv", [conv.input[0], w_in, b_in], [y], name=y, **attrs))
+        nodes.append(helper.make_node("QuantizeLinear", [y, *q.input[1:]], [yq], name=yq))
+        nodes.append(helper.make_node("Slice", [yq, g.const("starts", np.array([0], np.int64)),
+                                                g.const("ends", np.array([n], np.int64)),
+                                                g.const("axes", np.array([1], np.int64))], [q.output[0]],
+                                      name=g.name("image_channels")))
+        out[id(conv)], out[id(q)] = nodes, []
+    return out
+
+
+def _read_names(graph: Any) -> set[str]:
+    """Every tensor name the nodes of `graph` read, those of its subgraphs (If, Loop) included: a
+    subgraph may read the outer graph's values by name."""
+    from onnx import AttributeProto
+
+    names = set()
+    for node in graph.node:
+        names.update(node.input)
+        for attr in node.attribute:
+            subs = [attr.g] if attr.type == AttributeProto.GRAPH else list(attr.graphs)
+            for sub in subs:
+                names |= _read_names(sub) | {o.name for o in sub.output}
+    return names
+
+
+def _drop_dead(g: _Graph) -> None:
+    """Remove nodes whose outputs nothing reads (the replaced blocks' weight DequantizeLinears)."""
+    outputs = {o.name for o in g.graph.output}
+    while True:
+        read = _read_names(g.graph) | outputs
+        dead = [n for n in g.graph.node if not any(o in read for o in n.output)]
+        if not dead:
+            return
+        for n in dead:
+            g.graph.node.remove(n)
+
+
+def _drop_unused_initializers(g: _Graph) -> None:
+    used = _read_names(g.graph) | {o.name for o in g.graph.output}
+    keep = [t for t in g.graph.initializer if t.name in used]
+    del g.graph.initializer[:]
+    g.graph.initializer.extend(keep)

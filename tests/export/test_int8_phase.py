@@ -1,0 +1,108 @@
+"""The int8 file's phase form (gantool.export.int8_phase): each quantized sub-pixel convolution runs as
+four 2x2 phase convolutions interleaved in uint8, the image's convolution widened to 16 outputs; the
+C lowering follows it (c_phase), refuses moves that are not a phase interleave, and files made in the
+earlier sub-pixel form still open, verify, sample and lower."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from gantool.cli import app
+from gantool.core.errors import GantoolError
+
+pytest.importorskip("onnx")
+runner = CliRunner()
+
+
+def _ops(path) -> Counter:
+    import onnx
+
+    return Counter(n.op_type for n in onnx.load(str(path)).graph.node)
+
+
+def test_the_int8_file_runs_phase_convolutions_and_no_zero_taps(c_export):
+    import onnx
+    from onnx import numpy_helper
+
+    out = c_export(10)
+    model = onnx.load(str(out / "model.int8.onnx"))
+    ops = _ops(out / "model.int8.onnx")
+    assert ops["DepthToSpace"] == 0 and ops["Conv"] == 4 + 4 + 1 and ops["Slice"] == 1, ops
+    inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    kernels = sorted(tuple(inits[n.input[0]].shape[2:]) for n in model.graph.node
+                     if n.op_type == "DequantizeLinear" and n.input[0] in inits and inits[n.input[0]].ndim == 4)
+    assert kernels == [(2, 2)] * 8 + [(3, 3)], kernels
+    report = json.loads((out / "verification.json").read_text())
+    assert "phase convolutions" in report["notes"]["model.int8.onnx"]["built_from"]
+
+
+def test_the_c_file_follows_the_phase_form_with_fewer_weights(c_export):
+    from gantool.export.c_source import generate_from_onnx
+
+    files = generate_from_onnx(c_export(10) / "model.seeded.int8.onnx")
+    assert "place_phase(" in files.source and "depth_to_space(" not in files.source
+    assert "one phase's output" in files.header
+
+
+def test_moves_that_are_not_a_phase_interleave_are_refused(c_export):
+    """Swapping the two row phases of the interleave draws a valid image of the wrong pixels: refused."""
+    import onnx
+
+    from gantool.export.c_lower import lower
+
+    model = onnx.load(str(c_export(10) / "model.seeded.int8.onnx"))
+    cat_h = next(n for n in model.graph.node if n.op_type == "Concat" and n.name.startswith("phase_cat_h"))
+    first, second = list(cat_h.input)
+    cat_h.input[0], cat_h.input[1] = second, first
+    with pytest.raises(GantoolError, match="pads|not a phase interleave"):
+        lower(model)
+
+
+def test_a_file_in_the_earlier_sub_pixel_form_still_opens_verifies_samples_and_lowers(trained_run, tmp_path,
+                                                                                        monkeypatch):
+    import gantool.export.variants as variants
+    from gantool.export import ExportConfig, export
+    from gantool.runtime import Sampler
+
+    monkeypatch.setattr(variants, "to_phase_form", lambda model: 0)  # what earlier gantool versions wrote
+    out = tmp_path / "old"
+    export(trained_run("dcgan", 10), ExportConfig(out_dir=str(out), formats=("c",), fid=False), progress=False)
+    monkeypatch.undo()
+    assert _ops(out / "model.int8.onnx")["DepthToSpace"] == 2
+    res = runner.invoke(app, ["verify", str(out)])
+    assert res.exit_code == 0, res.output
+    images = Sampler(out / "model.seeded.int8.onnx").sample(4, seed=3, labels=[1, 2, 3, 4])
+    assert images.shape == (4, 28, 28) and images.std() > 0
+    report = json.loads((out / "verification.json").read_text())
+    judged = [v for v in report["variants"] if v["file"] == "gantool_generator.c"][0]
+    assert judged["identical_images"] >= 0.99
+
+
+def test_the_phase_form_is_close_to_the_sub_pixel_form_it_came_from(trained_run, tmp_path, monkeypatch):
+    """The same int8 weights with one rounding where the sub-pixel file had two: within a few levels."""
+    import onnx
+
+    import gantool.export.variants as variants
+    from gantool.export import ExportConfig, export
+    from gantool.export.int8_phase import to_phase_form
+    from gantool.runtime.onnx import OnnxGenerator
+
+    out = tmp_path / "sub"
+    monkeypatch.setattr(variants, "to_phase_form", lambda model: 0)
+    export(trained_run("dcgan", 10), ExportConfig(out_dir=str(out), formats=("onnx",), variants=("int8",), fid=False),
+           progress=False)
+    monkeypatch.undo()
+    model = onnx.load(str(out / "model.int8.onnx"))
+    assert to_phase_form(model) == 2
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, str(tmp_path / "phase.onnx"))
+    z = np.random.default_rng(0).standard_normal((64, 8)).astype(np.float32)
+    labels = np.arange(64) % 10
+    a = OnnxGenerator(out / "model.int8.onnx").images(z, labels).astype(int)
+    b = OnnxGenerator(tmp_path / "phase.onnx").images(z, labels).astype(int)
+    assert np.abs(a - b).mean() < 1.0 and np.abs(a - b).max() <= 16

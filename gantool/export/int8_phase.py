@@ -94,8 +94,10 @@ def to_phase_form(model: Any) -> int:
     for block in blocks:
         nodes = _phase_nodes(g, block)
         new_nodes[id(block["conv"])] = nodes
-        dropped.update(id(n) for n in (block["conv"], block["q1"], block["dq1"], block["d2s"], block["q2"]))
+        dropped.update(id(n) for n in (block["conv"], block["q1"], block["dq1"], block["d2s"], block["q2"],
+                                       *block["extra"]))
     widened = _widen_last_conv(g)
+    _requantize_before_reshapes(g, dropped)
     flat = []
     for n in g.graph.node:
         if id(n) in new_nodes:
@@ -107,6 +109,41 @@ def to_phase_form(model: Any) -> int:
     _drop_dead(g)
     _drop_unused_initializers(g)
     return len(blocks)
+
+
+def _requantize_before_reshapes(g: _Graph, dropped: set[int]) -> None:
+    """Gemm/Conv -> Q(s1) -> DQ -> Reshape [-> Relu] -> Q(s2) (the projection's output): quantize straight
+    to s2 and reshape the uint8 tensor (a ReLU folds into s2 when its zero point is 0). onnxruntime ran
+    the DQ, the float Reshape and ReLU and the Q as separate passes over the whole activation."""
+    for reshape in [n for n in g.graph.node if n.op_type == "Reshape"]:
+        dq = g.producer.get(reshape.input[0])
+        q1 = g.producer.get(dq.input[0]) if dq is not None and dq.op_type == "DequantizeLinear" else None
+        relu = g.one_consumer(reshape.output[0], "Relu")
+        q2 = g.one_consumer((relu or reshape).output[0], "QuantizeLinear")
+        src = g.producer.get(q1.input[0]) if q1 is not None and q1.op_type == "QuantizeLinear" else None
+        if src is None or src.op_type not in ("Gemm", "Conv") or q2 is None or id(q1) in dropped \
+                or (relu is not None and not _zero_point_zero(g, q2)) \
+                or any(len(g.consumers.get(t, [])) != 1 for t in (q1.output[0], dq.output[0])):
+            continue
+        q1.input[1:] = list(q2.input[1:])  # the Gemm's output quantized with the post-ReLU parameters
+        reshape.input[0] = q1.output[0]
+        reshape.output[0] = q2.output[0]
+        dropped.update(id(n) for n in (dq, q2, relu) if n is not None)
+
+
+def _zero_point_zero(g: _Graph, q) -> bool:
+    """A uint8 QuantizeLinear whose zero point is 0: it clamps negatives to 0, as a ReLU before it would."""
+    zp = g.array(q.input[2]) if len(q.input) > 2 and q.input[2] else None
+    return zp is not None and zp.dtype == np.uint8 and not np.any(zp)
+
+
+def _float_relu_after(g: _Graph, tensor: str) -> list:
+    """[DQ, Relu, Q] when `tensor` (uint8) is only dequantized, ReLU'd in float and quantized again with
+    zero point 0 (the quantizer left a float ReLU between two quantized ops); else []."""
+    dq = g.one_consumer(tensor, "DequantizeLinear")
+    relu = g.one_consumer(dq.output[0], "Relu") if dq is not None else None
+    q = g.one_consumer(relu.output[0], "QuantizeLinear") if relu is not None else None
+    return [dq, relu, q] if q is not None and _zero_point_zero(g, q) else []
 
 
 def _match(g: _Graph, d2s) -> Optional[dict]:
@@ -136,7 +173,9 @@ def _match(g: _Graph, d2s) -> Optional[dict]:
     hw = g.spatial(conv.input[0])
     if hw is None:
         return None
-    return {"conv": conv, "q1": q1, "dq1": dq1, "d2s": d2s, "q2": q2, "wdq": wdq, "bdq": bdq, "hw": hw}
+    relu = _float_relu_after(g, q2.output[0])  # D2S -> Q -> DQ -> Relu -> Q: the block's real output
+    return {"conv": conv, "q1": q1, "dq1": dq1, "d2s": d2s, "q2": relu[-1] if relu else q2, "wdq": wdq, "bdq": bdq,
+            "hw": hw, "extra": [q2, *relu[:-1]] if relu else []}
 
 
 def _phase_nodes(g: _Graph, block: dict) -> list:

@@ -16,7 +16,7 @@ from gantool.core.fileio import sha256_file
 BUNDLED_DIR = Path(__file__).resolve().parent / "models"
 # name -> SHA-256 of the file `make pretrained` produced (a new file is a new hash here, on purpose)
 BUNDLED = {"digits.seeded.fp16.onnx": "f4bcf7f97ca5f4c59c24757056e83ca9f224d2aa602146f2ee89143feb893a32",
-           "nano.seeded.int8.onnx": "fc905dbef952a3cc55e29dac2f5569e98f35244f3cefefc7eb72c9d4aa50243b"}
+           "nano.seeded.int8.onnx": "92c778b0203e1d3c0ebe5db27e80588df8f00baadce14970537e55a0764ff17c"}
 BUNDLED_MODEL = "digits.seeded.fp16.onnx"
 # `gantool sample --size SIZE` / `Sampler.bundled(SIZE)`: the bundled model of each size (gantool train --size)
 BUNDLED_SIZES = {"base": BUNDLED_MODEL, "nano": "nano.seeded.int8.onnx"}

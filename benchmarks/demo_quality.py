@@ -28,17 +28,17 @@ from report import write_section  # noqa: E402
 
 # name -> extra `gantool train` options (all: --dataset mnist-sample --seed 0)
 RECIPES = {
-    "demo (15 epochs)": ["--epochs", "15"],
-    "2 minutes": ["--minutes", "2"],
-    "2 minutes, batch 64": ["--minutes", "2", "--batch-size", "64"],
-    "2 minutes, EMA 0.995": ["--minutes", "2", "--ema-decay", "0.995"],
-    "2 minutes, lr 6e-4": ["--minutes", "2", "--lr-g", "6e-4", "--lr-d", "6e-4"],
+    "demo-15-epochs": ["--epochs", "15"],
+    "minutes-2": ["--minutes", "2"],
+    "minutes-2-batch-64": ["--minutes", "2", "--batch-size", "64"],
+    "minutes-2-ema-0.995": ["--minutes", "2", "--ema-decay", "0.995"],
+    "minutes-2-lr-6e-4": ["--minutes", "2", "--lr-g", "6e-4", "--lr-d", "6e-4"],
 }
 TARGET_ACCURACY, TARGET_FLOOR = 0.98, 2.0
 
 
 def score(name: str, options: list[str], work: Path, data_dir: str) -> dict:
-    run = work / name.replace(" ", "_").replace(",", "").replace("(", "").replace(")", "")
+    run = work / name
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "gantool", "train", "--dataset", "mnist-sample", "--seed", "0",
                     "--run-dir", str(run), "--quiet", *options], check=True)

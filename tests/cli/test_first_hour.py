@@ -4,7 +4,6 @@ no error, a finished run that is not silently "resumed", and a start-up line say
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys

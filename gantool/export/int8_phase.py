@@ -1,5 +1,12 @@
 """The int8 file's fast form: each sub-pixel convolution of the quantized graph becomes four 2x2
-phase convolutions, interleaved with uint8 moves (gantool.toolkit.models.phase has the maths).
+phase convolutions, interleaved with uint8 moves.
+
+The maths: `ConvTranspose2d(k=4, s=2, p=1)` writes output phase (a, b) (row parity a, column parity b)
+from a 2x2 window of its input, y[c, 2m + a, 2n + b] = sum over ci, dy, dx of
+x[ci, m + dy - 1 + a, n + dx - 1 + b] * W[ci, c, ky, kx], with kernel rows {3, 1} for a = 0 and {2, 0}
+for a = 1 (columns alike): a 2x2 convolution with zero padding [1 - a, 1 - b, a, b]. The sub-pixel
+3x3 kernel (gantool.toolkit.models.subpixel) holds exactly those taps, so each phase's weights are
+the 2x2 block of the 3x3 kernel at rows/columns {0, 1} (parity 0) or {1, 2} (parity 1).
 
 The quantized sub-pixel block is
 

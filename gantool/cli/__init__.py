@@ -5,7 +5,7 @@ the Python API. Heavy imports (torch, onnx) happen inside the commands that need
 
 from __future__ import annotations
 
-from gantool.cli import export, sample, train  # noqa: F401  (each registers its commands on app)
+from gantool.cli import export, sample, scale, train  # noqa: F401  (each registers its commands on app)
 from gantool.cli.app import app
 
 __all__ = ["app", "main"]

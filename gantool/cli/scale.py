@@ -60,6 +60,7 @@ def serve(
     max_batch: Annotated[int, typer.Option(help="Images per model call, summed over batched requests.")] = default(ServeConfig, "max_batch"),
     batch_wait_ms: Annotated[float, typer.Option(help="How long a batch waits for more requests after its first.")] = default(ServeConfig, "batch_wait_ms"),
     threads: Annotated[Optional[int], typer.Option(min=1, help="onnxruntime threads. [default: one per physical core]")] = None,
+    workers: Annotated[int, typer.Option(help="Batches in flight at once (2: one computes while another is encoded and sent; the same here, where the model is the bound).")] = default(ServeConfig, "workers"),
     size: Annotated[Optional[str], typer.Option(help=SIZE_HELP)] = None,
     ray: Annotated[bool, typer.Option("--ray", help="Serve with Ray Serve (pip install 'gantool[ray]'): replicas, autoscaling.")] = False,
     replicas: Annotated[int, typer.Option(help="--ray: replicas (each a Sampler).")] = 2,
@@ -69,7 +70,7 @@ def serve(
     """Serve digits over HTTP: GET /digits?n=16&digit=3&seed=1 (PNG, or &format=npy), /health, /metadata, /metrics."""
     with user_errors():
         config = ServeConfig(host=host, port=port, max_n=max_n, queue=queue, max_batch=max_batch,
-                             batch_wait_ms=batch_wait_ms, threads=threads)
+                             batch_wait_ms=batch_wait_ms, threads=threads, workers=workers)
         model_file = _model_file(model)
 
         def announce(line: str) -> None:

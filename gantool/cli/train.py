@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from gantool.cli.app import app, default, typed, user_errors
+from gantool.core.errors import GantoolError
 from gantool.toolkit.config import ModelConfig, TrainConfig, model_config
 
 
@@ -62,19 +63,23 @@ def train(
     resume: Annotated[Optional[Path], typer.Option(help="Continue the run in this directory (or checkpoint file).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace a run already in --run-dir.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    nproc: Annotated[int, typer.Option(min=1, max=256, help="Processes on this machine (DDP: gloo on CPU, nccl on "
+        "CUDA); gantool starts them with torchrun's launcher. --batch-size is per process.")] = 1,
 ) -> None:
     """Train a GAN; writes checkpoints, per-epoch sample grids, losses.png and metrics.jsonl.
 
     Ctrl-C (or SIGTERM) writes a checkpoint; continue with --resume RUN_DIR [--epochs N].
-    For several processes: torchrun --nproc_per_node=N -m gantool train …
+    For several processes: --nproc N (or torchrun --nproc_per_node=N -m gantool train …).
     """
     with user_errors():
+        if nproc > 1:
+            _launch(nproc)
         from gantool.toolkit import runs
 
         params = dict(ctx.params)
         params["num_classes"] = _d("num_classes") if params.pop("conditional") else 0
         params["data_dir"] = None if data_dir is None else str(data_dir)
-        for key in ("resume", "overwrite", "quiet", "run_dir"):
+        for key in ("resume", "overwrite", "quiet", "run_dir", "nproc"):
             params.pop(key)
         if resume is not None:  # the API decides what may change; it gets what the user typed
             given = {"num_classes" if k == "conditional" else k for k in typed(ctx)}
@@ -91,6 +96,24 @@ def train(
 
         cfg.run_dir = str(run_dir) if run_dir is not None else default_run_dir(cfg.model.arch)
         _report(_call_train(lambda: runs.train(cfg, progress=not quiet, overwrite=overwrite)))
+
+
+def _launch(nproc: int) -> None:
+    """Run this same command in `nproc` ranks (without --nproc) and exit with their status."""
+    import sys
+
+    from gantool.toolkit.distributed import launch, launched_by_torchrun
+
+    if launched_by_torchrun():
+        raise GantoolError("--nproc starts the processes itself: give it or run under torchrun, not both")
+    argv, skip = [], False
+    for arg in sys.argv[sys.argv.index("train") + 1:]:  # the options after `gantool train`
+        if skip or arg == "--nproc":
+            skip = not skip
+            continue
+        if not arg.startswith("--nproc="):
+            argv.append(arg)
+    raise typer.Exit(launch(nproc, argv))
 
 
 def _call_train(fn):

@@ -68,9 +68,11 @@ class ServeConfig:
     queue: int = 64  # requests waiting for the model; one more is answered 503
     batch_wait_ms: float = 2.0  # after the first request of a batch, how long to wait for others
     threads: Optional[int] = None  # onnxruntime intra-op threads (None: one per physical core)
+    workers: int = 1  # batches in flight at once (2 measured the same here: the model is the bound)
 
     def __post_init__(self) -> None:
-        for name, lo, hi in (("port", 0, 65535), ("max_n", 1, 4096), ("max_batch", 1, 65536), ("queue", 1, 100_000)):
+        for name, lo, hi in (("port", 0, 65535), ("max_n", 1, 4096), ("max_batch", 1, 65536), ("queue", 1, 100_000),
+                               ("workers", 1, 64)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
                 raise GantoolError(f"--{name.replace('_', '-')} must be an integer in {lo}..{hi}, got {value!r:.40}")

@@ -220,7 +220,7 @@ def open_sampler(model: Optional[str | Path], size: Optional[str], threads: Opti
     if size is not None and model is not None:
         raise GantoolError("--size picks a bundled model: give it or a model file, not both")
     kwargs = {"threads": threads, "max_batch": CHUNK, "max_n": max_n}
-    return Sampler.bundled(size, **kwargs) if size is not None or model is None else Sampler(model, **kwargs)
+    return Sampler(model, **kwargs) if model is not None else Sampler.bundled(size or "base", **kwargs)
 
 
 def model_facts(sampler, size: Optional[str]) -> ModelFacts:

@@ -56,6 +56,13 @@ def generate(config: GenerateConfig, out: str | Path, model: Optional[str | Path
     if engine == "local" and (workers != 1 or address is not None):
         raise GantoolError("--workers and --address need --engine ray (the local engine is one process)")
     out = user_path(out, "--out")
+    if engine == "ray":  # before the folder is touched: a missing Ray or a silent --address is one line
+        from gantool.scale.ray_start import check_address, import_ray
+
+        import_ray()
+        if address is not None:
+            check_address(address)
+    size = size or ("base" if model is None else None)  # no model file: the bundled one
     sampler = open_sampler(model, size, threads)
     if config.mix is not None and not sampler.conditional:
         raise GantoolError("--mix needs a conditional model; this one draws no classes")

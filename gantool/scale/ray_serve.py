@@ -41,7 +41,7 @@ class DigitsDeployment:
         from gantool.runtime.sampler import Sampler
 
         kwargs = {"threads": config.threads, "max_n": config.max_n * BATCH_REQUESTS}
-        self.sampler = Sampler.bundled(size, **kwargs) if size is not None or model is None else Sampler(model, **kwargs)
+        self.sampler = Sampler(model, **kwargs) if model is not None else Sampler.bundled(size or "base", **kwargs)
         self.config, self.summary = config, model_summary(self.sampler)
 
     async def images(self, requests):  # wrapped in serve.batch by build_app

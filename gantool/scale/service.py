@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable
 
 from gantool.core.errors import GantoolError
 from gantool.scale.configs import ServeConfig
@@ -69,7 +69,6 @@ class Batcher:
         self.sampler, self.config, self.metrics = sampler, config, metrics
         self.queue: asyncio.Queue = asyncio.Queue()
         self.waiting = 0
-        self.task: Optional[asyncio.Task] = None
 
     async def submit(self, request: DigitsRequest):
         if self.waiting >= self.config.queue:
@@ -137,7 +136,7 @@ def create_app(sampler, config: ServeConfig = ServeConfig()):
         try:
             req = parse_query(dict(request.query_params), num_classes, config.max_n)
             images = await batcher.submit(req)
-            body, media = render(images, req)
+            body, media = await asyncio.to_thread(render, images, req)  # PNG encoding off the event loop
             response = Response(body, media_type=media, headers={"X-Seed": str(req.seed)})
             metrics.images += req.n
         except BadRequest as e:
@@ -164,9 +163,10 @@ def create_app(sampler, config: ServeConfig = ServeConfig()):
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        batcher.task = asyncio.create_task(batcher.run())
+        tasks = [asyncio.create_task(batcher.run()) for _ in range(config.workers)]
         yield
-        batcher.task.cancel()
+        for task in tasks:
+            task.cancel()
 
     routes = [Route("/digits", digits), Route("/health", health), Route("/metadata", metadata),
               Route("/metrics", prometheus)]

@@ -63,3 +63,29 @@ def any_rank(flag: bool, info: DistInfo) -> bool:
 def no_sync(module: torch.nn.Module):
     """DDP's gradient-accumulation context (skip the all-reduce), or a no-op."""
     return module.no_sync() if hasattr(module, "no_sync") else contextlib.nullcontext()
+
+
+def launch(nproc: int, argv: list[str]) -> int:
+    """`gantool train --nproc N …`: torchrun's launcher run in this process, so that Ctrl-C ends as it does
+    in one process: each rank checkpoints, rank 0 says so on one line, the exit status is the ranks' own
+    (130 for SIGINT), and the launcher adds no traceback (torchrun's own main prints its SignalException
+    and the ranks' failure summary). One machine (--standalone rendezvous on localhost)."""
+    import logging
+    import signal
+
+    from torch.distributed import run as torchrun
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+
+    for name in list(logging.root.manager.loggerDict):  # elastic's loggers set their own levels: each one
+        if name.startswith("torch.distributed"):
+            logging.getLogger(name).setLevel(logging.ERROR)  # its notes ("Received 2 death signal") are not gantool's
+    args = torchrun.parse_args(["--standalone", f"--nproc-per-node={nproc}", "-m", "gantool", "train", *argv])
+    try:
+        torchrun.run(args)
+    except SignalException as e:
+        return 128 + int(e.sigval)
+    except ChildFailedError as e:  # the ranks said what went wrong; their exit status is the answer
+        codes = [f.exitcode for f in e.failures.values() if f.exitcode not in (None, 0)]
+        return codes[0] if codes and codes[0] > 0 else 128 + int(signal.SIGTERM)
+    return 0

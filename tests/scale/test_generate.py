@@ -194,3 +194,37 @@ def test_cli_summary_and_one_line_errors(tmp_path):
             continue
         assert r.returncode == 2 and r.stderr.count("\n") == 1 and needle in r.stderr, r.stderr
     assert (tmp_path / "f" / "keep.txt").read_text() == "x" and sorted(p.name for p in (tmp_path / "f").iterdir()) == ["keep.txt"]
+
+
+def test_no_model_means_the_bundled_base_model(tmp_path):
+    r = generate(GenerateConfig(n=256, seed=1), tmp_path / "d", progress=False)
+    manifest = json.loads((tmp_path / "d" / "manifest.json").read_text())
+    assert manifest["model"]["name"] == "bundled:base" and r.made == 1
+    np.testing.assert_array_equal(read_idx(tmp_path / "d" / "train-images-idx3-ubyte")[:4],
+                                  Sampler().sample_seeds(range(1, 5), [0, 1, 2, 3]))
+
+
+BLOCK = """
+import sys
+class _Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {blocked!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}} (blocked in this test)", name=name)
+sys.meta_path.insert(0, _Block())
+from gantool.cli import app
+app({argv!r})
+"""
+
+
+@pytest.mark.parametrize("blocked, argv, extra", [
+    (("uvicorn", "starlette"), ["serve", "--size", "nano", "--port", "0"], "serve"),
+    (("ray",), ["generate", "--size", "nano", "--n", "256", "--engine", "ray", "--out", "OUT"], "ray"),
+    (("ray",), ["serve", "--ray", "--size", "nano"], "ray"),
+])
+def test_a_missing_extra_is_named_in_one_line(tmp_path, blocked, argv, extra):
+    argv = [str(tmp_path / "d") if a == "OUT" else a for a in argv]
+    proc = subprocess.run([sys.executable, "-c", BLOCK.format(blocked=blocked, argv=argv)], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert f"pip install 'gantool[{extra}]'" in proc.stderr
+    assert not (tmp_path / "d").exists()  # refused before anything was written

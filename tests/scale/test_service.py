@@ -107,13 +107,14 @@ def test_bad_settings_are_one_line():
 
 
 def test_the_cli_server_answers_and_stops_on_sigterm(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-c", "from gantool.cli import main; main()", "serve", "--size", "nano",
+    """No model argument: the bundled base model, as the README's first serve line."""
+    proc = subprocess.Popen([sys.executable, "-c", "from gantool.cli import main; main()", "serve",
                              "--port", "0", "--threads", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
         url = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)
         body = urllib.request.urlopen(f"{url}/digits?n=3&seed=4&digit=2&format=npy", timeout=30).read()
-        np.testing.assert_array_equal(np.load(io.BytesIO(body)), Sampler.bundled("nano").sample(3, seed=4, labels=2))
+        np.testing.assert_array_equal(np.load(io.BytesIO(body)), Sampler().sample(3, seed=4, labels=2))
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)

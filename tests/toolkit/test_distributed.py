@@ -35,3 +35,30 @@ def test_torchrun_two_cpu_processes(idx_dir, tmp_path):
     # The default R1 penalty is switched off under DDP, said once, and recorded.
     assert proc.stderr.count("R1 penalty is off under torchrun") == 1
     assert ckpt.train.r1_gamma == 0.0
+
+
+@pytest.mark.slow
+def test_nproc_trains_and_ctrl_c_is_one_line_without_a_traceback(idx_dir, tmp_path):
+    """`gantool train --nproc 2`: the ranks train as under torchrun; Ctrl-C (SIGINT to the whole foreground
+    group, as a terminal sends it) leaves a checkpoint, one `interrupted:` line, exit 130, no traceback
+    (torchrun's own main printed a 20-line SignalException and a failure summary)."""
+    import signal
+    import time
+
+    run = tmp_path / "ddp"
+    cmd = [sys.executable, "-c", "from gantool.cli import main; main()", "train", "--nproc", "2", "--dataset", "idx",
+           "--data-dir", str(idx_dir), "--arch", "dcgan", "--width", "4", "--latent-dim", "8", "--epochs", "400",
+           "--batch-size", "32", "--device", "cpu", "--conditional", "--run-dir", str(run), "--quiet"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not (run / "metrics.jsonl").is_file():
+        time.sleep(0.2)
+    assert (run / "metrics.jsonl").is_file(), "no epoch finished"
+    os.killpg(proc.pid, signal.SIGINT)  # the terminal's Ctrl-C: every process of the group
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (out[-1000:], err[-3000:])
+    assert "Traceback" not in err and err.count("interrupted: checkpoint saved") == 1, err[-3000:]
+    assert "death signal" not in err and "SignalException" not in err, err[-3000:]
+    assert load_checkpoint(run).step > 0

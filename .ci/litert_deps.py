@@ -29,8 +29,14 @@ def main() -> None:
     deps = [Requirement(r) for r in requires("litert-torch") or []]
     # --no-warn-conflicts: litert-torch's transformers is left out on purpose (above); pip's resolver
     # would print that as an error on every install although nothing is wrong
-    pip("--no-warn-conflicts", *(str(r) for r in deps if r.name.lower() != "transformers"
-                                 and (r.marker is None or r.marker.evaluate({"extra": ""}))))
+    pip(
+        "--no-warn-conflicts",
+        *(
+            str(r)
+            for r in deps
+            if r.name.lower() != "transformers" and (r.marker is None or r.marker.evaluate({"extra": ""}))
+        ),
+    )
     pip("--no-warn-conflicts", TYPING)  # xdsl 0.28 asks for < 4.13: expected, see above
 
 

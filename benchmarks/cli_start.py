@@ -44,21 +44,31 @@ def main() -> None:
     args = parser.parse_args()
     script = str(Path(sys.executable).with_name("gantool"))
     with tempfile.TemporaryDirectory() as tmp:
-        commands = {"--help": [script, "--help"],
-                    "sample --n 1": [script, "sample", "--n", "1", "--seed", "0", "--out", f"{tmp}/x.png"]}
+        commands = {
+            "--help": [script, "--help"],
+            "sample --n 1": [script, "sample", "--n", "1", "--seed", "0", "--out", f"{tmp}/x.png"],
+        }
         rows = {name: fresh_runs(argv, args.runs) for name, argv in commands.items()}
     sizes = installed_sizes()
-    lines = [f"CPU: {cpu_model()}; Python {sys.version.split()[0]}; fresh processes of `{script}`, "
-             f"median of {args.runs} (min-max), nothing else running\n",
-             "| command | median s | min-max s | target s | met |", "|---|---|---|---|---|"]
+    lines = [
+        f"CPU: {cpu_model()}; Python {sys.version.split()[0]}; fresh processes of `{script}`, "
+        f"median of {args.runs} (min-max), nothing else running\n",
+        "| command | median s | min-max s | target s | met |",
+        "|---|---|---|---|---|",
+    ]
     for name, times in rows.items():
         med = statistics.median(times)
-        lines.append(f"| `gantool {name}` | {med:.3f} | {min(times):.3f}-{max(times):.3f} | {TARGETS[name]} | "
-                     f"{'yes' if med <= TARGETS[name] else 'no'} |")
+        lines.append(
+            f"| `gantool {name}` | {med:.3f} | {min(times):.3f}-{max(times):.3f} | {TARGETS[name]} | "
+            f"{'yes' if med <= TARGETS[name] else 'no'} |"
+        )
     by = ", ".join(f"{n} {mb:.1f}" for n, mb in sizes["base_by_dist"])
-    lines += ["", f"Base install in this environment ({sizes['base_n']} distributions, pip and setuptools not "
-                  f"counted): {sizes['base_mb']:.0f} MB ({sizes['base_mb'] / 1.048576:.0f} MiB); target 180 MB.",
-              f"By distribution (MB): {by}."]
+    lines += [
+        "",
+        f"Base install in this environment ({sizes['base_n']} distributions, pip and setuptools not "
+        f"counted): {sizes['base_mb']:.0f} MB ({sizes['base_mb'] / 1.048576:.0f} MiB); target 180 MB.",
+        f"By distribution (MB): {by}.",
+    ]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

@@ -40,18 +40,45 @@ TARGET_ACCURACY, TARGET_FLOOR = 0.98, 2.0
 def score(name: str, options: list[str], work: Path, data_dir: str) -> dict:
     run = work / name
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "gantool", "train", "--dataset", "mnist-sample", "--seed", "0",
-                    "--run-dir", str(run), "--quiet", *options], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gantool",
+            "train",
+            "--dataset",
+            "mnist-sample",
+            "--seed",
+            "0",
+            "--run-dir",
+            str(run),
+            "--quiet",
+            *options,
+        ],
+        check=True,
+    )
     wall = time.perf_counter() - t0
     history = [json.loads(s) for s in (run / "metrics.jsonl").read_text().splitlines()]
     out = run / "eval.json"
-    subprocess.run([sys.executable, "-m", "gantool", "eval", str(run), "--n", "10000", "--data-dir", data_dir,
-                    "--json", str(out)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "gantool", "eval", str(run), "--n", "10000", "--data-dir", data_dir, "--json", str(out)],
+        check=True,
+        capture_output=True,
+    )
     r = json.loads(out.read_text())
-    return {"name": name, "options": " ".join(options), "train_s": history[-1]["elapsed_s"], "wall_s": wall,
-            "steps": history[-1]["step"], "epochs": history[-1]["epoch"], "fid": r["fid"], "floor": r["fid_floor"],
-            "accuracy": r["class_accuracy"]["overall"], "precision": history[-1]["precision"],
-            "threads": history[-1]["threads"]}
+    return {
+        "name": name,
+        "options": " ".join(options),
+        "train_s": history[-1]["elapsed_s"],
+        "wall_s": wall,
+        "steps": history[-1]["step"],
+        "epochs": history[-1]["epoch"],
+        "fid": r["fid"],
+        "floor": r["fid_floor"],
+        "accuracy": r["class_accuracy"]["overall"],
+        "precision": history[-1]["precision"],
+        "threads": history[-1]["threads"],
+    }
 
 
 def main() -> None:
@@ -65,17 +92,22 @@ def main() -> None:
         for name in args.recipes.split(","):
             rows.append(score(name, RECIPES[name], Path(tmp), args.data_dir))
             print(json.dumps(rows[-1]), flush=True)
-    lines = [f"`make demo`'s recipe and 2-minute alternatives, {cpu_model()}, {os.cpu_count()} cores, "
-             f"{time.strftime('%Y-%m-%d')}, alone on the CPU; seed 0, mnist-sample, EMA generator (eager), 10,000 "
-             f"samples vs the MNIST test split. Targets: >= {TARGET_ACCURACY:.0%} in the right class, <= "
-             f"{TARGET_FLOOR:g}x the floor, <= 2 min of training.", "",
-             "| recipe | options | training (s) | steps | arithmetic, threads | FID | × floor | right class | targets |",
-             "|---|---|---:|---:|---|---:|---:|---:|---|"]
+    lines = [
+        f"`make demo`'s recipe and 2-minute alternatives, {cpu_model()}, {os.cpu_count()} cores, "
+        f"{time.strftime('%Y-%m-%d')}, alone on the CPU; seed 0, mnist-sample, EMA generator (eager), 10,000 "
+        f"samples vs the MNIST test split. Targets: >= {TARGET_ACCURACY:.0%} in the right class, <= "
+        f"{TARGET_FLOOR:g}x the floor, <= 2 min of training.",
+        "",
+        "| recipe | options | training (s) | steps | arithmetic, threads | FID | × floor | right class | targets |",
+        "|---|---|---:|---:|---|---:|---:|---:|---|",
+    ]
     for r in rows:
         ok = r["accuracy"] >= TARGET_ACCURACY and r["fid"] / r["floor"] <= TARGET_FLOOR and r["train_s"] <= 125
-        lines.append(f"| {r['name']} | `{r['options']}` | {r['train_s']:.0f} | {r['steps']} | {r['precision']}, "
-                     f"{r['threads']} | {r['fid']:.2f} | {r['fid'] / r['floor']:.2f}x | {r['accuracy']:.1%} | "
-                     f"{'met' if ok else 'not met'} |")
+        lines.append(
+            f"| {r['name']} | `{r['options']}` | {r['train_s']:.0f} | {r['steps']} | {r['precision']}, "
+            f"{r['threads']} | {r['fid']:.2f} | {r['fid'] / r['floor']:.2f}x | {r['accuracy']:.1%} | "
+            f"{'met' if ok else 'not met'} |"
+        )
     table = "\n".join(lines)
     print(table)
     if args.out:

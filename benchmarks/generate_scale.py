@@ -53,8 +53,10 @@ def digest(folder: Path) -> str:
 
 
 def sampler_rss(n: int) -> float:
-    code = ("import resource; from gantool.runtime import Sampler; s = Sampler.bundled('nano', max_n=%d); "
-            "s.sample(%d, seed=0); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)" % (n, n))
+    code = (
+        "import resource; from gantool.runtime import Sampler; s = Sampler.bundled('nano', max_n=%d); "
+        "s.sample(%d, seed=0); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)" % (n, n)
+    )
     return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
 
 
@@ -66,9 +68,15 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "generate_scale.md"))
     args = ap.parse_args()
     if [n for _, n in socket.if_nameindex()] != ["lo"]:
-        raise SystemExit("run inside a loopback-only network namespace: ../shared/tools/loopback "
-                         f"{sys.executable} {' '.join(sys.argv)}")
-    engines = {"local": [], "ray x1": ["--engine", "ray", "--workers", "1"], "ray x2": ["--engine", "ray", "--workers", "2"]}
+        raise SystemExit(
+            "run inside a loopback-only network namespace: ../shared/tools/loopback "
+            f"{sys.executable} {' '.join(sys.argv)}"
+        )
+    engines = {
+        "local": [],
+        "ray x1": ["--engine", "ray", "--workers", "1"],
+        "ray x2": ["--engine", "ray", "--workers", "2"],
+    }
     rates: dict[str, list[float]] = {e: [] for e in engines}
     starts: dict[str, list[float]] = {e: [] for e in engines}
     with tempfile.TemporaryDirectory() as tmp:
@@ -84,8 +92,11 @@ def main() -> None:
                 assert d == reference, f"{name} wrote other bytes than the local engine"
                 rates[name].append(args.n / (wall - start))
                 starts[name].append(start)
-                print(f"round {r} {name:7s}: {args.n / (wall - start):7.0f} images/s (wall {wall:.1f} s, start {start:.1f} s)",
-                      flush=True)
+                print(
+                    f"round {r} {name:7s}: {args.n / (wall - start):7.0f} images/s (wall {wall:.1f} s, start "
+                    f"{start:.1f} s)",
+                    flush=True,
+                )
                 shutil.rmtree(out)
                 shutil.rmtree(small)
         rss = []
@@ -98,24 +109,36 @@ def main() -> None:
         old = sampler_rss(100_000)
     best = {e: max(v) for e, v in rates.items()}
     local = best["local"]
-    lines = ["# gantool generate at scale (benchmarks/generate_scale.py)", "",
-             f"CPU: {cpu_model()}, {os.cpu_count()} cores; bundled base model; n = {args.n:,} per run; "
-             f"{args.rounds} interleaved rounds (best shown, all listed); a local Ray cluster on 127.0.0.1 in a "
-             "loopback-only network namespace. Every run's files were byte-identical to the local engine's.", "",
-             "| engine | images/s (best) | all rounds | vs local | start s | overhead per image |",
-             "|---|---:|---|---:|---:|---:|"]
+    lines = [
+        "# gantool generate at scale (benchmarks/generate_scale.py)",
+        "",
+        f"CPU: {cpu_model()}, {os.cpu_count()} cores; bundled base model; n = {args.n:,} per run; "
+        f"{args.rounds} interleaved rounds (best shown, all listed); a local Ray cluster on 127.0.0.1 in a "
+        "loopback-only network namespace. Every run's files were byte-identical to the local engine's.",
+        "",
+        "| engine | images/s (best) | all rounds | vs local | start s | overhead per image |",
+        "|---|---:|---|---:|---:|---:|",
+    ]
     for e in engines:
         over = (1 / best[e] - 1 / local) * 1e6
-        lines.append(f"| {e} | {best[e]:,.0f} | {', '.join(f'{x:,.0f}' for x in rates[e])} | {best[e] / local:.2f}x | "
-                     f"{min(starts[e]):.1f} | {over:+.0f} µs |")
+        lines.append(
+            f"| {e} | {best[e]:,.0f} | {', '.join(f'{x:,.0f}' for x in rates[e])} | {best[e] / local:.2f}x | "
+            f"{min(starts[e]):.1f} | {over:+.0f} µs |"
+        )
     per_worker = best["ray x2"] / 2
-    lines += ["", f"On paper: a worker here makes about {per_worker:,.0f} images/s when two share these 2 cores; "
-              f"a cluster of N such 2-core nodes with 2 workers each would make about N x {best['ray x2']:,.0f} images/s "
-              "(shards share nothing and each writes its own file region), less the driver's manifest updates "
-              "(one small JSON write per shard) and the start; 10,000,000 images on 8 nodes: about "
-              f"{10_000_000 / (8 * best['ray x2']) / 60:.0f} min.", "",
-              "## Peak memory (nano model, local engine, the default 32,768-image shards)", "",
-              "| n | peak RSS MB | wall s |", "|---:|---:|---:|"]
+    lines += [
+        "",
+        f"On paper: a worker here makes about {per_worker:,.0f} images/s when two share these 2 cores; "
+        f"a cluster of N such 2-core nodes with 2 workers each would make about N x {best['ray x2']:,.0f} images/s "
+        "(shards share nothing and each writes its own file region), less the driver's manifest updates "
+        "(one small JSON write per shard) and the start; 10,000,000 images on 8 nodes: about "
+        f"{10_000_000 / (8 * best['ray x2']) / 60:.0f} min.",
+        "",
+        "## Peak memory (nano model, local engine, the default 32,768-image shards)",
+        "",
+        "| n | peak RSS MB | wall s |",
+        "|---:|---:|---:|",
+    ]
     lines += [f"| {n:,} | {peak:.0f} | {wall:.0f} |" for n, peak, wall in rss]
     lines += ["", f"For comparison, `Sampler.sample(100000)` in one call: peak RSS {old:.0f} MB."]
     Path(args.out).write_text("\n".join(lines) + "\n")

@@ -29,8 +29,20 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 SERVER = Path(__file__).resolve().parents[1] / "examples" / "http_service" / "server.py"
-INVALID = ["n=0", "n=100000", "n=abc", "digit=11", "digit=-1", "seed=-5", "truncation=0", "truncation=1e-300",
-           "truncation=nan", "color=red", "nrow=0", "n=2.5&digit=x"]
+INVALID = [
+    "n=0",
+    "n=100000",
+    "n=abc",
+    "digit=11",
+    "digit=-1",
+    "seed=-5",
+    "truncation=0",
+    "truncation=1e-300",
+    "truncation=nan",
+    "color=red",
+    "nrow=0",
+    "n=2.5&digit=x",
+]
 TIME_LIMIT_S = 300
 
 
@@ -74,11 +86,18 @@ def _check(valid: bool, status: int, ctype: str, body: bytes) -> str | None:
     return None
 
 
-def run(base: str, pid: int, requests: int = 2000, clients: int = 16, invalid_share: float = 0.25,
-        seed: int = 0, conditional: bool = True) -> dict:
+def run(
+    base: str,
+    pid: int,
+    requests: int = 2000,
+    clients: int = 16,
+    invalid_share: float = 0.25,
+    seed: int = 0,
+    conditional: bool = True,
+) -> dict:
     rng = random.Random(seed)
     plan = []
-    for i in range(requests):
+    for _ in range(requests):
         if rng.random() < invalid_share:
             plan.append((False, f"/digits?{rng.choice(INVALID)}"))
         else:
@@ -104,10 +123,17 @@ def run(base: str, pid: int, requests: int = 2000, clients: int = 16, invalid_sh
         list(pool.map(one, plan))
     wall = time.perf_counter() - start
     rss["end"] = rss_mb(pid)
-    return {"requests": done[0], "clients": clients, "invalid": sum(1 for v, _ in plan if not v),
-            "requests_per_s": done[0] / wall, "wall_s": wall, "problems": problems,
-            "rss_at_200_mb": rss.get("at_200", float("nan")), "rss_end_mb": rss["end"],
-            "rss_growth": rss["end"] / rss.get("at_200", float("nan")) - 1}
+    return {
+        "requests": done[0],
+        "clients": clients,
+        "invalid": sum(1 for v, _ in plan if not v),
+        "requests_per_s": done[0] / wall,
+        "wall_s": wall,
+        "problems": problems,
+        "rss_at_200_mb": rss.get("at_200", float("nan")),
+        "rss_end_mb": rss["end"],
+        "rss_growth": rss["end"] / rss.get("at_200", float("nan")) - 1,
+    }
 
 
 def main() -> None:
@@ -123,16 +149,20 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    table = "\n".join([
-        f"HTTP example under load: {r['requests']} requests from {r['clients']} concurrent clients over loopback, "
-        f"{r['invalid']} of them invalid; {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"model: {args.model or 'bundled'}.", "",
-        "| requests/s | wall (s) | wrong answers | 5xx | server RSS at 200th request (MB) | at the end (MB) | growth |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {r['requests_per_s']:.0f} | {r['wall_s']:.1f} | {len(r['problems'])} | "
-        f"{sum('server error' in p for p in r['problems'])} | {r['rss_at_200_mb']:.0f} | {r['rss_end_mb']:.0f} | "
-        f"{r['rss_growth']:+.1%} |",
-    ])
+    table = "\n".join(
+        [
+            f"HTTP example under load: {r['requests']} requests from {r['clients']} concurrent clients over loopback, "
+            f"{r['invalid']} of them invalid; {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"model: {args.model or 'bundled'}.",
+            "",
+            "| requests/s | wall (s) | wrong answers | 5xx | server RSS at 200th request (MB) | at the end (MB) | "
+            "growth |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+            f"| {r['requests_per_s']:.0f} | {r['wall_s']:.1f} | {len(r['problems'])} | "
+            f"{sum('server error' in p for p in r['problems'])} | {r['rss_at_200_mb']:.0f} | {r['rss_end_mb']:.0f} | "
+            f"{r['rss_growth']:+.1%} |",
+        ]
+    )
     print(table)
     for p in r["problems"][:10]:
         print("problem:", p)

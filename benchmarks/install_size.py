@@ -52,17 +52,22 @@ def installed_sizes() -> dict[str, float]:
     base = _closure(["gantool"])
     train = _closure(["gantool[train]"])
     mb = lambda names: sum(_dist_size(n) for n in names) / 1e6  # noqa: E731
-    return {"base_mb": mb(base), "train_mb": mb(train), "base_n": len(base), "train_n": len(train),
-            "base_pkgs": sorted(base),
-            "base_by_dist": sorted(((n, _dist_size(n) / 1e6) for n in base), key=lambda t: -t[1])}
-
-
+    return {
+        "base_mb": mb(base),
+        "train_mb": mb(train),
+        "base_n": len(base),
+        "train_n": len(train),
+        "base_pkgs": sorted(base),
+        "base_by_dist": sorted(((n, _dist_size(n) / 1e6) for n in base), key=lambda t: -t[1]),
+    }
 
 
 def main() -> None:
     sizes = installed_sizes()
-    print(f"base install (runtime + CLI, {sizes['base_n']} distributions): {sizes['base_mb']:.0f} MB; "
-          f"with the train extra ({sizes['train_n']}): {sizes['train_mb']:.0f} MB")
+    print(
+        f"base install (runtime + CLI, {sizes['base_n']} distributions): {sizes['base_mb']:.0f} MB; "
+        f"with the train extra ({sizes['train_n']}): {sizes['train_mb']:.0f} MB"
+    )
     print("base by distribution (MB): " + ", ".join(f"{n} {mb:.1f}" for n, mb in sizes["base_by_dist"]))
 
 

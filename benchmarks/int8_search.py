@@ -43,21 +43,38 @@ def build(workdir: Path) -> dict[str, Path]:
     from gantool.toolkit import ModelConfig, TrainConfig, train
 
     run = workdir / "run"
-    train(TrainConfig(model=ModelConfig(arch="dcgan", num_classes=10), dataset="mnist-sample", epochs=1,
-                      minutes=0.05, device="cpu", run_dir=str(run)), progress=False)
+    train(
+        TrainConfig(
+            model=ModelConfig(arch="dcgan", num_classes=10),
+            dataset="mnist-sample",
+            epochs=1,
+            minutes=0.05,
+            device="cpu",
+            run_dir=str(run),
+        ),
+        progress=False,
+    )
     files = {}
     real_quantize = q.quantize_static
     for name, kw in OPTIONS.items():  # the exporter imports quantize_static when it runs: patch it there
+
         def quantize(*args, _kw=kw, **kwargs):
-            enums = {"QInt8": q.QuantType.QInt8, "QOperator": q.QuantFormat.QOperator,
-                     "Entropy": q.CalibrationMethod.Entropy, "Percentile": q.CalibrationMethod.Percentile}
-            return real_quantize(*args, **{**kwargs, **{k: enums.get(v, v) if isinstance(v, str) else v
-                                                        for k, v in _kw.items()}})
+            enums = {
+                "QInt8": q.QuantType.QInt8,
+                "QOperator": q.QuantFormat.QOperator,
+                "Entropy": q.CalibrationMethod.Entropy,
+                "Percentile": q.CalibrationMethod.Percentile,
+            }
+            return real_quantize(
+                *args, **{**kwargs, **{k: enums.get(v, v) if isinstance(v, str) else v for k, v in _kw.items()}}
+            )
+
         q.quantize_static = quantize
         try:
             out = workdir / f"opt{len(files)}"
-            res = export(run, ExportConfig(out_dir=str(out), formats=("onnx",), variants=("int8",), fid=False),
-                         progress=False)
+            res = export(
+                run, ExportConfig(out_dir=str(out), formats=("onnx",), variants=("int8",), fid=False), progress=False
+            )
         finally:
             q.quantize_static = real_quantize
         files[f"sub-pixel int8: {name}"] = res.files["int8"]
@@ -73,8 +90,9 @@ def _export_without_rewrite(run: Path, out: Path) -> Path:
     saved = DCGANGenerator.for_quantization
     del DCGANGenerator.for_quantization
     try:
-        return export(run, ExportConfig(out_dir=str(out), formats=("onnx",), variants=("int8",), fid=False),
-                      progress=False).files["int8"]
+        return export(
+            run, ExportConfig(out_dir=str(out), formats=("onnx",), variants=("int8",), fid=False), progress=False
+        ).files["int8"]
     finally:
         DCGANGenerator.for_quantization = saved
 
@@ -94,19 +112,25 @@ def main() -> None:
         res = {name: ([], []) for name in gens}
         for _ in range(BLOCKS):
             for name, g in gens.items():
-                res[name][0].append(median_seconds(lambda: g(z[1], lab[1]), 100))
-                res[name][1].append(median_seconds(lambda: g(z[256], lab[256]), 8, warmup=4))
+                res[name][0].append(median_seconds(lambda g=g: g(z[1], lab[1]), 100))
+                res[name][1].append(median_seconds(lambda g=g: g(z[256], lab[256]), 8, warmup=4))
         ref = gens["fp32 (ConvTranspose, as exported)"](z[256], lab[256])
-        fp32 = {k: statistics.median(v) for k, v in zip(("b1", "b256"), res["fp32 (ConvTranspose, as exported)"])}
-        lines = [f"int8 search, {platform.processor() or platform.machine()}, {os.cpu_count()} cores; default conditional "
-                 f"DCGAN; {BLOCKS} interleaved blocks; ratios against the fp32 file.", "",
-                 "| file | batch-1 (ms) | vs fp32 | batch-256 (img/s) | vs fp32 | int8 MACs | mean / max pixel error |",
-                 "|---|---:|---:|---:|---:|---:|---:|"]
+        fp32_runs = res["fp32 (ConvTranspose, as exported)"]
+        fp32 = {k: statistics.median(v) for k, v in zip(("b1", "b256"), fp32_runs, strict=True)}
+        lines = [
+            f"int8 search, {platform.processor() or platform.machine()}, {os.cpu_count()} cores; default conditional "
+            f"DCGAN; {BLOCKS} interleaved blocks; ratios against the fp32 file.",
+            "",
+            "| file | batch-1 (ms) | vs fp32 | batch-256 (img/s) | vs fp32 | int8 MACs | mean / max pixel error |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
         for name, (b1, b256) in res.items():
             b1, b256 = statistics.median(b1), statistics.median(b256)
             err = np.abs(gens[name](z[256], lab[256]) - ref)
-            lines.append(f"| {name} | {b1 * 1e3:.3f} | {b1 / fp32['b1']:.2f}x | {256 / b256:.0f} | {fp32['b256'] / b256:.2f}x | "
-                         f"{integer_mac_share(files[name])['share']:.0%} | {err.mean():.5f} / {err.max():.3f} |")
+            lines.append(
+                f"| {name} | {b1 * 1e3:.3f} | {b1 / fp32['b1']:.2f}x | {256 / b256:.0f} | {fp32['b256'] / b256:.2f}x | "
+                f"{integer_mac_share(files[name])['share']:.0%} | {err.mean():.5f} / {err.max():.3f} |"
+            )
     table = "\n".join(lines)
     print(table)
     if args.out:

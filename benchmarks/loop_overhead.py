@@ -45,8 +45,9 @@ def plain_loop(arch: str, images: torch.Tensor, epochs: int, batch: int, seed: i
             fake = G(z)
             opt_d.zero_grad()
             lr, lf = D(real), D(fake.detach())
-            loss_d = F.binary_cross_entropy_with_logits(lr, torch.ones_like(lr)) + \
-                F.binary_cross_entropy_with_logits(lf, torch.zeros_like(lf))
+            loss_d = F.binary_cross_entropy_with_logits(lr, torch.ones_like(lr)) + F.binary_cross_entropy_with_logits(
+                lf, torch.zeros_like(lf)
+            )
             loss_d.backward()
             opt_d.step()
             opt_g.zero_grad()
@@ -59,8 +60,15 @@ def plain_loop(arch: str, images: torch.Tensor, epochs: int, batch: int, seed: i
 
 def gantool_loop(arch: str, data, epochs: int, batch: int, seed: int, workdir: Path) -> float:
     """gantool's Trainer.fit: every step and every per-epoch output, setup (model build) excluded."""
-    cfg = TrainConfig(model=ModelConfig(arch=arch, num_classes=0), dataset="mnist-sample", epochs=epochs, batch_size=batch,
-                      seed=seed, device="cpu", run_dir=str(workdir / f"{arch}-{seed}-{time.time_ns()}"))
+    cfg = TrainConfig(
+        model=ModelConfig(arch=arch, num_classes=0),
+        dataset="mnist-sample",
+        epochs=epochs,
+        batch_size=batch,
+        seed=seed,
+        device="cpu",
+        run_dir=str(workdir / f"{arch}-{seed}-{time.time_ns()}"),
+    )
     trainer = Trainer(cfg.validate(), data, DistInfo())
     start = time.perf_counter()
     result = trainer.fit(progress=False)
@@ -78,6 +86,7 @@ def main() -> None:
     data = load_dataset("mnist-sample")
     images = torch.from_numpy(data.images)
     import matplotlib.pyplot  # noqa: F401  (a one-time import, not a cost of the loop)
+
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for arch in ("mlp", "dcgan"):

@@ -34,10 +34,20 @@ def make_export(workdir: Path) -> Path:
     from gantool.toolkit import ModelConfig, TrainConfig, train
 
     run = workdir / "dcgan"
-    train(TrainConfig(model=ModelConfig(arch="dcgan", num_classes=10), dataset="mnist-sample", epochs=1,
-                      minutes=0.05, device="cpu", run_dir=str(run)), progress=False)
-    export(run, ExportConfig(out_dir=str(run / "export"), formats=("onnx",), variants=("int8",), fid=False),
-           progress=False)
+    train(
+        TrainConfig(
+            model=ModelConfig(arch="dcgan", num_classes=10),
+            dataset="mnist-sample",
+            epochs=1,
+            minutes=0.05,
+            device="cpu",
+            run_dir=str(run),
+        ),
+        progress=False,
+    )
+    export(
+        run, ExportConfig(out_dir=str(run / "export"), formats=("onnx",), variants=("int8",), fid=False), progress=False
+    )
     return run / "export"
 
 
@@ -47,8 +57,10 @@ def profile(path: Path, batch: int, workdir: Path) -> tuple[dict[str, dict[str, 
 
     session = open_session(path, profile_prefix=workdir / f"{path.stem}.b{batch}")
     rng = np.random.default_rng(0)
-    feeds = {"z": rng.standard_normal((batch, session.get_inputs()[0].shape[1]), dtype=np.float32),
-             "label": (np.arange(batch) % 10).astype(np.int64)}
+    feeds = {
+        "z": rng.standard_normal((batch, session.get_inputs()[0].shape[1]), dtype=np.float32),
+        "label": (np.arange(batch) % 10).astype(np.int64),
+    }
     for _ in range(WARMUP + CALLS[batch]):
         session.run(None, feeds)
     events = json.loads(Path(session.end_profiling()).read_text())
@@ -67,17 +79,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, help="write the tables here (markdown)")
     args = parser.parse_args()
-    lines = [f"CPU: {cpu_model()}; default conditional DCGAN (width 32), onnxruntime's profiler, the runtime's "
-             f"session options; calls per batch: {CALLS}, after {WARMUP} warm-up calls\n"]
+    lines = [
+        f"CPU: {cpu_model()}; default conditional DCGAN (width 32), onnxruntime's profiler, the runtime's "
+        f"session options; calls per batch: {CALLS}, after {WARMUP} warm-up calls\n"
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         export_dir = make_export(Path(tmp))
         for file in FILES:
             for batch in CALLS:
                 ops, run_ms = profile(export_dir / file, batch, Path(tmp))
                 kernel_ms = sum(o["ms"] for o in ops.values())
-                lines += [f"## {file}, batch {batch}: {run_ms:.3f} ms per run ({batch / run_ms * 1e3:,.0f} img/s); "
-                          f"kernels {kernel_ms:.3f} ms, the rest ({run_ms - kernel_ms:.3f} ms) is the session's own",
-                          "", "| operator | kernels per run | ms per run | share of run |", "|---|---|---|---|"]
+                lines += [
+                    f"## {file}, batch {batch}: {run_ms:.3f} ms per run ({batch / run_ms * 1e3:,.0f} img/s); "
+                    f"kernels {kernel_ms:.3f} ms, the rest ({run_ms - kernel_ms:.3f} ms) is the session's own",
+                    "",
+                    "| operator | kernels per run | ms per run | share of run |",
+                    "|---|---|---|---|",
+                ]
                 for op, o in sorted(ops.items(), key=lambda kv: -kv[1]["ms"]):
                     lines.append(f"| {op} | {o['kernels']:.0f} | {o['ms']:.3f} | {o['ms'] / run_ms:.1%} |")
                 lines.append("")

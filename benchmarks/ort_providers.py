@@ -55,18 +55,24 @@ def main() -> None:
     res = {k: {"b1": [], "b256": []} for k in gens}
     for _ in range(BLOCKS):
         for k, g in gens.items():
-            res[k]["b1"].append(median_seconds(lambda: g.images(z[1], lab[1]), 60, warmup=10))
-            res[k]["b256"].append(median_seconds(lambda: g.images(z[256], lab[256]), 6, warmup=3))
-    lines = [f"CPU: {cpu_model()}; onnxruntime {ort.__version__} ({', '.join(ort.get_available_providers())}); "
-             f"{BLOCKS} interleaved blocks in one process; files of `{args.export}`.", "",
-             "| file | provider (running) | batch-1 (ms) | batch-256 (img/s) | vs CPU provider b256 | max pixel diff vs CPU provider |",
-             "|---|---|---:|---:|---:|---:|"]
+            res[k]["b1"].append(median_seconds(lambda g=g: g.images(z[1], lab[1]), 60, warmup=10))
+            res[k]["b256"].append(median_seconds(lambda g=g: g.images(z[256], lab[256]), 6, warmup=3))
+    lines = [
+        f"CPU: {cpu_model()}; onnxruntime {ort.__version__} ({', '.join(ort.get_available_providers())}); "
+        f"{BLOCKS} interleaved blocks in one process; files of `{args.export}`.",
+        "",
+        "| file | provider (running) | batch-1 (ms) | batch-256 (img/s) | vs CPU provider b256 | max pixel diff vs "
+        "CPU provider |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for (file, p), r in res.items():
         cpu = statistics.median(res[(file, "CPUExecutionProvider")]["b256"])
         b256 = statistics.median(r["b256"])
         diff = float(np.abs(gens[(file, p)](z[256], lab[256]) - ref[file]).max())
-        lines.append(f"| {file} | {gens[(file, p)].providers[0]} | {statistics.median(r['b1']) * 1e3:.3f} | "
-                     f"{256 / b256:.0f} | {cpu / b256:.2f}x | {diff:.3g} |")
+        lines.append(
+            f"| {file} | {gens[(file, p)].providers[0]} | {statistics.median(r['b1']) * 1e3:.3f} | "
+            f"{256 / b256:.0f} | {cpu / b256:.2f}x | {diff:.3g} |"
+        )
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

@@ -37,15 +37,39 @@ def cpu_model() -> str:
 def run(precision: str, minutes: float, data_dir: str, work: Path) -> dict:
     run_dir = work / precision
     gantool = [sys.executable, "-m", "gantool"]
-    subprocess.run(gantool + ["train", "--dataset", "mnist-sample", "--minutes", str(minutes), "--precision",
-                              precision, "--seed", "0", "--run-dir", str(run_dir), "--quiet"], check=True)
+    subprocess.run(
+        gantool
+        + [
+            "train",
+            "--dataset",
+            "mnist-sample",
+            "--minutes",
+            str(minutes),
+            "--precision",
+            precision,
+            "--seed",
+            "0",
+            "--run-dir",
+            str(run_dir),
+            "--quiet",
+        ],
+        check=True,
+    )
     history = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     out = work / f"eval-{precision}.json"
-    subprocess.run(gantool + ["eval", str(run_dir), "--n", "10000", "--data-dir", data_dir, "--json", str(out)],
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        gantool + ["eval", str(run_dir), "--n", "10000", "--data-dir", data_dir, "--json", str(out)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     score = json.loads(out.read_text())
-    return {**score, "precision": precision, "steps": history[-1]["step"], "epochs": history[-1]["epoch"],
-            "images_per_s": sum(h["images_per_s"] for h in history) / len(history)}  # "precision" of P/R dropped
+    return {
+        **score,
+        "precision": precision,
+        "steps": history[-1]["step"],
+        "epochs": history[-1]["epoch"],
+        "images_per_s": sum(h["images_per_s"] for h in history) / len(history),
+    }  # "precision" of P/R dropped
 
 
 def main() -> None:
@@ -56,14 +80,19 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         rows = [run(p, args.minutes, args.data_dir, Path(tmp)) for p in ("fp32", "bf16")]
-    lines = [f"CPU: {cpu_model()} ({platform.machine()}), alone; default recipe, `--minutes {args.minutes:g}`, "
-             "mnist-sample, seed 0; `gantool eval` on 10,000 samples against the 10,000 MNIST test digits.", "",
-             "| precision | steps | epochs | images/s | FID | FID floor | × floor | coverage | class accuracy |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"CPU: {cpu_model()} ({platform.machine()}), alone; default recipe, `--minutes {args.minutes:g}`, "
+        "mnist-sample, seed 0; `gantool eval` on 10,000 samples against the 10,000 MNIST test digits.",
+        "",
+        "| precision | steps | epochs | images/s | FID | FID floor | × floor | coverage | class accuracy |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         acc = r.get("class_accuracy", {}).get("overall", float("nan"))
-        lines.append(f"| {r['precision']} | {r['steps']} | {r['epochs']} | {r['images_per_s']:.0f} | {r['fid']:.2f} | "
-                     f"{r['fid_floor']:.2f} | {r['fid'] / r['fid_floor']:.2f} | {r['coverage']:.3f} | {acc:.3f} |")
+        lines.append(
+            f"| {r['precision']} | {r['steps']} | {r['epochs']} | {r['images_per_s']:.0f} | {r['fid']:.2f} | "
+            f"{r['fid_floor']:.2f} | {r['fid'] / r['fid_floor']:.2f} | {r['coverage']:.3f} | {acc:.3f} |"
+        )
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text)
     print(text)

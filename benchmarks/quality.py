@@ -79,8 +79,16 @@ def run_recipe(name, minutes, workdir, evaluator, n, overrides=None) -> dict:
 class FCGenerator(nn.Module):
     def __init__(self):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(100, 256), nn.ReLU(), nn.Linear(256, 512), nn.ReLU(),
-                                 nn.Linear(512, 1024), nn.ReLU(), nn.Linear(1024, 784), nn.Tanh())
+        self.net = nn.Sequential(
+            nn.Linear(100, 256),
+            nn.ReLU(),
+            nn.Linear(256, 512),
+            nn.ReLU(),
+            nn.Linear(512, 1024),
+            nn.ReLU(),
+            nn.Linear(1024, 784),
+            nn.Tanh(),
+        )
         self.latent_dim = 100
 
     def forward(self, z, label=None):
@@ -92,7 +100,7 @@ class FCDiscriminator(nn.Module):
         super().__init__()
         dims = [784, 2048, 1024, 512, 256]
         layers: list[nn.Module] = [nn.Flatten()]
-        for a, b in zip(dims, dims[1:]):
+        for a, b in zip(dims, dims[1:], strict=False):
             layers += [nn.Linear(a, b), nn.ReLU(), nn.Dropout(0.3)]
         self.net = nn.Sequential(*layers, nn.Linear(256, 1))
 
@@ -105,10 +113,18 @@ class NotebookDCGANGenerator(nn.Module):
         super().__init__()
         self.latent_dim = 64
         self.net = nn.Sequential(
-            nn.ConvTranspose2d(64, 256, 3, 2), nn.BatchNorm2d(256), nn.ReLU(),  # 1 -> 3
-            nn.ConvTranspose2d(256, 128, 4, 1), nn.BatchNorm2d(128), nn.ReLU(),  # -> 6
-            nn.ConvTranspose2d(128, 64, 3, 2), nn.BatchNorm2d(64), nn.ReLU(),  # -> 13
-            nn.ConvTranspose2d(64, 1, 4, 2), nn.Tanh())  # -> 28
+            nn.ConvTranspose2d(64, 256, 3, 2),
+            nn.BatchNorm2d(256),
+            nn.ReLU(),  # 1 -> 3
+            nn.ConvTranspose2d(256, 128, 4, 1),
+            nn.BatchNorm2d(128),
+            nn.ReLU(),  # -> 6
+            nn.ConvTranspose2d(128, 64, 3, 2),
+            nn.BatchNorm2d(64),
+            nn.ReLU(),  # -> 13
+            nn.ConvTranspose2d(64, 1, 4, 2),
+            nn.Tanh(),
+        )  # -> 28
 
     def forward(self, z, label=None):
         return self.net(z[:, :, None, None])
@@ -118,10 +134,18 @@ class NotebookDCGANDiscriminator(nn.Module):
     def __init__(self):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv2d(1, 16, 3, 2), nn.BatchNorm2d(16), nn.LeakyReLU(0.2),  # 28 -> 13
-            nn.Conv2d(16, 32, 5, 2), nn.BatchNorm2d(32), nn.LeakyReLU(0.2),  # -> 5
-            nn.Conv2d(32, 64, 5, 2), nn.BatchNorm2d(64), nn.LeakyReLU(0.2),  # -> 1
-            nn.Flatten(), nn.Linear(64, 1))
+            nn.Conv2d(1, 16, 3, 2),
+            nn.BatchNorm2d(16),
+            nn.LeakyReLU(0.2),  # 28 -> 13
+            nn.Conv2d(16, 32, 5, 2),
+            nn.BatchNorm2d(32),
+            nn.LeakyReLU(0.2),  # -> 5
+            nn.Conv2d(32, 64, 5, 2),
+            nn.BatchNorm2d(64),
+            nn.LeakyReLU(0.2),  # -> 1
+            nn.Flatten(),
+            nn.Linear(64, 1),
+        )
 
     def forward(self, x):
         return self.net(x).squeeze(1)
@@ -133,8 +157,14 @@ def run_baseline(name, minutes, images_u8, evaluator, n, seed=0) -> dict:
     if name == "fc-gan":
         G, D, lr, betas, batch, rotate = FCGenerator(), FCDiscriminator(), 1e-4, (0.9, 0.999), 32, 0.0
     else:
-        G, D, lr, betas, batch, rotate = (NotebookDCGANGenerator(), NotebookDCGANDiscriminator(), 2e-4,
-                                          (0.5, 0.99), 128, 20.0)
+        G, D, lr, betas, batch, rotate = (
+            NotebookDCGANGenerator(),
+            NotebookDCGANDiscriminator(),
+            2e-4,
+            (0.5, 0.99),
+            128,
+            20.0,
+        )
     opt_g, opt_d = torch.optim.Adam(G.parameters(), lr, betas=betas), torch.optim.Adam(D.parameters(), lr, betas=betas)
     data = torch.from_numpy(images_u8).unsqueeze(1).float() / 127.5 - 1
     bce = F.binary_cross_entropy_with_logits
@@ -208,8 +238,11 @@ def main() -> None:
     base = [r["fid"] for r in rows if r["name"].startswith("baseline")]
     recipe = rows[0]["fid"]
     if base:
-        lines += ["", f"Default recipe vs the better baseline: FID {recipe:.2f} vs {min(base):.2f} "
-                      f"= **{min(base) / recipe:.1f}x lower** (target >= 4x)."]
+        lines += [
+            "",
+            f"Default recipe vs the better baseline: FID {recipe:.2f} vs {min(base):.2f} "
+            f"= **{min(base) / recipe:.1f}x lower** (target >= 4x).",
+        ]
     table = "\n".join(lines)
     print("\n" + table)
     if args.out:
@@ -217,8 +250,10 @@ def main() -> None:
 
 
 def _row(r: dict, floor: float) -> str:
-    return (f"| {r['name']} | {r['fid']:.2f} | {r['fid'] / floor:.2f} | {r['coverage']:.4f} | "
-            f"{r['precision']:.3f} | {r['recall']:.3f} | {r['steps']} | {r['images_per_s']:.0f} |")
+    return (
+        f"| {r['name']} | {r['fid']:.2f} | {r['fid'] / floor:.2f} | {r['coverage']:.4f} | "
+        f"{r['precision']:.3f} | {r['recall']:.3f} | {r['steps']} | {r['images_per_s']:.0f} |"
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Recipe levers, one run each at the same time budget, side by side on this CPU.
 
-    python benchmarks/recipe_search.py [--minutes 5] [--data-dir ../shared/data/mnist] [--out benchmarks/results/recipe_search.md]
+    python benchmarks/recipe_search.py [--minutes 5] [--data-dir ../shared/data/mnist]
+        [--out benchmarks/results/recipe_search.md]
                                        "" "--batch-size 64" "--batch-size 64 --d-width 16" ...
 
 Each argument is a set of `gantool train` flags added to the defaults; each run trains
@@ -31,18 +32,23 @@ def main() -> None:
     ap.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "mnist"))
     ap.add_argument("--out", type=Path, default=None, help="write the table as a section of FILE")
     args = ap.parse_args()
-    header = [f"CPU: {cpu_model()}, alone; `gantool train --dataset mnist-sample --seed 0 --minutes "
-              f"{args.minutes:g} [flags]`, scored by `gantool eval` (10,000 samples vs the MNIST test split).", "",
-              "| flags | steps | images/s | FID | × floor | coverage | class accuracy | copy share |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    header = [
+        f"CPU: {cpu_model()}, alone; `gantool train --dataset mnist-sample --seed 0 --minutes "
+        f"{args.minutes:g} [flags]`, scored by `gantool eval` (10,000 samples vs the MNIST test split).",
+        "",
+        "| flags | steps | images/s | FID | × floor | coverage | class accuracy | copy share |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     print("\n".join(header), flush=True)
     lines = list(header)
     with tempfile.TemporaryDirectory() as tmp:
         for i, flags in enumerate(args.variants):
             r = train_and_score(f"v{i}", shlex.split(flags), args.minutes, args.data_dir, Path(tmp))
             acc = r.get("class_accuracy", {}).get("overall", float("nan"))
-            line = (f"| `{r['flags']}` | {r['steps']} | {r['images_per_s']:.0f} | {r['fid']:.2f} | "
-                    f"{r['fid'] / r['fid_floor']:.2f} | {r['coverage']:.3f} | {acc:.3f} | {r['copy_share']:.1%} |")
+            line = (
+                f"| `{r['flags']}` | {r['steps']} | {r['images_per_s']:.0f} | {r['fid']:.2f} | "
+                f"{r['fid'] / r['fid_floor']:.2f} | {r['coverage']:.3f} | {acc:.3f} | {r['copy_share']:.1%} |"
+            )
             print(line, flush=True)
             lines.append(line)
             if args.out:  # after every run: a long search stopped early keeps what it measured

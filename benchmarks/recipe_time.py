@@ -1,7 +1,8 @@
 """Time to quality: the current default recipe against a candidate, side by side on this CPU.
 
     python benchmarks/recipe_time.py [--minutes 10] [--short 4 3]
-                                     [--baseline FLAGS [--baseline FLAGS ...]] [--candidate ""] [--data-dir ../shared/data/mnist]
+                                     [--baseline FLAGS [--baseline FLAGS ...]] [--candidate ""]
+                                     [--data-dir ../shared/data/mnist]
                                      [--out benchmarks/results/quality.md]
 
 Trains, one after the other on this CPU alone (a busy core changes images/s and so the steps a
@@ -42,17 +43,41 @@ MEMO_SAMPLES = 2000
 def train_and_score(name: str, flags: list[str], minutes: float, data_dir: str, work: Path) -> dict:
     run_dir = work / name
     gantool = [sys.executable, "-m", "gantool"]
-    subprocess.run(gantool + ["train", "--dataset", "mnist-sample", "--minutes", str(minutes), "--seed", "0",
-                              "--run-dir", str(run_dir), "--quiet", *flags], check=True)
+    subprocess.run(
+        gantool
+        + [
+            "train",
+            "--dataset",
+            "mnist-sample",
+            "--minutes",
+            str(minutes),
+            "--seed",
+            "0",
+            "--run-dir",
+            str(run_dir),
+            "--quiet",
+            *flags,
+        ],
+        check=True,
+    )
     history = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     out = work / f"eval-{name}.json"
-    subprocess.run(gantool + ["eval", str(run_dir), "--n", "10000", "--data-dir", data_dir, "--json", str(out)],
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        gantool + ["eval", str(run_dir), "--n", "10000", "--data-dir", data_dir, "--json", str(out)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     score = json.loads(out.read_text())
-    return {**score, "name": name, "flags": " ".join(flags) or "(defaults)", "minutes": minutes,
-            "steps": history[-1]["step"], "epochs": history[-1]["epoch"],
-            "images_per_s": float(np.median([h["images_per_s"] for h in history])),
-            **memorization(run_dir, data_dir)}
+    return {
+        **score,
+        "name": name,
+        "flags": " ".join(flags) or "(defaults)",
+        "minutes": minutes,
+        "steps": history[-1]["step"],
+        "epochs": history[-1]["epoch"],
+        "images_per_s": float(np.median([h["images_per_s"] for h in history])),
+        **memorization(run_dir, data_dir),
+    }
 
 
 def memorization(run_dir: Path, data_dir: str) -> dict:
@@ -63,7 +88,7 @@ def memorization(run_dir: Path, data_dir: str) -> dict:
     train = load_dataset("mnist-sample").images.reshape(-1, 784).astype(np.float32) / 255  # (5000, 784)
     test_all = load_dataset("mnist", "test", data_dir, download=False).images.reshape(-1, 784).astype(np.float32) / 255
     test = test_all[: len(train)]  # as many test digits as training digits
-    probe = test_all[len(train): len(train) + MEMO_SAMPLES]  # real digits not in `test`
+    probe = test_all[len(train) : len(train) + MEMO_SAMPLES]  # real digits not in `test`
     g = open_generator(run_dir)
     rng = np.random.default_rng(123)
     z = rng.standard_normal((MEMO_SAMPLES, g.latent_dim)).astype(np.float32)
@@ -80,15 +105,21 @@ def nearest(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(sq.min(1), 0))
 
 
-FILED = "--precision fp32 --lr-decay-start 1 --lr-g 2e-4 --lr-d 2e-4 --no-channels-last"  # the defaults when #21 was filed
+FILED = (
+    "--precision fp32 --lr-decay-start 1 --lr-g 2e-4 --lr-d 2e-4 --no-channels-last"  # the defaults when #21 was filed
+)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--short", type=float, nargs="+", default=[4.0, 3.0], help="B's shorter budgets, in minutes")
-    ap.add_argument("--baseline", action="append", default=None,
-                    help=f"flags added to the defaults for a baseline run; repeat for several [default: {FILED!r}]")
+    ap.add_argument(
+        "--baseline",
+        action="append",
+        default=None,
+        help=f"flags added to the defaults for a baseline run; repeat for several [default: {FILED!r}]",
+    )
     ap.add_argument("--candidate", default="", help="B: flags added to the defaults")
     ap.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "mnist"))
     ap.add_argument("--out", type=Path, default=None, help="write the table as this script's section of FILE")
@@ -98,8 +129,12 @@ def main() -> None:
     shorts = sorted(args.short, reverse=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        bases = [train_and_score(f"A{i + 1}" if len(baselines) > 1 else "A", shlex.split(f), args.minutes,
-                                 args.data_dir, work) for i, f in enumerate(baselines)]
+        bases = [
+            train_and_score(
+                f"A{i + 1}" if len(baselines) > 1 else "A", shlex.split(f), args.minutes, args.data_dir, work
+            )
+            for i, f in enumerate(baselines)
+        ]
         b = train_and_score("B", cand, args.minutes, args.data_dir, work)
         short = [train_and_score(f"B-{m:g}", cand, m, args.data_dir, work) for m in shorts]
     text = report(bases, b, short, args.minutes)
@@ -110,25 +145,35 @@ def main() -> None:
 
 def report(bases: list[dict], b: dict, short: list[dict], minutes: float) -> str:
     floor = bases[0]["fid_floor"]
-    lines = ["## Time to quality: the recipe issue #21 was filed against (A) and the defaults (B), one run "
-             "(`benchmarks/recipe_time.py --out benchmarks/results/quality.md`)", "",
-             f"CPU: {cpu_model()}, alone; `gantool train --dataset mnist-sample --seed 0 --minutes M [flags]`, "
-             "scored by `gantool eval` (10,000 samples vs the MNIST test split); memorization on "
-             f"{MEMO_SAMPLES:,} samples against the 5,000 training digits.", "",
-             "| run | flags | minutes | steps | images/s | FID | × floor | coverage | class accuracy | copy share | closer to train than test |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "## Time to quality: the recipe issue #21 was filed against (A) and the defaults (B), one run "
+        "(`benchmarks/recipe_time.py --out benchmarks/results/quality.md`)",
+        "",
+        f"CPU: {cpu_model()}, alone; `gantool train --dataset mnist-sample --seed 0 --minutes M [flags]`, "
+        "scored by `gantool eval` (10,000 samples vs the MNIST test split); memorization on "
+        f"{MEMO_SAMPLES:,} samples against the 5,000 training digits.",
+        "",
+        "| run | flags | minutes | steps | images/s | FID | × floor | coverage | class accuracy | copy share | "
+        "closer to train than test |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     rows = [*bases, b, *short]
     for r in rows:
         acc = r.get("class_accuracy", {}).get("overall", float("nan"))
-        lines.append(f"| {r['name']} | `{r['flags']}` | {r['minutes']:g} | {r['steps']} | {r['images_per_s']:.0f} | "
-                     f"{r['fid']:.2f} | {r['fid'] / floor:.2f} | {r['coverage']:.3f} | {acc:.3f} | "
-                     f"{r['copy_share']:.1%} | {r['closer_to_train']:.1%} |")
+        lines.append(
+            f"| {r['name']} | `{r['flags']}` | {r['minutes']:g} | {r['steps']} | {r['images_per_s']:.0f} | "
+            f"{r['fid']:.2f} | {r['fid'] / floor:.2f} | {r['coverage']:.3f} | {acc:.3f} | "
+            f"{r['copy_share']:.1%} | {r['closer_to_train']:.1%} |"
+        )
     mark = lambda ok: "met" if ok else "NOT met"  # noqa: E731
     acc_b = b.get("class_accuracy", {}).get("overall", float("nan"))
-    lines += ["", f"FID floor {floor:.2f}. B at {minutes:g} min: {b['fid'] / floor:.2f}x the floor (<= 1.2x) "
-              f"{mark(b['fid'] / floor <= 1.2)}, coverage {b['coverage']:.3f} (>= 0.98) {mark(b['coverage'] >= 0.98)}, "
-              f"class accuracy {acc_b:.3f} (>= 0.97) {mark(acc_b >= 0.97)}; copy share <= 5% "
-              f"{mark(max(r['copy_share'] for r in rows) <= 0.05)}."]
+    lines += [
+        "",
+        f"FID floor {floor:.2f}. B at {minutes:g} min: {b['fid'] / floor:.2f}x the floor (<= 1.2x) "
+        f"{mark(b['fid'] / floor <= 1.2)}, coverage {b['coverage']:.3f} (>= 0.98) {mark(b['coverage'] >= 0.98)}, "
+        f"class accuracy {acc_b:.3f} (>= 0.97) {mark(acc_b >= 0.97)}; copy share <= 5% "
+        f"{mark(max(r['copy_share'] for r in rows) <= 0.05)}.",
+    ]
     for a in bases:
         lines.append("")
         lines.append(time_ratio(a, short, minutes))
@@ -142,13 +187,17 @@ def time_ratio(a: dict, short: list[dict], minutes: float) -> str:
     mark = lambda ok: "met" if ok else "NOT met"  # noqa: E731
     if not reached:
         best = min(short, key=lambda r: r["fid"])
-        return (f"Time to {a['name']}'s FID {a['fid']:.2f} at {minutes:g} min: no shorter budget of B reached it "
-                f"(best {best['fid']:.2f} at {best['minutes']:g} min), so B is less than "
-                f"{minutes / max(r['minutes'] for r in short):.1f}x faster (>= 2.5x) NOT met.")
+        return (
+            f"Time to {a['name']}'s FID {a['fid']:.2f} at {minutes:g} min: no shorter budget of B reached it "
+            f"(best {best['fid']:.2f} at {best['minutes']:g} min), so B is less than "
+            f"{minutes / max(r['minutes'] for r in short):.1f}x faster (>= 2.5x) NOT met."
+        )
     fastest = min(reached, key=lambda r: r["minutes"])
     ratio = minutes / fastest["minutes"]
-    return (f"Time to {a['name']}'s FID {a['fid']:.2f} at {minutes:g} min: B reaches it within {fastest['minutes']:g} "
-            f"min (FID {fastest['fid']:.2f}), so B is at least {ratio:.1f}x faster (>= 2.5x) {mark(ratio >= 2.5)}.")
+    return (
+        f"Time to {a['name']}'s FID {a['fid']:.2f} at {minutes:g} min: B reaches it within {fastest['minutes']:g} "
+        f"min (FID {fastest['fid']:.2f}), so B is at least {ratio:.1f}x faster (>= 2.5x) {mark(ratio >= 2.5)}."
+    )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,9 @@ def write_section(path: Path, name: str, text: str) -> None:
     block = f"{begin}\n{text.rstrip()}\n{end}\n"
     old = path.read_text() if path.exists() else ""
     pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end) + r"\n?", re.S)
-    new = pattern.sub(lambda _: block, old, count=1) if pattern.search(old) else \
-        (old.rstrip() + "\n\n" if old.strip() else "") + block
+    new = (
+        pattern.sub(lambda _: block, old, count=1)
+        if pattern.search(old)
+        else (old.rstrip() + "\n\n" if old.strip() else "") + block
+    )
     path.write_text(new)

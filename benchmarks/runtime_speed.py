@@ -1,6 +1,7 @@
 """The torch-free sampler's files (fp32, int8, seeded) beside the same generator in PyTorch eager.
 
-    python benchmarks/runtime_speed.py [--calls 400] [--models dcgan,nano,small,mlp] [--out benchmarks/results/runtime_speed.md]
+    python benchmarks/runtime_speed.py [--calls 400] [--models dcgan,nano,small,mlp]
+        [--out benchmarks/results/runtime_speed.md]
 
 For the default conditional `dcgan` (and its nano and small sizes) and `mlp` generators (as `make
 demo` trains them; weights do not change speed, so a short training is used), measured interleaved
@@ -41,13 +42,20 @@ sys.path.insert(0, str(Path(__file__).parent))
 from precision_quality import cpu_model  # noqa: E402
 
 BLOCKS = 8  # interleaved measurement blocks
-FILES = {"onnx fp32": "model.onnx", "onnx int8": "model.int8.onnx", "onnx int8, 1 thread": "model.int8.onnx",
-         "seeded fp32": "model.seeded.onnx", "seeded int8": "model.seeded.int8.onnx"}
+FILES = {
+    "onnx fp32": "model.onnx",
+    "onnx int8": "model.int8.onnx",
+    "onnx int8, 1 thread": "model.int8.onnx",
+    "seeded fp32": "model.seeded.onnx",
+    "seeded int8": "model.seeded.int8.onnx",
+}
 # name -> (file, backend, export option group, the module its extra installs)
-PEERS = {"peer: executorch int8": ("model.int8.pte", "executorch", "executorch", "executorch"),
-         "peer: executorch fp32": ("model.pte", "executorch", "executorch", "executorch"),
-         "peer: openvino bf16": ("model.xml", "openvino.bf16", "openvino", "openvino"),
-         "peer: litert int8": ("model.int8.tflite", "litert", "tflite", "litert_torch")}
+PEERS = {
+    "peer: executorch int8": ("model.int8.pte", "executorch", "executorch", "executorch"),
+    "peer: executorch fp32": ("model.pte", "executorch", "executorch", "executorch"),
+    "peer: openvino bf16": ("model.xml", "openvino.bf16", "openvino", "openvino"),
+    "peer: litert int8": ("model.int8.tflite", "litert", "tflite", "litert_torch"),
+}
 
 
 def available_peers() -> dict[str, tuple[str, str, str, str]]:
@@ -68,11 +76,25 @@ def make_exports(workdir: Path, models: list[str]) -> dict[str, Path]:
     for name in models:
         arch, size = MODELS[name]
         run = workdir / name
-        train(TrainConfig(model=model_config(size, arch=arch, num_classes=10), dataset="mnist-sample", epochs=1,
-                          minutes=0.05, device="cpu", run_dir=str(run)), progress=False)
+        train(
+            TrainConfig(
+                model=model_config(size, arch=arch, num_classes=10),
+                dataset="mnist-sample",
+                epochs=1,
+                minutes=0.05,
+                device="cpu",
+                run_dir=str(run),
+            ),
+            progress=False,
+        )
         peers = tuple(dict.fromkeys(p[2] for p in available_peers().values()))
-        export(run, ExportConfig(out_dir=str(run / "export"), formats=("onnx", "seeded") + peers, variants=("int8",),
-                                 fid=False), progress=False)
+        export(
+            run,
+            ExportConfig(
+                out_dir=str(run / "export"), formats=("onnx", "seeded") + peers, variants=("int8",), fid=False
+            ),
+            progress=False,
+        )
         out[name] = run
     return out
 
@@ -99,7 +121,10 @@ def runners(run: Path) -> dict:
         g = OnnxGenerator(run / "export" / file, threads=1 if "1 thread" in name else None)
         if g.seeded:
             seeds = {n: np.arange(n, dtype=np.int64) for n in (1, 256)}
-            out[name] = (lambda g=g: g.run_seeds(seeds[1], lab[1]), lambda g=g: g.run_seeds(seeds[256], lab[256]))
+            out[name] = (
+                lambda g=g, seeds=seeds: g.run_seeds(seeds[1], lab[1]),
+                lambda g=g, seeds=seeds: g.run_seeds(seeds[256], lab[256]),
+            )
         else:
             out[name] = (lambda g=g: g.images(z[1], lab[1]), lambda g=g: g.images(z[256], lab[256]))
     from gantool.artifacts import open_backend
@@ -145,18 +170,29 @@ def peaks() -> dict[str, float]:
         """a @ b with b a constant (pre-packed once, as a model's weights are)."""
         from onnx import numpy_helper
 
-        graph = helper.make_graph([helper.make_node(op, ["a", "b"], ["c"])], "gemm",
-                                  [helper.make_tensor_value_info("a", a_type, [n, n])],
-                                  [helper.make_tensor_value_info("c", out_type, [n, n])],
-                                  [numpy_helper.from_array(b, "b")])
-        session = open_session(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]).SerializeToString())
+        graph = helper.make_graph(
+            [helper.make_node(op, ["a", "b"], ["c"])],
+            "gemm",
+            [helper.make_tensor_value_info("a", a_type, [n, n])],
+            [helper.make_tensor_value_info("c", out_type, [n, n])],
+            [numpy_helper.from_array(b, "b")],
+        )
+        session = open_session(
+            helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]).SerializeToString()
+        )
         return 2 * n**3 / median_seconds(lambda: session.run(None, {"a": a}), 10, warmup=3)
 
     rng = np.random.default_rng(0)
-    fp32 = gemm("MatMul", TensorProto.FLOAT, TensorProto.FLOAT, rng.random((n, n), np.float32),
-                rng.random((n, n), np.float32))
-    int8 = gemm("MatMulInteger", TensorProto.UINT8, TensorProto.INT32, rng.integers(0, 255, (n, n), dtype=np.uint8),
-                rng.integers(-127, 127, (n, n), dtype=np.int8))
+    fp32 = gemm(
+        "MatMul", TensorProto.FLOAT, TensorProto.FLOAT, rng.random((n, n), np.float32), rng.random((n, n), np.float32)
+    )
+    int8 = gemm(
+        "MatMulInteger",
+        TensorProto.UINT8,
+        TensorProto.INT32,
+        rng.integers(0, 255, (n, n), dtype=np.uint8),
+        rng.integers(-127, 127, (n, n), dtype=np.int8),
+    )
     return {"fp32": fp32, "int8": int8}
 
 
@@ -167,34 +203,47 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     peak = peaks()
-    lines = [f"Runtime speed, {cpu_model()}, {os.cpu_count()} cores, Python "
-             f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}; {BLOCKS} interleaved blocks, batch-1 = median "
-             f"of {args.calls} calls. CPU peaks (one 2048^3 GEMM, all threads): fp32 {peak['fp32'] / 1e9:.0f} GFLOP/s "
-             f"(onnxruntime MatMul), int8 {peak['int8'] / 1e9:.0f} GOP/s (MatMulInteger).", ""]
+    lines = [
+        f"Runtime speed, {cpu_model()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}; {BLOCKS} interleaved blocks, batch-1 = median "
+        f"of {args.calls} calls. CPU peaks (one 2048^3 GEMM, all threads): fp32 {peak['fp32'] / 1e9:.0f} GFLOP/s "
+        f"(onnxruntime MatMul), int8 {peak['int8'] / 1e9:.0f} GOP/s (MatMulInteger).",
+        "",
+    ]
     verdicts = []
     with tempfile.TemporaryDirectory() as tmp:
         for arch, run in make_exports(Path(tmp), args.models.split(",")).items():
             m = measure(run, max(args.calls, 200))
-            macs = {name: sum(v for k, v in integer_mac_share(run / "export" / FILES[name]).items()
-                              if k.endswith("_macs")) for name in ("onnx fp32", "onnx int8")}
+            macs = {
+                name: sum(v for k, v in integer_mac_share(run / "export" / FILES[name]).items() if k.endswith("_macs"))
+                for name in ("onnx fp32", "onnx int8")
+            }
             macs["onnx int8, 1 thread"] = macs["onnx int8"]
-            lines += [f"**{arch}** (conditional{'' if arch == 'mlp' else ', dcgan'})", "",
-                      "| runner | batch-1 (ms) | batch-256 (img/s) | vs eager b1 | vs eager b256 | % of peak (b256) | int8 MACs | cold start (s) |",
-                      "|---|---:|---:|---:|---:|---:|---:|---:|"]
+            lines += [
+                f"**{arch}** (conditional{'' if arch == 'mlp' else ', dcgan'})",
+                "",
+                "| runner | batch-1 (ms) | batch-256 (img/s) | vs eager b1 | vs eager b256 | % of peak (b256) | "
+                "int8 MACs | cold start (s) |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|",
+            ]
             for name, r in m.items():
                 if name in PEERS:
-                    lines.append(f"| {name} | {r['b1'] * 1e3:.3f} | {256 / r['b256']:.0f} | "
-                                 f"{m['pytorch eager']['b1'] / r['b1']:.2f}x | {m['pytorch eager']['b256'] / r['b256']:.2f}x | "
-                                 f"- | - | - |")
+                    lines.append(
+                        f"| {name} | {r['b1'] * 1e3:.3f} | {256 / r['b256']:.0f} | "
+                        f"{m['pytorch eager']['b1'] / r['b1']:.2f}x | {m['pytorch eager']['b256'] / r['b256']:.2f}x | "
+                        f"- | - | - |"
+                    )
                     continue
                 file = run / "export" / FILES[name] if name in FILES else None
                 share = integer_mac_share(file)["share"] if file and "int8" in name else None
                 mac = macs.get(name.replace("seeded", "onnx"), macs["onnx fp32"])  # MACs executed per image
                 peak_of = peak["int8"] if share else peak["fp32"]
-                lines.append(f"| {name} | {r['b1'] * 1e3:.3f} | {256 / r['b256']:.0f} | "
-                             f"{m['pytorch eager']['b1'] / r['b1']:.2f}x | {m['pytorch eager']['b256'] / r['b256']:.2f}x | "
-                             f"{2 * mac * 256 / r['b256'] / peak_of:.1%} | {'-' if share is None else f'{share:.0%}'} | "
-                             f"{cold_start(file) if file else float('nan'):.2f} |")
+                lines.append(
+                    f"| {name} | {r['b1'] * 1e3:.3f} | {256 / r['b256']:.0f} | "
+                    f"{m['pytorch eager']['b1'] / r['b1']:.2f}x | {m['pytorch eager']['b256'] / r['b256']:.2f}x | "
+                    f"{2 * mac * 256 / r['b256'] / peak_of:.1%} | {'-' if share is None else f'{share:.0%}'} | "
+                    f"{cold_start(file) if file else float('nan'):.2f} |"
+                )
             verdicts += targets(arch, m)
             lines.append("")
     lines += ["Targets: " + "; ".join(verdicts) + "."]
@@ -209,14 +258,20 @@ def targets(arch: str, m: dict) -> list[str]:
     f, q, e = m["onnx fp32"], m["onnx int8"], m["pytorch eager"]
     best_b1 = min(v["b1"] for k, v in m.items() if k.startswith("onnx"))
     best_b256 = min(v["b256"] for k, v in m.items() if k.startswith("onnx"))
-    seeded = [(m[f"seeded {p}"]["b1"] / m[f"onnx {p}"]["b1"] - 1, m[f"seeded {p}"]["b256"] / m[f"onnx {p}"]["b256"] - 1)
-              for p in ("fp32", "int8")]
-    out = [f"{arch}: int8 b256 {f['b256'] / q['b256']:.2f}x fp32 (>= 1.5x) {mark(f['b256'] / q['b256'] >= 1.5)}",
-           f"int8 b1 {q['b1'] / f['b1']:.2f}x fp32 (<= 0.75x) {mark(q['b1'] / f['b1'] <= 0.75)}",
-           f"best ONNX vs eager b1 {e['b1'] / best_b1:.1f}x (>= 4x) {mark(e['b1'] / best_b1 >= 4)}",
-           f"b256 {e['b256'] / best_b256:.1f}x (>= 2.5x) {mark(e['b256'] / best_b256 >= 2.5)}"]
-    for p, (d1, d256) in zip(("fp32", "int8"), seeded):
-        out.append(f"seeded {p} adds {d1:+.1%} b1 (<= 10%) {mark(d1 <= 0.10)}, {d256:+.1%} b256 (<= 2%) {mark(d256 <= 0.02)}")
+    seeded = [
+        (m[f"seeded {p}"]["b1"] / m[f"onnx {p}"]["b1"] - 1, m[f"seeded {p}"]["b256"] / m[f"onnx {p}"]["b256"] - 1)
+        for p in ("fp32", "int8")
+    ]
+    out = [
+        f"{arch}: int8 b256 {f['b256'] / q['b256']:.2f}x fp32 (>= 1.5x) {mark(f['b256'] / q['b256'] >= 1.5)}",
+        f"int8 b1 {q['b1'] / f['b1']:.2f}x fp32 (<= 0.75x) {mark(q['b1'] / f['b1'] <= 0.75)}",
+        f"best ONNX vs eager b1 {e['b1'] / best_b1:.1f}x (>= 4x) {mark(e['b1'] / best_b1 >= 4)}",
+        f"b256 {e['b256'] / best_b256:.1f}x (>= 2.5x) {mark(e['b256'] / best_b256 >= 2.5)}",
+    ]
+    for p, (d1, d256) in zip(("fp32", "int8"), seeded, strict=False):
+        out.append(
+            f"seeded {p} adds {d1:+.1%} b1 (<= 10%) {mark(d1 <= 0.10)}, {d256:+.1%} b256 (<= 2%) {mark(d256 <= 0.02)}"
+        )
     peers = {k: v for k, v in m.items() if k in PEERS}
     if peers:
         ours = {k: v for k, v in m.items() if k in FILES}
@@ -224,19 +279,25 @@ def targets(arch: str, m: dict) -> list[str]:
         p1_name, p256_name = min(peers, key=lambda k: peers[k]["b1"]), min(peers, key=lambda k: peers[k]["b256"])
         r256 = peers[p256_name]["b256"] / ours[b256_name]["b256"]
         r1 = ours[b1_name]["b1"] / peers[p1_name]["b1"]
-        out.append(f"best onnxruntime b256 ({b256_name}) {r256:.2f}x the best peer's ({p256_name[6:]}) throughput "
-                   f"(>= 1.0x) {mark(r256 >= 1.0)}")
-        out.append(f"best onnxruntime b1 ({b1_name}) {r1:.2f}x the best peer's ({p1_name[6:]}) latency (<= 1.0x) "
-                   f"{mark(r1 <= 1.0)}")
+        out.append(
+            f"best onnxruntime b256 ({b256_name}) {r256:.2f}x the best peer's ({p256_name[6:]}) throughput "
+            f"(>= 1.0x) {mark(r256 >= 1.0)}"
+        )
+        out.append(
+            f"best onnxruntime b1 ({b1_name}) {r1:.2f}x the best peer's ({p1_name[6:]}) latency (<= 1.0x) "
+            f"{mark(r1 <= 1.0)}"
+        )
     for p in ("int8", "fp32"):  # issue #32: like for like, the best onnxruntime file of a precision vs ExecuTorch's
         et = m.get(f"peer: executorch {p}")
         if et is None:
             continue
         ours = {k: v for k, v in m.items() if k in FILES and p in k}
         b1, b256 = min(v["b1"] for v in ours.values()), min(v["b256"] for v in ours.values())
-        out.append(f"onnxruntime {p} vs ExecuTorch {p}: b256 {et['b256'] / b256:.2f}x its throughput (>= 1.0x) "
-                   f"{mark(et['b256'] / b256 >= 1.0)}, b1 {b1 / et['b1']:.2f}x its latency (<= 1.0x) "
-                   f"{mark(b1 / et['b1'] <= 1.0)}")
+        out.append(
+            f"onnxruntime {p} vs ExecuTorch {p}: b256 {et['b256'] / b256:.2f}x its throughput (>= 1.0x) "
+            f"{mark(et['b256'] / b256 >= 1.0)}, b1 {b1 / et['b1']:.2f}x its latency (<= 1.0x) "
+            f"{mark(b1 / et['b1'] <= 1.0)}"
+        )
     return out
 
 

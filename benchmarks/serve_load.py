@@ -1,6 +1,7 @@
 """Requests/s and latency of the digits service under 1, 16 and 64 concurrent clients, over 127.0.0.1 only.
 
-    ../shared/tools/loopback .venv/bin/python benchmarks/serve_load.py [--seconds 10] [--out benchmarks/results/serve_load.md]
+    ../shared/tools/loopback .venv/bin/python benchmarks/serve_load.py [--seconds 10]
+        [--out benchmarks/results/serve_load.md]
 
 Servers, each started in its own process, measured one after another on an otherwise idle machine:
   example   examples/http_service/server.py (the standard library's ThreadingHTTPServer)
@@ -41,10 +42,12 @@ def free_port() -> int:
 
 def start(kind: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    cmd = {"example": [sys.executable, str(ROOT / "examples" / "http_service" / "server.py"), "--port", str(port)],
-           "serve": [*CLI, "serve", "--port", str(port)],
-           "serve-w1": [*CLI, "serve", "--workers", "1", "--port", str(port)],
-           "ray": [*CLI, "serve", "--ray", "--replicas", "2", "--port", str(port)]}[kind]
+    cmd = {
+        "example": [sys.executable, str(ROOT / "examples" / "http_service" / "server.py"), "--port", str(port)],
+        "serve": [*CLI, "serve", "--port", str(port)],
+        "serve-w1": [*CLI, "serve", "--workers", "1", "--port", str(port)],
+        "ray": [*CLI, "serve", "--ray", "--replicas", "2", "--port", str(port)],
+    }[kind]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -106,8 +109,14 @@ def load(port: int, clients: int, seconds: float, during=None) -> dict:
     lat = sorted(x for x, s in results if s == 200)
     failed = [s for _, s in results if s != 200]
     pct = (lambda q: 1000 * lat[min(len(lat) - 1, int(q * len(lat)))]) if lat else (lambda q: float("nan"))
-    return {"rps": len(lat) / wall, "p50": pct(0.50), "p99": pct(0.99), "ok": len(lat), "failed": len(failed),
-            "kinds": sorted({str(s) for s in failed})}
+    return {
+        "rps": len(lat) / wall,
+        "p50": pct(0.50),
+        "p99": pct(0.99),
+        "ok": len(lat),
+        "failed": len(failed),
+        "kinds": sorted({str(s) for s in failed}),
+    }
 
 
 def kill_a_replica() -> None:
@@ -126,8 +135,10 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "serve_load.md"))
     args = ap.parse_args()
     if [n for _, n in socket.if_nameindex()] != ["lo"]:
-        raise SystemExit("run inside a loopback-only network namespace: ../shared/tools/loopback "
-                         f"{sys.executable} {' '.join(sys.argv)}")
+        raise SystemExit(
+            "run inside a loopback-only network namespace: ../shared/tools/loopback "
+            f"{sys.executable} {' '.join(sys.argv)}"
+        )
     levels = [int(c) for c in args.clients.split(",")]
     rows, fault = [], None
     for kind in args.servers.split(","):
@@ -138,28 +149,43 @@ def main() -> None:
             for c in levels:
                 r = load(port, c, args.seconds)
                 rows.append((kind, c, r, started))
-                print(f"{kind:8s} {c:3d} clients: {r['rps']:7.1f} req/s p50 {r['p50']:7.1f} ms p99 {r['p99']:7.1f} ms "
-                      f"failed {r['failed']} {r['kinds']} (start {started:.1f} s)", flush=True)
+                print(
+                    f"{kind:8s} {c:3d} clients: {r['rps']:7.1f} req/s p50 {r['p50']:7.1f} ms p99 {r['p99']:7.1f} ms "
+                    f"failed {r['failed']} {r['kinds']} (start {started:.1f} s)",
+                    flush=True,
+                )
             if kind == "ray":
                 fault = load(port, 16, max(args.seconds, 15), during=kill_a_replica)
                 print(f"ray, a replica killed under 16 clients: {fault}", flush=True)
         finally:
             stop(proc)
-    names = {"example": "examples/http_service (stdlib)", "serve": "gantool serve (uvicorn)",
-             "ray": "gantool serve --ray (2 replicas)"}
-    lines = ["# Serving under load (benchmarks/serve_load.py)", "",
-             f"CPU: {cpu_model()}, {os.cpu_count()} cores shared by the server and the clients; 127.0.0.1 only, "
-             f"in a loopback-only network namespace; {args.seconds:.0f} s per level; bundled base model; "
-             "GET /digits?n=16 (a PNG of 16 digits) in a loop per client, keep-alive.", "",
-             "| server | clients | req/s | images/s | p50 ms | p99 ms | failed | start s |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    names = {
+        "example": "examples/http_service (stdlib)",
+        "serve": "gantool serve (uvicorn)",
+        "ray": "gantool serve --ray (2 replicas)",
+    }
+    lines = [
+        "# Serving under load (benchmarks/serve_load.py)",
+        "",
+        f"CPU: {cpu_model()}, {os.cpu_count()} cores shared by the server and the clients; 127.0.0.1 only, "
+        f"in a loopback-only network namespace; {args.seconds:.0f} s per level; bundled base model; "
+        "GET /digits?n=16 (a PNG of 16 digits) in a loop per client, keep-alive.",
+        "",
+        "| server | clients | req/s | images/s | p50 ms | p99 ms | failed | start s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for kind, c, r, started in rows:
-        lines.append(f"| {names[kind]} | {c} | {r['rps']:.1f} | {16 * r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | "
-                     f"{r['failed']}{' ' + ','.join(r['kinds']) if r['kinds'] else ''} | {started:.1f} |")
+        lines.append(
+            f"| {names[kind]} | {c} | {r['rps']:.1f} | {16 * r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | "
+            f"{r['failed']}{' ' + ','.join(r['kinds']) if r['kinds'] else ''} | {started:.1f} |"
+        )
     if fault:
-        lines += ["", f"Fault: one of the two Ray Serve replicas killed (SIGKILL) 3 s into a {max(args.seconds, 15):.0f} s run "
-                  f"with 16 clients: {fault['ok']} requests answered 200, {fault['failed']} failed "
-                  f"({', '.join(fault['kinds']) or 'none'}), {fault['rps']:.1f} req/s over the run."]
+        lines += [
+            "",
+            f"Fault: one of the two Ray Serve replicas killed (SIGKILL) 3 s into a {max(args.seconds, 15):.0f} s run "
+            f"with 16 clients: {fault['ok']} requests answered 200, {fault['failed']} failed "
+            f"({', '.join(fault['kinds']) or 'none'}), {fault['rps']:.1f} req/s over the run.",
+        ]
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
 

@@ -30,7 +30,7 @@ def strip(run: Path, out: Path) -> list[str]:
     canvas = Image.new("L", (len(grids) * (w + 8) - 8, h + 22), 255)
     draw = ImageDraw.Draw(canvas)
     lines = []
-    for i, (epoch, grid) in enumerate(zip(EPOCHS, grids)):
+    for i, (epoch, grid) in enumerate(zip(EPOCHS, grids, strict=True)):
         canvas.paste(grid, (i * (w + 8), 22))
         t = history[epoch]["elapsed_s"]
         draw.text((i * (w + 8) + 4, 4), f"epoch {epoch} ({history[epoch]['step']} steps, {t:.0f} s)", fill=0)
@@ -48,8 +48,24 @@ def main() -> None:
         run = args.run_dir
         if run is None:
             run = Path(tmp) / "run"
-            subprocess.run([sys.executable, "-m", "gantool", "train", "--dataset", "mnist-sample", "--epochs",
-                            str(max(EPOCHS)), "--seed", "0", "--run-dir", str(run), "--quiet"], check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "gantool",
+                    "train",
+                    "--dataset",
+                    "mnist-sample",
+                    "--epochs",
+                    str(max(EPOCHS)),
+                    "--seed",
+                    "0",
+                    "--run-dir",
+                    str(run),
+                    "--quiet",
+                ],
+                check=True,
+            )
         for line in strip(run, args.out):
             print(line)
     print(f"wrote {args.out}")

@@ -42,8 +42,13 @@ def parameters(export: Path) -> int:
     from onnx import numpy_helper
 
     model = onnx.load(str(export / "model.onnx"))
-    return int(sum(numpy_helper.to_array(t).size for t in model.graph.initializer if t.data_type == 1
-                   and numpy_helper.to_array(t).ndim >= 1))
+    return int(
+        sum(
+            numpy_helper.to_array(t).size
+            for t in model.graph.initializer
+            if t.data_type == 1 and numpy_helper.to_array(t).ndim >= 1
+        )
+    )
 
 
 def c_figures(export: Path) -> dict:
@@ -78,15 +83,18 @@ def cortex_m4(export: Path, work: Path) -> dict:
     n = 8
     classes = 10 if "GANTOOL_NUM_CLASSES  0" not in (export / "gantool_generator.h").read_text() else 0
     labels = [i % 10 if classes else -1 for i in range(n)]
-    (check / "seeds.h").write_text(f"#define CHECK_COUNT {n}\nstatic const int64_t check_seeds[] = "
-                                   f"{{{', '.join(f'{i * 7919 + 1}LL' for i in range(n))}}};\n"
-                                   f"static const int32_t check_labels[] = {{{', '.join(map(str, labels))}}};\n")
+    (check / "seeds.h").write_text(
+        f"#define CHECK_COUNT {n}\nstatic const int64_t check_seeds[] = "
+        f"{{{', '.join(f'{i * 7919 + 1}LL' for i in range(n))}}};\n"
+        f"static const int32_t check_labels[] = {{{', '.join(map(str, labels))}}};\n"
+    )
     make = ["make", "-s", "-C", str(MCU), f"GEN={export}", f"BUILD={build}", f"CHECK={check}"]
     subprocess.run(make + ["check"], check=True, capture_output=True, timeout=900)
     out = subprocess.run(make + ["check-run"], check=True, capture_output=True, text=True, timeout=900).stdout
     ticks = int(re.search(r"ticks (\d+)", out).group(1))
-    sizes = subprocess.run(["arm-none-eabi-size", "-A", str(build / "check.elf")], capture_output=True,
-                           text=True, check=True).stdout
+    sizes = subprocess.run(
+        ["arm-none-eabi-size", "-A", str(build / "check.elf")], capture_output=True, text=True, check=True
+    ).stdout
     sec = {m.group(1): int(m.group(2)) for m in re.finditer(r"^\.(\w+)\s+(\d+)", sizes, re.M)}
     frames = {}  # function -> bytes (-fstack-usage), generator and firmware
     for su in build.rglob("*.su"):
@@ -98,8 +106,12 @@ def cortex_m4(export: Path, work: Path) -> dict:
     chain = ("Reset_Handler", "main", "gantool_generate", "gantool_generate_latent")
     kernels = [v for k, v in frames.items() if k not in chain and k.islower() and not k.startswith("board")]
     stack = sum(frames.get(f, 0) for f in chain) + max(kernels, default=0)
-    return {"flash": sec.get("text", 0) + sec.get("data", 0), "sram": sec.get("data", 0) + sec.get("bss", 0) + stack,
-            "stack": stack, "instructions": ticks * 40 // n}
+    return {
+        "flash": sec.get("text", 0) + sec.get("data", 0),
+        "sram": sec.get("data", 0) + sec.get("bss", 0) + stack,
+        "stack": stack,
+        "instructions": ticks * 40 // n,
+    }
 
 
 def main() -> None:
@@ -112,12 +124,18 @@ def main() -> None:
     args = ap.parse_args()
     fids = dict(a.split("=", 1) for a in args.fid)
     trained = dict(a.split("=", 1) for a in args.trained)
-    lines = [f"# Generator sizes (`gantool train --size`)\n", f"CPU: {cpu_model()}; Cortex-M4: QEMU "
-             f"{subprocess.run(['qemu-system-arm', '--version'], capture_output=True, text=True).stdout.split()[3]}"
-             f" -M mps2-an386. `python benchmarks/sizes.py {' '.join(Path(a).name if '/' not in a else a for a in sys.argv[1:])}`\n",
-             "| size | params (exported) | int8 weights + tables (B) | peak activations (B) | MACs / image | onnxruntime int8 "
-             "batch-1 (ms) | C on this CPU (ms) | FID | × floor | M4 flash (B) | M4 SRAM (B) | M4 instructions / image | "
-             f"M4 est. at {args.clock_mhz:g} MHz (ms) | trained |", "|---|" + "---:|" * 12 + "---|"]
+    shown_args = [Path(a).name if "/" not in a else a for a in sys.argv[1:]]
+    lines = [
+        "# Generator sizes (`gantool train --size`)\n",
+        f"CPU: {cpu_model()}; Cortex-M4: QEMU "
+        f"{subprocess.run(['qemu-system-arm', '--version'], capture_output=True, text=True).stdout.split()[3]}"
+        f" -M mps2-an386. `python benchmarks/sizes.py {' '.join(shown_args)}`\n",
+        "| size | params (exported) | int8 weights + tables (B) | peak activations (B) | MACs / image | "
+        "onnxruntime int8 "
+        "batch-1 (ms) | C on this CPU (ms) | FID | × floor | M4 flash (B) | M4 SRAM (B) | M4 instructions / image | "
+        f"M4 est. at {args.clock_mhz:g} MHz (ms) | trained |",
+        "|---|" + "---:|" * 12 + "---|",
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         for spec in args.exports:
             size, export = spec.split("=", 1)
@@ -126,15 +144,20 @@ def main() -> None:
             fid = json.loads(Path(fids[size]).read_text()) if size in fids else None
             f, ratio = (f"{fid['fid']:.2f}", f"{fid['fid'] / fid['fid_floor']:.2f}") if fid else ("—", "—")
             est = m4["instructions"] / (args.clock_mhz * 1e3)
-            lines.append(f"| {size} | {parameters(export):,} | {c['flash_data']:,} | {c['sram_buffers']:,} | "
-                         f"{c['macs']:,} | {lat['onnxruntime']:.3f} | {lat['c']:.3f} | {f} | {ratio} | {m4['flash']:,} | "
-                         f"{m4['sram']:,} | {m4['instructions']:,} | {est:.0f} | {trained.get(size, '—')} |")
+            lines.append(
+                f"| {size} | {parameters(export):,} | {c['flash_data']:,} | {c['sram_buffers']:,} | "
+                f"{c['macs']:,} | {lat['onnxruntime']:.3f} | {lat['c']:.3f} | {f} | {ratio} | {m4['flash']:,} | "
+                f"{m4['sram']:,} | {m4['instructions']:,} | {est:.0f} | {trained.get(size, '—')} |"
+            )
             print(lines[-1], flush=True)
-    lines.append("\nM4 flash = text (code, const weights and tables) + data; SRAM = data + bss (the two "
-                 "activation buffers and one plane of int32 sums) + the stack of the call chain Reset_Handler -> "
-                 "main -> gantool_generate -> gantool_generate_latent -> its deepest kernel (-fstack-usage; "
-                 "libm's own frames not included). Instructions are QEMU's count (-icount shift=0); the time assumes one instruction "
-                 "per cycle, an estimate: QEMU does not time, and a real M4 stalls on flash wait states.")
+    lines.append(
+        "\nM4 flash = text (code, const weights and tables) + data; SRAM = data + bss (the two "
+        "activation buffers and one plane of int32 sums) + the stack of the call chain Reset_Handler -> "
+        "main -> gantool_generate -> gantool_generate_latent -> its deepest kernel (-fstack-usage; "
+        "libm's own frames not included). Instructions are QEMU's count (-icount shift=0); the time assumes one "
+        "instruction "
+        "per cycle, an estimate: QEMU does not time, and a real M4 stalls on flash wait states."
+    )
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
 

@@ -41,8 +41,22 @@ def measure(precision: str, threads, busy: bool, flags: list[str], work: Path) -
     run_dir = work / f"{precision}-{threads}-{busy}-{len(list(work.iterdir()))}"
     neighbour = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
     try:
-        args = [sys.executable, "-m", "gantool", "train", "--dataset", "mnist-sample", "--epochs", "2",
-                "--precision", precision, "--run-dir", str(run_dir), "--quiet", *flags]
+        args = [
+            sys.executable,
+            "-m",
+            "gantool",
+            "train",
+            "--dataset",
+            "mnist-sample",
+            "--epochs",
+            "2",
+            "--precision",
+            precision,
+            "--run-dir",
+            str(run_dir),
+            "--quiet",
+            *flags,
+        ]
         subprocess.run(args + (["--threads", str(threads)] if threads else []), check=True, stdout=subprocess.DEVNULL)
     finally:
         if neighbour is not None:
@@ -56,7 +70,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--flags", default="", help="gantool train flags added to the defaults")
-    ap.add_argument("--out", help="write the table as this script's section of FILE", default=str(ROOT / "benchmarks" / "results" / "train_speed.md"))
+    ap.add_argument(
+        "--out",
+        help="write the table as this script's section of FILE",
+        default=str(ROOT / "benchmarks" / "results" / "train_speed.md"),
+    )
     args = ap.parse_args()
     runs: dict[str, list[float]] = {name: [] for name, *_ in CONFIGS}
     with tempfile.TemporaryDirectory() as tmp:
@@ -66,19 +84,27 @@ def main() -> None:
                 print(f"{name}: {runs[name][-1]:.0f} img/s", flush=True)
     med = {k: statistics.median(v) for k, v in runs.items()}
     alone32, alone16 = med["fp32, all cores, alone"], med["bf16, all cores, alone"]
-    lines = [f"CPU: {cpu_model()}, {os.cpu_count()} cores; `gantool train` defaults{' plus `' + args.flags + '`' if args.flags else ''}, "
-             f"images/s of the 2nd epoch, median of {args.rounds} interleaved rounds.", "",
-             "| configuration | images/s | vs alone (same precision) |", "|---|---:|---:|"]
+    flags_note = f" plus `{args.flags}`" if args.flags else ""
+    lines = [
+        f"CPU: {cpu_model()}, {os.cpu_count()} cores; `gantool train` defaults{flags_note}, "
+        f"images/s of the 2nd epoch, median of {args.rounds} interleaved rounds.",
+        "",
+        "| configuration | images/s | vs alone (same precision) |",
+        "|---|---:|---:|",
+    ]
     for name, *_ in CONFIGS:
         ref = alone16 if name.startswith("bf16") else alone32
         lines.append(f"| {name} | {med[name]:.0f} | {med[name] / ref:.0%} |")
-    per_round = [b / a for a, b in zip(runs["fp32, all cores, alone"], runs["bf16, all cores, alone"])]
-    lines += ["", f"- bf16 / fp32, alone: **{alone16 / alone32:.2f}x** (target >= 1.5x where the CPU has bf16 units); "
-              f"round by round {', '.join(f'{r:.2f}x' for r in per_round)}",
-              f"- one core busy, free cores: fp32 **{med['fp32, free cores, one core busy'] / alone32:.0%}**, bf16 "
-              f"**{med['bf16, free cores, one core busy'] / alone16:.0%}** of alone (target >= 40%); all cores: "
-              f"fp32 {med['fp32, all cores, one core busy'] / alone32:.0%}, bf16 "
-              f"{med['bf16, all cores, one core busy'] / alone16:.0%}"]
+    per_round = [b / a for a, b in zip(runs["fp32, all cores, alone"], runs["bf16, all cores, alone"], strict=True)]
+    lines += [
+        "",
+        f"- bf16 / fp32, alone: **{alone16 / alone32:.2f}x** (target >= 1.5x where the CPU has bf16 units); "
+        f"round by round {', '.join(f'{r:.2f}x' for r in per_round)}",
+        f"- one core busy, free cores: fp32 **{med['fp32, free cores, one core busy'] / alone32:.0%}**, bf16 "
+        f"**{med['bf16, free cores, one core busy'] / alone16:.0%}** of alone (target >= 40%); all cores: "
+        f"fp32 {med['fp32, all cores, one core busy'] / alone32:.0%}, bf16 "
+        f"{med['bf16, all cores, one core busy'] / alone16:.0%}",
+    ]
     text = "\n".join(lines) + "\n"
     write_section(Path(args.out), "train_speed.py", text)  # the earlier runs below it stay
     print(text)

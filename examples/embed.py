@@ -1,4 +1,5 @@
 """Embed gantool's sampler: load an exported generator, sample digits, save a grid (no torch)."""
+
 import sys
 
 from gantool.runtime import Sampler

@@ -24,8 +24,12 @@ ALLOWED_ON_CI = ("CUDA",)  # skip reasons CI may show: it has no GPU
 
 def _ci_refuses(report) -> None:
     reason = str(report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr)
-    if ON_CI and report.skipped and not any(word in reason for word in ALLOWED_ON_CI) \
-            and "xfail" not in getattr(report, "keywords", {}):  # a module's skip is a CollectReport: no keywords
+    if (
+        ON_CI
+        and report.skipped
+        and not any(word in reason for word in ALLOWED_ON_CI)
+        and "xfail" not in getattr(report, "keywords", {})
+    ):  # a module's skip is a CollectReport: no keywords
         report.outcome = "failed"
         report.longrepr = f"CI may not skip this test: {reason} (.ci/run must install what it needs)"
 
@@ -104,7 +108,7 @@ def synthetic_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     for i, lab in enumerate(labels):
         angle = lab * np.pi / 10
         dist = np.abs(np.cos(angle) * yy - np.sin(angle) * xx)
-        img = np.clip(255 * np.exp(-dist**2 / 4) * (np.hypot(xx, yy) < 11), 0, 255)
+        img = np.clip(255 * np.exp(-(dist**2) / 4) * (np.hypot(xx, yy) < 11), 0, 255)
         images[i] = np.clip(img + rng.normal(0, 10, img.shape), 0, 255).astype(np.uint8)
     return images, labels.astype(np.uint8)
 
@@ -146,9 +150,16 @@ def trained_run(idx_dir, tmp_path_factory):
         if key not in cache:
             run, made = _fixture_dir(tmp_path_factory, f"run-{arch}-{num_classes}")
             if not made:
-                cfg = TrainConfig(model=ModelConfig(arch=arch, num_classes=num_classes, width=4, latent_dim=8),
-                                  dataset="idx", data_dir=str(idx_dir), epochs=3, batch_size=32,
-                                  run_dir=str(run), device="cpu", seed=1)
+                cfg = TrainConfig(
+                    model=ModelConfig(arch=arch, num_classes=num_classes, width=4, latent_dim=8),
+                    dataset="idx",
+                    data_dir=str(idx_dir),
+                    epochs=3,
+                    batch_size=32,
+                    run_dir=str(run),
+                    device="cpu",
+                    seed=1,
+                )
                 train(cfg, progress=False, overwrite=True)
                 _mark_complete(run)
             cache[key] = run
@@ -169,7 +180,9 @@ def exported(trained_run, tmp_path_factory):
         key = (arch, num_classes)
         if key not in cache:
             out = tmp_path_factory.mktemp(f"export-{arch}-{num_classes}")
-            export(trained_run(arch, num_classes), ExportConfig(out_dir=str(out), variants=("fp16", "int8"), force=True))
+            export(
+                trained_run(arch, num_classes), ExportConfig(out_dir=str(out), variants=("fp16", "int8"), force=True)
+            )
             cache[key] = out
         return cache[key]
 

@@ -29,8 +29,12 @@ def test_the_runtime_gives_x86s_pixels_on_arm64(tmp_path):
     if missing:
         pytest.skip(f"ARM64 check: {'; '.join(missing)} (or make system-deps, as root)")
     out = tmp_path / "arm64.md"
-    done = subprocess.run([sys.executable, str(ROOT / "tests" / "arm64" / "run.py"), "--out", str(out)],
-                          capture_output=True, text=True, timeout=1800)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "arm64" / "run.py"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-3000:])
     table = out.read_text()
     for name in ("model.onnx", "model.int8.onnx", "model.seeded.int8.onnx", "model.ort", "bundled:nano"):

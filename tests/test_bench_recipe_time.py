@@ -3,7 +3,9 @@
 import importlib.util
 from pathlib import Path
 
-spec = importlib.util.spec_from_file_location("recipe_time", Path(__file__).parents[1] / "benchmarks" / "recipe_time.py")
+spec = importlib.util.spec_from_file_location(
+    "recipe_time", Path(__file__).parents[1] / "benchmarks" / "recipe_time.py"
+)
 recipe_time = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(recipe_time)
 
@@ -26,9 +28,20 @@ def test_ratio_not_met_when_no_budget_reaches_the_baseline():
 
 def test_report_keeps_its_heading_and_one_row_per_run():
     def run(name, minutes, fid):
-        return {"name": name, "flags": "(defaults)", "minutes": minutes, "steps": 10, "images_per_s": 800.0,
-                "fid": fid, "fid_floor": 15.0, "coverage": 1.0, "class_accuracy": {"overall": 0.99},
-                "copy_share": 0.01, "closer_to_train": 0.6}
+        return {
+            "name": name,
+            "flags": "(defaults)",
+            "minutes": minutes,
+            "steps": 10,
+            "images_per_s": 800.0,
+            "fid": fid,
+            "fid_floor": 15.0,
+            "coverage": 1.0,
+            "class_accuracy": {"overall": 0.99},
+            "copy_share": 0.01,
+            "closer_to_train": 0.6,
+        }
+
     text = recipe_time.report([run("A", 10, 22.0)], run("B", 10, 17.0), [run("B-4", 4, 21.0)], 10)
     assert text.startswith("## Time to quality")  # the heading lives in the section a re-run rewrites
     assert [line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ")][1:] == ["A", "B", "B-4"]

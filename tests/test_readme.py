@@ -56,8 +56,9 @@ def test_python_block_runs(workdir, index):
     code = [c for lang, c in BLOCKS if lang == "python"][index]
     if "export/" in code:
         _ensure_export(workdir)
-    proc = subprocess.run([sys.executable, "-c", code], cwd=workdir, capture_output=True, text=True, timeout=300,
-                          env=_env())
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=workdir, capture_output=True, text=True, timeout=300, env=_env()
+    )
     assert proc.returncode == 0, f"README python block {index} failed:\n{code}\n{proc.stderr[-2000:]}"
 
 
@@ -68,8 +69,9 @@ def _ensure_export(workdir: Path) -> None:
 
 
 def _gantool(cwd: Path, args: list[str]) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "gantool", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600, env=_env())
+    proc = subprocess.run(
+        [sys.executable, "-m", "gantool", *args], cwd=cwd, capture_output=True, text=True, timeout=600, env=_env()
+    )
     assert proc.returncode == 0, f"`gantool {' '.join(args)}` failed: {proc.stderr[-1500:]}"
     return proc
 
@@ -86,13 +88,14 @@ def test_shell_blocks_run_or_parse(workdir):
             if shutil.which("node") and (ROOT / "examples/node/node_modules").is_dir():
                 _ensure_export(workdir)
                 shutil.copy(workdir / "export" / "model.seeded.onnx", workdir / "model.seeded.onnx")
-                proc = subprocess.run(["node", str(ROOT / argv[1]), *argv[2:]], cwd=workdir, capture_output=True,
-                                      text=True, timeout=120)
+                proc = subprocess.run(
+                    ["node", str(ROOT / argv[1]), *argv[2:]], cwd=workdir, capture_output=True, text=True, timeout=120
+                )
                 assert proc.returncode == 0, proc.stderr
                 ran += 1
             continue
         if argv[0] == "torchrun":
-            argv = argv[argv.index("gantool"):]
+            argv = argv[argv.index("gantool") :]
         if argv[0] != "gantool":
             continue  # make, pip, npm, cp: the project's own commands, run by CI itself
         args = argv[1:]

@@ -46,8 +46,12 @@ def parse_query(query: str, conditional: bool) -> dict:
             raise BadRequest(f"{name} must be between {lo} and {hi}, got {value}")
         return value
 
-    out = {"n": integer("n", 16, 1, MAX_N), "seed": integer("seed", None, 0, 2**63 - 1),
-           "nrow": integer("nrow", None, 1, MAX_N), "digit": integer("digit", None, 0, 10**6)}
+    out = {
+        "n": integer("n", 16, 1, MAX_N),
+        "seed": integer("seed", None, 0, 2**63 - 1),
+        "nrow": integer("nrow", None, 1, MAX_N),
+        "digit": integer("digit", None, 0, 10**6),
+    }
     if out["digit"] is not None and not conditional:
         raise BadRequest("this model is unconditional: digit is not accepted")
     if "truncation" in params:
@@ -106,8 +110,12 @@ def make_server(model: str | None, host: str = "127.0.0.1", port: int = 8000, th
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", nargs="?", default=None,
-                        help="exported ONNX generator [default: the pretrained model bundled with gantool]")
+    parser.add_argument(
+        "model",
+        nargs="?",
+        default=None,
+        help="exported ONNX generator [default: the pretrained model bundled with gantool]",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args()
@@ -115,8 +123,11 @@ def main() -> None:
         server = make_server(args.model, args.host, args.port)
     except (ValueError, OSError) as e:  # a bad model file, a port in use: one line, no traceback
         raise SystemExit(f"error: {e}") from None
-    print(f"serving {args.model or 'the bundled model'} on http://{args.host}:{server.server_address[1]}"
-          "/digits?n=16&seed=1", flush=True)
+    print(
+        f"serving {args.model or 'the bundled model'} on http://{args.host}:{server.server_address[1]}"
+        "/digits?n=16&seed=1",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -11,10 +11,37 @@ directories (their manifest.json), `opener` opens any file through its row's bac
 from gantool.artifacts import rows  # noqa: F401  (fills the registries)
 from gantool.artifacts.exportdir import ExportDir, read_export_dir
 from gantool.artifacts.opener import open_backend, open_generator, open_runtime
-from gantool.artifacts.registry import (ARTIFACTS, BACKENDS, CHECKPOINT_SUFFIX, VERIFY_BATCHES, ArtifactKind, Backend,
-                                        artifact_for_file, groups, register_artifact, register_backend, resolve,
-                                        variants)
+from gantool.artifacts.registry import (
+    ARTIFACTS,
+    BACKENDS,
+    CHECKPOINT_SUFFIX,
+    VERIFY_BATCHES,
+    ArtifactKind,
+    Backend,
+    artifact_for_file,
+    groups,
+    register_artifact,
+    register_backend,
+    resolve,
+    variants,
+)
 
-__all__ = ["ARTIFACTS", "BACKENDS", "CHECKPOINT_SUFFIX", "VERIFY_BATCHES", "ArtifactKind", "Backend", "ExportDir",
-           "artifact_for_file", "groups", "open_backend", "open_generator", "open_runtime", "read_export_dir",
-           "register_artifact", "register_backend", "resolve", "variants"]
+__all__ = [
+    "ARTIFACTS",
+    "BACKENDS",
+    "CHECKPOINT_SUFFIX",
+    "VERIFY_BATCHES",
+    "ArtifactKind",
+    "Backend",
+    "ExportDir",
+    "artifact_for_file",
+    "groups",
+    "open_backend",
+    "open_generator",
+    "open_runtime",
+    "read_export_dir",
+    "register_artifact",
+    "register_backend",
+    "resolve",
+    "variants",
+]

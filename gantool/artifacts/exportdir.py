@@ -98,30 +98,48 @@ def read_export_dir(path: str | os.PathLike, required: bool = True) -> Optional[
 
 def _check_entry(mpath: Path, name: Any, entry: Any) -> dict[str, Any]:
     if not isinstance(name, str) or not is_plain_name(name):
-        raise UnsafeExportDir(f"{str(mpath)!r} names {name!r:.80}, which is not a file inside its folder; "
-                              "refusing to touch it")
+        raise UnsafeExportDir(
+            f"{str(mpath)!r} names {name!r:.80}, which is not a file inside its folder; refusing to touch it"
+        )
     if (mpath.parent / name).is_symlink():  # gantool never writes one: it could point anywhere
-        raise UnsafeExportDir(f"{str(mpath.parent / name)!r} is a symbolic link; an export's files are never links: "
-                           "refusing to follow it (export again)")
-    if not isinstance(entry, dict) or not _SHA.match(str(entry.get("sha256", ""))) \
-            or not isinstance(entry.get("size"), int) or isinstance(entry.get("size"), bool):
+        raise UnsafeExportDir(
+            f"{str(mpath.parent / name)!r} is a symbolic link; an export's files are never links: "
+            "refusing to follow it (export again)"
+        )
+    if (
+        not isinstance(entry, dict)
+        or not _SHA.match(str(entry.get("sha256", "")))
+        or not isinstance(entry.get("size"), int)
+        or isinstance(entry.get("size"), bool)
+    ):
         raise GantoolError(f"{str(mpath)!r}: the entry for {name!r} is malformed; export again")
     kind = ARTIFACTS.get(entry.get("kind"))  # type: ignore[arg-type]
     if kind is None:
-        raise GantoolError(f"{str(mpath)!r}: {name!r} has unknown kind {entry.get('kind')!r:.40}; "
-                           "it was written by another gantool version")
+        raise GantoolError(
+            f"{str(mpath)!r}: {name!r} has unknown kind {entry.get('kind')!r:.40}; "
+            "it was written by another gantool version"
+        )
     base = name[: -len(FAILED_SUFFIX)] if entry.get("failed") and name.endswith(FAILED_SUFFIX) else name
     fits = base in kind.all_companions if entry.get("companion") else artifact_for_file(base) is kind
     if not fits:
-        raise GantoolError(f"{str(mpath)!r} says {name!r} is a {kind.name} {'companion' if entry.get('companion') else 'file'}, "
-                           "which its name contradicts; export again")
+        raise GantoolError(
+            f"{str(mpath)!r} says {name!r} is a {kind.name} {'companion' if entry.get('companion') else 'file'}, "
+            "which its name contradicts; export again"
+        )
     return entry
 
 
 def is_plain_name(name: str) -> bool:
     """A bare file name: no directory part, not '.' or '..', no NUL, not hidden."""
-    return (bool(name) and name not in (".", "..") and "/" not in name and "\\" not in name
-            and "\x00" not in name and not name.startswith(".") and len(name) <= 255)
+    return (
+        bool(name)
+        and name not in (".", "..")
+        and "/" not in name
+        and "\\" not in name
+        and "\x00" not in name
+        and not name.startswith(".")
+        and len(name) <= 255
+    )
 
 
 def describe(d: ExportDir) -> str:
@@ -130,5 +148,7 @@ def describe(d: ExportDir) -> str:
     for name, e in d.entries.items():
         kind = ARTIFACTS[e["kind"]]
         status = "FAILED" if e.get("failed") else ("companion" if e.get("companion") else "verified")
-        rows.append((name, kind.name, f"{e['size'] / 1e6:.2f}", status, kind.backends[0], "yes" if kind.runtime else "no"))
+        rows.append(
+            (name, kind.name, f"{e['size'] / 1e6:.2f}", status, kind.backends[0], "yes" if kind.runtime else "no")
+        )
     return f"{str(d.path)}  (checkpoint {d.checkpoint_path or '?'})\n" + columns(rows)

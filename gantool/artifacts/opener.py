@@ -1,19 +1,25 @@
 """One way to open any gantool artifact as a `Generator` (torch is imported only for torch formats).
 
-    from gantool.artifacts import open_generator
-    g = open_generator("export/model.int8.onnx")     # or a run dir, a .pt, .ts.pt, an export dir
-    pixels = g(z, labels)                            # (N, C, H, W) float32 in [0, 1]
+from gantool.artifacts import open_generator
+g = open_generator("export/model.int8.onnx")     # or a run dir, a .pt, .ts.pt, an export dir
+pixels = g(z, labels)                            # (N, C, H, W) float32 in [0, 1]
 """
 
 from __future__ import annotations
 
 import os
 from importlib.util import find_spec
-from pathlib import Path
 from typing import Any, Optional
 
 from gantool.artifacts.exportdir import MANIFEST, read_export_dir
-from gantool.artifacts.registry import ARTIFACTS, BACKENDS, CHECKPOINT_SUFFIX, artifact_for_file, known_suffixes, resolve
+from gantool.artifacts.registry import (
+    ARTIFACTS,
+    BACKENDS,
+    CHECKPOINT_SUFFIX,
+    artifact_for_file,
+    known_suffixes,
+    resolve,
+)
 from gantool.core.errors import GantoolError, GantoolFileNotFoundError, extra_for_module
 from gantool.core.fileio import user_path
 
@@ -54,8 +60,9 @@ def open_generator(source: str | os.PathLike, backend: Optional[str] = None, **o
     if kind is None:
         if path.suffix == CHECKPOINT_SUFFIX:
             return open_backend(backend or "pytorch", path, **options)
-        raise GantoolError(f"{str(path)!r} is not a file gantool knows; it opens {known_suffixes()}, "
-                           "run dirs and export dirs")
+        raise GantoolError(
+            f"{str(path)!r} is not a file gantool knows; it opens {known_suffixes()}, run dirs and export dirs"
+        )
     if backend is not None and backend not in kind.backends:
         raise GantoolError(f"{path.name} ({kind.name}) runs on {', '.join(kind.backends)}, not {backend!r}")
     return open_backend(backend or kind.backends[0], path, **options)
@@ -71,4 +78,3 @@ def open_runtime(path: str | os.PathLike, **options: Any):
         what = f"a {kind.name} file (opened by {kind.backends[0]})" if kind else "not a file gantool knows"
         raise GantoolError(f"{str(path)!r} is {what}; the torch-free runtime opens {runtime}")
     return open_backend(kind.backends[0], path, **options)
-

@@ -68,7 +68,7 @@ class ArtifactKind:
     @property
     def suffix(self) -> str:
         """'.int8.onnx' for 'model.int8.onnx': how a renamed file is still recognised."""
-        return self.file[self.file.index("."):]
+        return self.file[self.file.index(".") :]
 
     @property
     def runtime(self) -> bool:
@@ -124,11 +124,14 @@ def register_artifact(kind: ArtifactKind) -> ArtifactKind:
     if unknown or not kind.backends:
         raise TableError(f"{where} names unknown backends {unknown or '(none)'}; known: {', '.join(BACKENDS)}")
     if kind.metadata not in METADATA_PLACES:
-        raise TableError(f"{where} keeps its metadata in {kind.metadata!r}, which the reader does not know; "
-                         f"choose one of {', '.join(METADATA_PLACES)}")
+        raise TableError(
+            f"{where} keeps its metadata in {kind.metadata!r}, which the reader does not know; "
+            f"choose one of {', '.join(METADATA_PLACES)}"
+        )
     if kind.variant != "fp32" and kind.variant not in VARIANT_HELP:
-        raise TableError(f"{where} is variant {kind.variant!r}, which has no --{kind.variant} option; "
-                         "register_variant it first")
+        raise TableError(
+            f"{where} is variant {kind.variant!r}, which has no --{kind.variant} option; register_variant it first"
+        )
     if kind.help:
         if kind.group in GROUP_HELP:
             raise TableError(f"{where}: option group --{kind.group} already has its help text")

@@ -24,7 +24,7 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     from gantool.assess.configs import MAX_N, BenchConfig, EvalConfig
-    from gantool.assess.speed import bench, markdown
     from gantool.assess.quality import evaluate, format_table
+    from gantool.assess.speed import bench, markdown
 
 __getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -10,8 +10,16 @@ from typing import Any
 
 import numpy as np
 
-INTEGER_OPS = {"QLinearConv", "NhwcQLinearConv", "ConvInteger", "QGemm", "MatMulInteger", "QLinearMatMul",
-               "DynamicQuantizeMatMul", "MatMulIntegerToFloat"}
+INTEGER_OPS = {
+    "QLinearConv",
+    "NhwcQLinearConv",
+    "ConvInteger",
+    "QGemm",
+    "MatMulInteger",
+    "QLinearMatMul",
+    "DynamicQuantizeMatMul",
+    "MatMulIntegerToFloat",
+}
 FLOAT_OPS = {"Conv", "FusedConv", "NchwcConv", "ConvTranspose", "Gemm", "FusedGemm", "MatMul", "FusedMatMul"}
 CONV_LIKE = {"QLinearConv", "NhwcQLinearConv", "ConvInteger", "Conv", "FusedConv", "NchwcConv"}
 WEIGHT_INPUT = {"QLinearConv": 3, "NhwcQLinearConv": 3, "QGemm": 3, "QLinearMatMul": 3}  # else input 1
@@ -26,8 +34,11 @@ def optimized_graph(path: str | Path, out: Path):
 
     meta = OnnxGenerator(path).metadata
     session = open_session(path, optimized_path=out / "optimized.onnx", profile_prefix=out / "profile", threads=1)
-    feeds = {"z": np.zeros((1, meta["latent_dim"]), np.float32)} if "z" in meta["inputs"] else \
-        {"seed": np.zeros(1, np.int64)}
+    feeds = (
+        {"z": np.zeros((1, meta["latent_dim"]), np.float32)}
+        if "z" in meta["inputs"]
+        else {"seed": np.zeros(1, np.int64)}
+    )
     if meta["num_classes"]:
         feeds["label"] = np.zeros(1, np.int64)
     session.run(None, feeds)
@@ -54,7 +65,11 @@ def integer_mac_share(path: str | Path) -> dict[str, Any]:
     for event in profile:
         args = event.get("args", {})
         op = args.get("op_name")
-        if event.get("cat") != "Node" or not event["name"].endswith("_kernel_time") or op not in INTEGER_OPS | FLOAT_OPS:
+        if (
+            event.get("cat") != "Node"
+            or not event["name"].endswith("_kernel_time")
+            or op not in INTEGER_OPS | FLOAT_OPS
+        ):
             continue
         node = nodes.get(event["name"][: -len("_kernel_time")])
         out_shape = next(iter(args["output_type_shape"][0].values()))
@@ -71,5 +86,9 @@ def integer_mac_share(path: str | Path) -> dict[str, Any]:
         if kind == "float":
             float_ops.append(op)
     total = macs["integer"] + macs["float"]
-    return {"share": macs["integer"] / total if total else 0.0, "integer_macs": macs["integer"],
-            "float_macs": macs["float"], "float_ops": sorted(set(float_ops))}
+    return {
+        "share": macs["integer"] / total if total else 0.0,
+        "integer_macs": macs["integer"],
+        "float_macs": macs["float"],
+        "float_ops": sorted(set(float_ops)),
+    }

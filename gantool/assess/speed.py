@@ -26,7 +26,6 @@ from gantool.core.errors import GantoolFileNotFoundError
 from gantool.runtime.generator import to_uint8
 from gantool.runtime.latents import cycle_labels, latents
 
-
 # torch's OpenMP workers spin ~0.2 s after a parallel region; measured: the row after a torch row
 # lost up to 30% of its throughput without this pause.
 TORCH_SPIN_S = 0.5
@@ -66,9 +65,15 @@ def available_formats(arch: str | None = None) -> tuple[str, ...]:
     """Every format in the table whose extra is installed here (and whose maker handles `arch`)."""
     from importlib.util import find_spec
 
-    return tuple(g for g in groups()
-                 if all((k.needs is None or find_spec(k.needs) is not None) and (not arch or not k.archs or arch in k.archs)
-                        for k in ARTIFACTS.values() if k.group == g))
+    return tuple(
+        g
+        for g in groups()
+        if all(
+            (k.needs is None or find_spec(k.needs) is not None) and (not arch or not k.archs or arch in k.archs)
+            for k in ARTIFACTS.values()
+            if k.group == g
+        )
+    )
 
 
 def rows_for(ckpt: Path, files: dict[str, Path]) -> list[Row]:
@@ -78,7 +83,9 @@ def rows_for(ckpt: Path, files: dict[str, Path]) -> list[Row]:
         several = any(k.group == kind.group and k.variant != kind.variant for k in ARTIFACTS.values())
         name = f"{kind.group} {kind.variant}" if several else kind.group
         path = files[kind.name]
-        size = sum((path.parent / n).stat().st_size for n in (path.name, *kind.all_companions) if (path.parent / n).is_file())
+        size = sum(
+            (path.parent / n).stat().st_size for n in (path.name, *kind.all_companions) if (path.parent / n).is_file()
+        )
         benched = [b for b in kind.backends if BACKENDS[b].bench]
         for backend in benched:  # a row per backend that runs it (OpenVINO: f32 and bf16)
             label = name if backend == benched[0] else f"{name} ({backend.split('.')[-1]})"
@@ -88,7 +95,8 @@ def rows_for(ckpt: Path, files: dict[str, Path]) -> list[Row]:
 
 def cold_code(row: Row, options: dict[str, Any], latent_dim: int, conditional: bool) -> str:
     labels = "np.zeros(n, np.int64)" if conditional else "None"
-    return textwrap.dedent(f"""
+    return (
+        textwrap.dedent(f"""
         import numpy as np
         from gantool.artifacts import open_backend
         g = open_backend({row.backend!r}, {str(row.path)!r}, **{options!r})
@@ -97,7 +105,9 @@ def cold_code(row: Row, options: dict[str, Any], latent_dim: int, conditional: b
                 g.run_seeds(np.arange(n), {labels})
             else:
                 g(np.random.default_rng(0).standard_normal((n, {latent_dim}), dtype=np.float32), {labels})
-    """) + PEAK_RSS
+    """)
+        + PEAK_RSS
+    )
 
 
 def _caller(g, z: np.ndarray, labels):
@@ -119,8 +129,9 @@ def bench(source: str | os.PathLike, cfg: BenchConfig, progress: bool = True) ->
         rows[0].size_bytes = sum(t.numel() * t.element_size() for t in eager.module.state_dict().values())
         meta = eager.metadata
         k, latent = eager.num_classes, eager.latent_dim
-        evaluator = Evaluator.for_model(meta["train_config"], data_dir=cfg.data_dir, progress=progress) \
-            if cfg.fid else None
+        evaluator = (
+            Evaluator.for_model(meta["train_config"], data_dir=cfg.data_dir, progress=progress) if cfg.fid else None
+        )
         z1, z256 = latents(1, latent, 0), latents(256, latent, 1)
         l1, l256 = (cycle_labels(1, k), cycle_labels(256, k)) if k else (None, None)
         results = []
@@ -133,9 +144,15 @@ def bench(source: str | os.PathLike, cfg: BenchConfig, progress: bool = True) ->
             if not BACKENDS[row.backend].torch_free:
                 time.sleep(TORCH_SPIN_S)  # let torch's OpenMP workers stop spinning before the next row
             cold, rss = fresh_process(cold_code(row, opts, latent, k > 0), cfg.cold_runs)
-            result = {"format": row.name, "file": row.path.name, "size_mb": row.size_bytes / 1e6,
-                      "latency_ms": latency * 1e3, "throughput_ips": 256 / batch, "cold_start_s": cold,
-                      "peak_rss_mb": rss}
+            result = {
+                "format": row.name,
+                "file": row.path.name,
+                "size_mb": row.size_bytes / 1e6,
+                "latency_ms": latency * 1e3,
+                "throughput_ips": 256 / batch,
+                "cold_start_s": cold,
+                "peak_rss_mb": rss,
+            }
             if row.backend == "onnxruntime" and g.variant == "int8":
                 from gantool.assess.int8 import integer_mac_share
 
@@ -147,15 +164,20 @@ def bench(source: str | os.PathLike, cfg: BenchConfig, progress: bool = True) ->
             results.append(result)
         if evaluator is not None:
             seeded_ref = None
-            for result, row in zip(results, rows):
+            for result in results:
                 if result.get("seeded"):  # like with like: eager fed the latents the seeded file draws itself
                     if seeded_ref is None:
                         seeded_ref = _eager_fid_on_seeded_latents(eager, evaluator, cfg.fid_n)
                     result["fid_change"], result["fid_vs"] = result["fid"] - seeded_ref, "eager on the same seeds"
                 else:
                     result["fid_change"], result["fid_vs"] = result["fid"] - results[0]["fid"], "eager"
-    return {"model": meta["model"], "conditional": k > 0, "checkpoint": str(ckpt_path), "rows": results,
-            "config": asdict(cfg)}
+    return {
+        "model": meta["model"],
+        "conditional": k > 0,
+        "checkpoint": str(ckpt_path),
+        "rows": results,
+        "config": asdict(cfg),
+    }
 
 
 def _eager_fid_on_seeded_latents(eager, evaluator, n: int) -> float:
@@ -165,28 +187,50 @@ def _eager_fid_on_seeded_latents(eager, evaluator, n: int) -> float:
 
     labels = cycle_labels(n, eager.num_classes) if eager.conditional else None
     z = seeded_latents(np.arange(n, dtype=np.int64), eager.latent_dim)
-    images = np.concatenate([eager.images(z[i:i + 500], None if labels is None else labels[i:i + 500])
-                             for i in range(0, n, 500)])
+    images = np.concatenate(
+        [eager.images(z[i : i + 500], None if labels is None else labels[i : i + 500]) for i in range(0, n, 500)]
+    )
     return evaluator.score(images, labels, pr_samples=min(n, 2000))["fid"]
 
 
 def markdown(result: dict[str, Any]) -> str:
     has_fid = "fid" in result["rows"][0]
-    head = ["format", "file", "size (MB)", "batch-1 latency (ms)", "batch-256 (img/s)", "cold start (s)",
-            "peak RSS (MB)", "int8 MACs"] + ([f"FID ({result['config']['fid_n']:,} samples)", "ΔFID vs eager*"]
-                                             if has_fid else [])
-    lines = [f"**{result['model']}** ({'conditional' if result['conditional'] else 'unconditional'}) "
-             f"— {result['checkpoint']}", "", "| " + " | ".join(head) + " |",
-             "|" + "---|" * 2 + "---:|" * (len(head) - 2)]
+    head = [
+        "format",
+        "file",
+        "size (MB)",
+        "batch-1 latency (ms)",
+        "batch-256 (img/s)",
+        "cold start (s)",
+        "peak RSS (MB)",
+        "int8 MACs",
+    ] + ([f"FID ({result['config']['fid_n']:,} samples)", "ΔFID vs eager*"] if has_fid else [])
+    lines = [
+        f"**{result['model']}** ({'conditional' if result['conditional'] else 'unconditional'}) "
+        f"— {result['checkpoint']}",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * 2 + "---:|" * (len(head) - 2),
+    ]
     for r in result["rows"]:
-        cells = [r["format"], r["file"], f"{r['size_mb']:.2f}", f"{r['latency_ms']:.3f}",
-                 f"{r['throughput_ips']:.0f}", f"{r['cold_start_s']:.2f}", f"{r['peak_rss_mb']:.0f}",
-                 f"{r['integer_mac_share']:.0%}" if "integer_mac_share" in r else "-"]
+        cells = [
+            r["format"],
+            r["file"],
+            f"{r['size_mb']:.2f}",
+            f"{r['latency_ms']:.3f}",
+            f"{r['throughput_ips']:.0f}",
+            f"{r['cold_start_s']:.2f}",
+            f"{r['peak_rss_mb']:.0f}",
+            f"{r['integer_mac_share']:.0%}" if "integer_mac_share" in r else "-",
+        ]
         if has_fid:
             cells += [f"{r['fid']:.2f}", f"{r['fid_change']:+.2f}"]
         lines.append("| " + " | ".join(cells) + " |")
     if has_fid:
-        lines += ["", "\\* seeded files are compared with PyTorch eager fed the same latents (the ones their graph "
-                  "draws for seeds 0..n-1); every other file with eager on PCG64 latents. FID falls as the sample "
-                  "count grows: compare it only with FIDs of as many samples (gantool eval --n)."]
+        lines += [
+            "",
+            "\\* seeded files are compared with PyTorch eager fed the same latents (the ones their graph "
+            "draws for seeds 0..n-1); every other file with eager on PCG64 latents. FID falls as the sample "
+            "count grows: compare it only with FIDs of as many samples (gantool eval --n).",
+        ]
     return "\n".join(lines)

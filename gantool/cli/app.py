@@ -84,8 +84,9 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
     except ModuleNotFoundError as e:
         if e.name and e.name.split(".")[0] in MODULE_EXTRAS:  # the extra that is enough, not [all]
-            typer.echo(f"error: this command needs {e.name}; pip install 'gantool[{extra_for_module(e.name)}]'",
-                       err=True)
+            typer.echo(
+                f"error: this command needs {e.name}; pip install 'gantool[{extra_for_module(e.name)}]'", err=True
+            )
             raise typer.Exit(2) from None
         raise
 
@@ -108,8 +109,11 @@ def closed_pipe() -> None:
 def typed(ctx: typer.Context) -> dict[str, Any]:
     """The options the user actually gave (not their defaults). Compared by name: typer may
     carry its own copy of click's ParameterSource enum."""
-    return {k: v for k, v in ctx.params.items()
-            if getattr(ctx.get_parameter_source(k), "name", "") in ("COMMANDLINE", "ENVIRONMENT")}
+    return {
+        k: v
+        for k, v in ctx.params.items()
+        if getattr(ctx.get_parameter_source(k), "name", "") in ("COMMANDLINE", "ENVIRONMENT")
+    }
 
 
 def _version(value: bool) -> None:

@@ -27,8 +27,12 @@ def _table_options(command):
     def flag(name: str, help: str) -> inspect.Parameter:
         if name in taken or not name.isidentifier():
             raise ValueError(f"artifact option --{name} clashes with an export option or is not a name")
-        return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=False,
-                                 annotation=Annotated[bool, typer.Option(f"--{name}", help=help)])
+        return inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=False,
+            annotation=Annotated[bool, typer.Option(f"--{name}", help=help)],
+        )
 
     flags = [flag(g, h) for g, h in GROUP_HELP.items()] + [flag(v, h) for v, h in VARIANT_HELP.items()]
     rest = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in fixed[1:]]
@@ -40,19 +44,57 @@ def _table_options(command):
 @_table_options
 def export(
     source: Annotated[Path, typer.Argument(help="A run directory or a checkpoint (.pt).")],
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output directory. [default: RUN_DIR/export]")] = None,
-    opset: Annotated[int, typer.Option(help="ONNX opset; 17-23 work (onnxruntime CPU and onnxruntime-web WASM).")] = default(ExportConfig, "opset"),
+    out: Annotated[
+        Optional[Path], typer.Option("--out", "-o", help="Output directory. [default: RUN_DIR/export]")
+    ] = None,
+    opset: Annotated[
+        int, typer.Option(help="ONNX opset; 17-23 work (onnxruntime CPU and onnxruntime-web WASM).")
+    ] = default(ExportConfig, "opset"),
     format_: Annotated[Optional[list[str]], typer.Option("--format", help=FORMAT_HELP)] = None,
-    verify_: Annotated[bool, typer.Option("--verify/--no-verify", help="Compare every file with PyTorch eager.")] = True,
-    atol: Annotated[float, typer.Option(help="Verification tolerance: max absolute error on [0, 1] pixels.")] = default(ExportConfig, "atol"),
-    max_pixel_error: Annotated[float, typer.Option(help="Variant gate: mean absolute pixel error vs fp32 (pixels in [0, 1]).")] = default(ExportConfig, "max_pixel_error"),
-    max_peak_pixel_error: Annotated[float, typer.Option(help="Variant gate: single-pixel error vs fp32 that 99.99% of pixels stay within (the largest is reported).")] = default(ExportConfig, "max_peak_pixel_error"),
-    fid: Annotated[Optional[bool], typer.Option("--fid/--no-fid", help="Variants: also report the FID change vs fp32. [default: when the test split is found]")] = None,
-    fid_data_dir: Annotated[Optional[Path], typer.Option(help="Folder with the reference test split for --fid.")] = None,
-    max_fid_change: Annotated[Optional[float], typer.Option(help="Variant gate: largest FID increase vs fp32. [default: report only]")] = None,
-    max_flash: Annotated[Optional[str], typer.Option(help="--c: refuse a generator whose weights and tables need more flash, in bytes (or 96K, 1M).")] = None,
-    max_sram: Annotated[Optional[str], typer.Option(help="--c: refuse a generator whose activation buffers need more SRAM, in bytes (or 32K).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Replace the files of an earlier export of another model, and remove an earlier export's files this one does not make again (never files gantool did not write).")] = False,
+    verify_: Annotated[
+        bool, typer.Option("--verify/--no-verify", help="Compare every file with PyTorch eager.")
+    ] = True,
+    atol: Annotated[float, typer.Option(help="Verification tolerance: max absolute error on [0, 1] pixels.")] = default(
+        ExportConfig, "atol"
+    ),
+    max_pixel_error: Annotated[
+        float, typer.Option(help="Variant gate: mean absolute pixel error vs fp32 (pixels in [0, 1]).")
+    ] = default(ExportConfig, "max_pixel_error"),
+    max_peak_pixel_error: Annotated[
+        float,
+        typer.Option(
+            help="Variant gate: single-pixel error vs fp32 that 99.99% of pixels stay within (the largest is reported)."
+        ),
+    ] = default(ExportConfig, "max_peak_pixel_error"),
+    fid: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--fid/--no-fid",
+            help="Variants: also report the FID change vs fp32. [default: when the test split is found]",
+        ),
+    ] = None,
+    fid_data_dir: Annotated[
+        Optional[Path], typer.Option(help="Folder with the reference test split for --fid.")
+    ] = None,
+    max_fid_change: Annotated[
+        Optional[float], typer.Option(help="Variant gate: largest FID increase vs fp32. [default: report only]")
+    ] = None,
+    max_flash: Annotated[
+        Optional[str],
+        typer.Option(help="--c: refuse a generator whose weights and tables need more flash, in bytes (or 96K, 1M)."),
+    ] = None,
+    max_sram: Annotated[
+        Optional[str],
+        typer.Option(help="--c: refuse a generator whose activation buffers need more SRAM, in bytes (or 32K)."),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace the files of an earlier export of another model, and remove an earlier export's files "
+            "this one does not make again (never files gantool did not write).",
+        ),
+    ] = False,
     **flags: bool,
 ) -> None:
     """Export the EMA generator and prove every file computes what PyTorch computes.
@@ -67,14 +109,22 @@ def export(
         from gantool.export.exporter import export as run_export
 
         formats = [g for g in GROUP_HELP if flags.get(g)] + list(format_ or [])
-        cfg = ExportConfig(out_dir=str(out if out is not None else default_export_dir(source)),
-                           formats=tuple(dict.fromkeys(formats)) or ExportConfig.formats,
-                           variants=tuple(v for v in VARIANT_HELP if flags.get(v)), opset=opset,
-                           verify=verify_, atol=atol, max_pixel_error=max_pixel_error,
-                           max_peak_pixel_error=max_peak_pixel_error, force=force, fid=fid,
-                           fid_data_dir=None if fid_data_dir is None else str(fid_data_dir),
-                           max_fid_change=max_fid_change, max_flash=parse_bytes(max_flash, "--max-flash"),
-                           max_sram=parse_bytes(max_sram, "--max-sram"))
+        cfg = ExportConfig(
+            out_dir=str(out if out is not None else default_export_dir(source)),
+            formats=tuple(dict.fromkeys(formats)) or ExportConfig.formats,
+            variants=tuple(v for v in VARIANT_HELP if flags.get(v)),
+            opset=opset,
+            verify=verify_,
+            atol=atol,
+            max_pixel_error=max_pixel_error,
+            max_peak_pixel_error=max_peak_pixel_error,
+            force=force,
+            fid=fid,
+            fid_data_dir=None if fid_data_dir is None else str(fid_data_dir),
+            max_fid_change=max_fid_change,
+            max_flash=parse_bytes(max_flash, "--max-flash"),
+            max_sram=parse_bytes(max_sram, "--max-sram"),
+        )
         result = run_export(source, cfg)
         _print_report(result.report)
         if result.removed:
@@ -87,8 +137,14 @@ def verify(
     export_dir: Annotated[Path, typer.Argument(help="A directory written by gantool export.")],
     checkpoint: Annotated[Optional[Path], typer.Option(help="The source checkpoint. [default: the manifest's]")] = None,
     atol: Annotated[Optional[float], typer.Option(help="Tolerance. [default: the one used at export]")] = None,
-    numbers: Annotated[Optional[bool], typer.Option("--numbers/--hashes-only",
-        help="Also re-run every file against the checkpoint (needs gantool[export]). [default: when torch is installed]")] = None,
+    numbers: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--numbers/--hashes-only",
+            help="Also re-run every file against the checkpoint (needs gantool[export]). [default: when torch is "
+            "installed]",
+        ),
+    ] = None,
 ) -> None:
     """Re-check an export directory: every file's SHA-256 against manifest.json first (no torch
     needed; a changed file is never loaded), then its numbers against the checkpoint; exit 1 (and
@@ -98,8 +154,13 @@ def verify(
 
         report = run_verify(export_dir, checkpoint, atol, numbers=numbers)
         _print_report(report)
-        also = "" if report["numbers_checked"] else \
-            "; numbers not re-checked: pip install 'gantool[export]' for that" if numbers is None else "; hashes only"
+        also = (
+            ""
+            if report["numbers_checked"]
+            else "; numbers not re-checked: pip install 'gantool[export]' for that"
+            if numbers is None
+            else "; hashes only"
+        )
         typer.echo(f"verified: {export_dir} (every file matches manifest.json{also})")
 
 
@@ -110,9 +171,17 @@ def _print_report(report: dict) -> None:
             if r.get("batch") is None:
                 rows.append((r["file"], r["backend"], "-", "-", "load failed", "", "no"))
                 continue
-            rows.append((r["file"], r["backend"], str(r["batch"]), "-" if r.get("truncation") is None
-                         else f"{r['truncation']:g}", f"{r['max_abs_error']:.3g}", f"{r['mean_abs_error']:.3g}",
-                         "yes" if r["passed"] else "NO"))
+            rows.append(
+                (
+                    r["file"],
+                    r["backend"],
+                    str(r["batch"]),
+                    "-" if r.get("truncation") is None else f"{r['truncation']:g}",
+                    f"{r['max_abs_error']:.3g}",
+                    f"{r['mean_abs_error']:.3g}",
+                    "yes" if r["passed"] else "NO",
+                )
+            )
         typer.echo(columns(rows))
     for v in report.get("variants", []):
         if "mean_pixel_error" not in v:
@@ -122,12 +191,16 @@ def _print_report(report: dict) -> None:
             typer.echo(f"{v['file']}  {v['note']}")
             continue
         if "identical_images" in v:
-            typer.echo(f"{v['file']}  {v['backend']} (host build)  {v['samples']} seeds: {v['identical_images']:.1%} of "
-                       f"images identical, at most {v['max_level_difference']} levels apart  {'yes' if v['passed'] else 'NO'}")
+            typer.echo(
+                f"{v['file']}  {v['backend']} (host build)  {v['samples']} seeds: {v['identical_images']:.1%} of "
+                f"images identical, at most {v['max_level_difference']} levels apart  {'yes' if v['passed'] else 'NO'}"
+            )
             continue
         fid = f", FID {v['fid']:.2f} ({v['fid_change']:+.2f} vs fp32)" if "fid_change" in v else ""
-        typer.echo(f"{v['file']:<18}{v.get('backend', ''):<16}{v['samples']} samples: mean pixel error "
-                   f"{v['mean_pixel_error']:.5f}, max {v['max_pixel_error']:.4f}{fid}  {'yes' if v['passed'] else 'NO'}")
+        typer.echo(
+            f"{v['file']:<18}{v.get('backend', ''):<16}{v['samples']} samples: mean pixel error "
+            f"{v['mean_pixel_error']:.5f}, max {v['max_pixel_error']:.4f}{fid}  {'yes' if v['passed'] else 'NO'}"
+        )
     for name, notes in report.get("notes", {}).items():
         if notes.get("say"):
             typer.echo(f"{name}: {notes['say']}")
@@ -137,8 +210,13 @@ def _print_report(report: dict) -> None:
 
 @app.command()
 def info(
-    path: Annotated[Optional[Path], typer.Argument(
-        help="An exported file (.onnx, .ts.pt, …) or an export directory. [default: the model(s) bundled with gantool]")] = None,
+    path: Annotated[
+        Optional[Path],
+        typer.Argument(
+            help="An exported file (.onnx, .ts.pt, …) or an export directory. [default: the model(s) bundled with "
+            "gantool]"
+        ),
+    ] = None,
 ) -> None:
     """Print the gantool metadata stored inside an exported model, or list an export directory's
     files (no torch needed). With no path: the pretrained model(s) inside gantool."""
@@ -180,6 +258,7 @@ def formats() -> None:
             check = f"atol vs {k.source} on numpy's latents: " + ", ".join(k.backends)
         else:
             check = "atol vs eager: " + ", ".join(k.backends)
-        rows.append((k.name, k.file, k.option, k.source or "PyTorch", check, "yes" if k.runtime else "no",
-                     k.extra or "export"))  # every row needs gantool[export] at least
+        rows.append(
+            (k.name, k.file, k.option, k.source or "PyTorch", check, "yes" if k.runtime else "no", k.extra or "export")
+        )  # every row needs gantool[export] at least
     typer.echo(columns(rows))

@@ -15,19 +15,50 @@ from gantool.core.errors import GantoolError
 
 @app.command()
 def sample(
-    model: Annotated[Optional[Path], typer.Argument(
-        help="An exported ONNX / .ort generator (or an export dir). [default: the pretrained model bundled with gantool]")] = None,
-    n: Annotated[Optional[int], typer.Option("--n", help="Number of images. [default: 64, or one per --labels entry]")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Seed (0..2^63-1); same seed, same images. Seeded models: image k uses seed+k. [default: a random seed, printed]")] = None,
-    seeds: Annotated[Optional[str], typer.Option(help="One image per seed, e.g. 0-15 or 1,5,7-9 (instead of --seed and --n).")] = None,
+    model: Annotated[
+        Optional[Path],
+        typer.Argument(
+            help="An exported ONNX / .ort generator (or an export dir). [default: the pretrained model bundled "
+            "with gantool]"
+        ),
+    ] = None,
+    n: Annotated[
+        Optional[int], typer.Option("--n", help="Number of images. [default: 64, or one per --labels entry]")
+    ] = None,
+    seed: Annotated[
+        Optional[int],
+        typer.Option(
+            help="Seed (0..2^63-1); same seed, same images. Seeded models: image k uses seed+k. [default: a random "
+            "seed, printed]"
+        ),
+    ] = None,
+    seeds: Annotated[
+        Optional[str], typer.Option(help="One image per seed, e.g. 0-15 or 1,5,7-9 (instead of --seed and --n).")
+    ] = None,
     digit: Annotated[Optional[int], typer.Option(help="Class for every image (conditional models).")] = None,
-    labels: Annotated[Optional[str], typer.Option(help="Comma-separated classes, e.g. 0,1,2; each gets n/len images, one row per label.")] = None,
-    truncation: Annotated[Optional[float], typer.Option(help="Truncation trick: latents drawn from the normal truncated to ±T (e.g. 0.8).")] = None,
-    out: Annotated[str, typer.Option("--out", "-o", help="grid.png (a grid), DIR/ (one PNG per image) or x.npy (uint8 array).")] = "samples.png",
+    labels: Annotated[
+        Optional[str],
+        typer.Option(help="Comma-separated classes, e.g. 0,1,2; each gets n/len images, one row per label."),
+    ] = None,
+    truncation: Annotated[
+        Optional[float],
+        typer.Option(help="Truncation trick: latents drawn from the normal truncated to ±T (e.g. 0.8)."),
+    ] = None,
+    out: Annotated[
+        str, typer.Option("--out", "-o", help="grid.png (a grid), DIR/ (one PNG per image) or x.npy (uint8 array).")
+    ] = "samples.png",
     nrow: Annotated[Optional[int], typer.Option(min=1, help="Images per grid row. [default: square]")] = None,
     scale: Annotated[int, typer.Option(min=1, help="Draw each pixel as a scale x scale block, 1-16 (PNGs only).")] = 1,
-    threads: Annotated[Optional[int], typer.Option(min=1, help="onnxruntime intra-op threads. [default: one per physical core]")] = None,
-    size: Annotated[Optional[str], typer.Option(help="With no model file: the bundled model of this size, base or nano (the microcontroller model). [default: base]")] = None,
+    threads: Annotated[
+        Optional[int], typer.Option(min=1, help="onnxruntime intra-op threads. [default: one per physical core]")
+    ] = None,
+    size: Annotated[
+        Optional[str],
+        typer.Option(
+            help="With no model file: the bundled model of this size, base or nano (the microcontroller model). "
+            "[default: base]"
+        ),
+    ] = None,
 ) -> None:
     """Generate digits from an exported ONNX file with onnxruntime (no torch)."""
     with user_errors():
@@ -44,14 +75,16 @@ def sample(
         count = len(seed_list) if seed_list is not None else (64 if n is None else n)
         label_arg = digit
         if labels is not None:
-            count, label_arg, per_row = rows_per_label(count if (n is not None or seed_list) else None,
-                                                       _parse_labels(labels))
+            count, label_arg, per_row = rows_per_label(
+                count if (n is not None or seed_list) else None, _parse_labels(labels)
+            )
             nrow = nrow or per_row
         target, as_dir = check_images_out(out)
         if size is not None and model is not None:
             raise GantoolError("--size picks a bundled model: give it or a model file, not both")
-        sampler = Sampler.bundled(size, threads=threads) if size is not None else \
-            Sampler(_model_file(model), threads=threads)
+        sampler = (
+            Sampler.bundled(size, threads=threads) if size is not None else Sampler(_model_file(model), threads=threads)
+        )
         if not as_dir and target.suffix.lower() == ".png":  # the grid's size, before any image is made
             check_grid(sampler.check_n(count), *sampler.image_shape[1:], nrow, scale)
         if digit is not None:
@@ -91,10 +124,18 @@ def _parse_labels(text: str) -> list[int]:
 def eval_(
     source: Annotated[Path, typer.Argument(help="A run dir / checkpoint (.pt), an exported file or an export dir.")],
     n: Annotated[int, typer.Option("--n", help="Generated samples to score (2-50000).")] = default(EvalConfig, "n"),
-    seed: Annotated[int, typer.Option(help="Latent seed; same seed, same samples for every format.")] = default(EvalConfig, "seed"),
-    dataset: Annotated[Optional[str], typer.Option(help="Reference dataset. [default: the model's; mnist-sample -> mnist]")] = None,
-    data_dir: Annotated[Optional[Path], typer.Option(help="Folder with the reference test split (t10k-*-ubyte[.gz]).")] = None,
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the results here. [default: eval.json beside the model]")] = None,
+    seed: Annotated[int, typer.Option(help="Latent seed; same seed, same samples for every format.")] = default(
+        EvalConfig, "seed"
+    ),
+    dataset: Annotated[
+        Optional[str], typer.Option(help="Reference dataset. [default: the model's; mnist-sample -> mnist]")
+    ] = None,
+    data_dir: Annotated[
+        Optional[Path], typer.Option(help="Folder with the reference test split (t10k-*-ubyte[.gz]).")
+    ] = None,
+    json_out: Annotated[
+        Optional[Path], typer.Option("--json", help="Write the results here. [default: eval.json beside the model]")
+    ] = None,
 ) -> None:
     """Score a generator: FID, Inception-Score analogue, class coverage, precision/recall
     (and per-digit accuracy for conditional models), with gantool's own MNIST feature network."""
@@ -112,12 +153,21 @@ def eval_(
 
 @app.command()
 def bench(
-    source: Annotated[Path, typer.Argument(help="A run dir / checkpoint (exported to a temp dir with every variant) or an export dir.")],
-    calls: Annotated[int, typer.Option(help="Batch-1 calls timed per format (>= 200).")] = default(BenchConfig, "calls"),
-    fid: Annotated[bool, typer.Option("--fid/--no-fid", help="Also score FID per format (needs the test split).")] = default(BenchConfig, "fid"),
+    source: Annotated[
+        Path,
+        typer.Argument(help="A run dir / checkpoint (exported to a temp dir with every variant) or an export dir."),
+    ],
+    calls: Annotated[int, typer.Option(help="Batch-1 calls timed per format (>= 200).")] = default(
+        BenchConfig, "calls"
+    ),
+    fid: Annotated[
+        bool, typer.Option("--fid/--no-fid", help="Also score FID per format (needs the test split).")
+    ] = default(BenchConfig, "fid"),
     fid_n: Annotated[int, typer.Option(help="Samples per FID.")] = default(BenchConfig, "fid_n"),
     data_dir: Annotated[Optional[Path], typer.Option(help="Folder with the reference test split.")] = None,
-    threads: Annotated[Optional[int], typer.Option(min=1, help="onnxruntime intra-op threads. [default: one per physical core]")] = None,
+    threads: Annotated[
+        Optional[int], typer.Option(min=1, help="onnxruntime intra-op threads. [default: one per physical core]")
+    ] = None,
     markdown_out: Annotated[Optional[Path], typer.Option("--markdown", help="Also write the table here.")] = None,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the results here.")] = None,
 ) -> None:
@@ -130,11 +180,17 @@ def bench(
         from gantool.assess.speed import markdown
         from gantool.core.fileio import check_output_file, write_text_atomic
 
-        outputs = [(check_output_file(p, opt), render) for p, opt, render in (
-            (markdown_out, "--markdown", markdown), (json_out, "--json", lambda r: json.dumps(r, indent=2)))
-            if p is not None]
-        cfg = BenchConfig(calls=calls, fid=fid, fid_n=fid_n, threads=threads,
-                          data_dir=None if data_dir is None else str(data_dir))
+        outputs = [
+            (check_output_file(p, opt), render)
+            for p, opt, render in (
+                (markdown_out, "--markdown", markdown),
+                (json_out, "--json", lambda r: json.dumps(r, indent=2)),
+            )
+            if p is not None
+        ]
+        cfg = BenchConfig(
+            calls=calls, fid=fid, fid_n=fid_n, threads=threads, data_dir=None if data_dir is None else str(data_dir)
+        )
         result = run_bench(source, cfg)
         typer.echo(markdown(result))
         for target, render in outputs:

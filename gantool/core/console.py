@@ -15,12 +15,12 @@ def say(progress: bool, msg: str) -> None:
 def columns(rows: list[tuple[str, ...]]) -> str:
     """Left-aligned columns as wide as their longest cell, two spaces apart: no value runs into the next."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in rows)
 
 
 class Progress:
-    """A progress line for long loops on stdout (with the notes above): redrawn in place on a terminal (at most 4 times a
-    second), a plain line every 10% otherwise (logs, CI). Silent when `enabled` is False."""
+    """A progress line for long loops on stdout (with the notes above): redrawn in place on a terminal
+    (at most 4 times a second), a plain line every 10% otherwise (logs, CI). Silent when `enabled` is False."""
 
     def __init__(self, total: int, what: str, enabled: bool = True, unit: str = "images") -> None:
         import sys
@@ -50,8 +50,10 @@ class Progress:
         rate = self.done / elapsed
         eta = (self.total - self.done) / rate if rate > 0 else 0.0
         pct = 100.0 * self.done / max(self.total, 1)
-        return (f"{self.what}: {self.done:,}/{self.total:,} {self.unit} ({pct:.0f}%), {rate:,.0f} {self.unit}/s, "
-                f"{int(eta) // 60}:{int(eta) % 60:02d} left")
+        return (
+            f"{self.what}: {self.done:,}/{self.total:,} {self.unit} ({pct:.0f}%), {rate:,.0f} {self.unit}/s, "
+            f"{int(eta) // 60}:{int(eta) % 60:02d} left"
+        )
 
     def close(self) -> None:
         if self._tty:

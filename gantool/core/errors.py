@@ -36,10 +36,20 @@ def first_line(error: BaseException | str, limit: int = 160) -> str:
 
 
 # The pip extra that installs a module gantool imports lazily (the artifact table adds its rows' own).
-MODULE_EXTRAS = {"torch": "train", "torchvision": "train", "matplotlib": "train", "tqdm": "train",
-                 "mlxtend": "train", "onnx": "export", "onnxscript": "export",
-                 "litert_torch": "litert", "ai_edge_litert": "litert-runtime",
-                 "uvicorn": "serve", "starlette": "serve", "ray": "ray"}
+MODULE_EXTRAS = {
+    "torch": "train",
+    "torchvision": "train",
+    "matplotlib": "train",
+    "tqdm": "train",
+    "mlxtend": "train",
+    "onnx": "export",
+    "onnxscript": "export",
+    "litert_torch": "litert",
+    "ai_edge_litert": "litert-runtime",
+    "uvicorn": "serve",
+    "starlette": "serve",
+    "ray": "ray",
+}
 
 
 def extra_for_module(module: str | None) -> str:

@@ -48,8 +48,10 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
 
 
 def _write_error(target: Path, e: OSError) -> GantoolError:
-    return GantoolError(f"could not write {str(target)!r} ({e.strerror or e}); the previous file, if any, "
-                        "is intact: free some space or choose another location")
+    return GantoolError(
+        f"could not write {str(target)!r} ({e.strerror or e}); the previous file, if any, "
+        "is intact: free some space or choose another location"
+    )
 
 
 def remove_stale_temps(directory: str | os.PathLike) -> list[str]:
@@ -79,6 +81,7 @@ def dir_lock(directory: str | os.PathLike, what: str) -> Iterator[None]:
 def path_lock(target: str | os.PathLike, what: str) -> Iterator[None]:
     """The same for a path that is replaced as a whole by rename (an export folder), whose inode
     changes: the lock is a file in gantool's cache, keyed by the absolute path."""
+
     def open_lock() -> int:
         import hashlib
 
@@ -106,8 +109,9 @@ def _flock(open_fd, what: str) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            raise GantoolError(f"{what} is in use by another gantool process; wait for it to finish "
-                               "or choose another") from None
+            raise GantoolError(
+                f"{what} is in use by another gantool process; wait for it to finish or choose another"
+            ) from None
         yield
     finally:
         os.close(fd)
@@ -116,8 +120,10 @@ def _flock(open_fd, what: str) -> Iterator[None]:
 def cache_root() -> Path:
     """gantool's cache: $GANTOOL_CACHE, else $XDG_CACHE_HOME/gantool, else ~/.cache/gantool."""
     base = os.environ.get("GANTOOL_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "gantool")
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "gantool"
+    )
     return Path(base)
+
 
 def current_umask() -> int:
     mask = os.umask(0)
@@ -149,8 +155,9 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 def user_path(value: object, what: str = "path") -> Path:
     """A path argument of the public API as a Path: a str or os.PathLike without NUL bytes, else one line."""
     if not isinstance(value, (str, os.PathLike)):
-        raise GantoolError(f"{what} must be a file path (str or pathlib.Path), got {type(value).__name__} "
-                           f"{value!r:.40}")
+        raise GantoolError(
+            f"{what} must be a file path (str or pathlib.Path), got {type(value).__name__} {value!r:.40}"
+        )
     text = os.fspath(value)
     if not isinstance(text, str) or "\0" in text or not text:
         raise GantoolError(f"{what} {text!r:.60} is not a usable file path")

@@ -1,7 +1,7 @@
 """Export (needs torch + onnx): every artifact kind in gantool.artifacts, verified against PyTorch.
 
-    from gantool.export import ExportConfig, export, verify
-    export("runs/my-run", ExportConfig(out_dir="export", variants=("fp16", "int8")))
+from gantool.export import ExportConfig, export, verify
+export("runs/my-run", ExportConfig(out_dir="export", variants=("fp16", "int8")))
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:  # pragma: no cover
     from gantool.export.config import ExportConfig
     from gantool.export.exporter import ExportResult, export
-    from gantool.export.recheck import verify
     from gantool.export.metadata import read_metadata
+    from gantool.export.recheck import verify
 
 
 __getattr__ = lazy_getattr(__name__, _EXPORTS)

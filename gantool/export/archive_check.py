@@ -22,17 +22,29 @@ from typing import Any
 
 from gantool.core.errors import GantoolError
 
-MEMBERS = {"archive_format", "archive_version", "byteorder", ".data/version", ".data/serialization_id",
-           "models/model.json", "data/weights/model_weights_config.json",
-           "data/constants/model_constants_config.json", "data/sample_inputs/model.pt", "extra/gantool.json"}
+MEMBERS = {
+    "archive_format",
+    "archive_version",
+    "byteorder",
+    ".data/version",
+    ".data/serialization_id",
+    "models/model.json",
+    "data/weights/model_weights_config.json",
+    "data/constants/model_constants_config.json",
+    "data/sample_inputs/model.pt",
+    "extra/gantool.json",
+}
 WEIGHT = re.compile(r"data/weights/weight_\d{1,6}")
 MAX_MEMBERS, MAX_JSON_BYTES, MAX_TOTAL_BYTES = 4096, 64 << 20, 2 << 30
 # What the sample inputs' pickle may name: tensors rebuilt from raw storages (torch.load's own
 # weights_only set includes these, so torch never falls back to a full unpickle for them).
 PICKLE_GLOBALS = {"torch._utils._rebuild_tensor_v2", "collections.OrderedDict"} | {
-    f"torch.{t}Storage" for t in ("Float", "Double", "Half", "BFloat16", "Long", "Int", "Short", "Char", "Byte", "Bool")}
-SAMPLE_MEMBERS = re.compile(r"[^/]+/(data\.pkl|data/\d{1,6}|version|byteorder|\.format_version|\.storage_alignment|"
-                            r"\.data/serialization_id)")
+    f"torch.{t}Storage" for t in ("Float", "Double", "Half", "BFloat16", "Long", "Int", "Short", "Char", "Byte", "Bool")
+}
+SAMPLE_MEMBERS = re.compile(
+    r"[^/]+/(data\.pkl|data/\d{1,6}|version|byteorder|\.format_version|\.storage_alignment|"
+    r"\.data/serialization_id)"
+)
 
 
 def check_archive(path: Path) -> None:
@@ -47,8 +59,9 @@ def check_archive(path: Path) -> None:
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, KeyError, ValueError) as e:
         if isinstance(e, GantoolError):
             raise
-        raise GantoolError(f"{where} is not a loadable torch.export archive ({type(e).__name__}); export it again") \
-            from None
+        raise GantoolError(
+            f"{where} is not a loadable torch.export archive ({type(e).__name__}); export it again"
+        ) from None
 
 
 def _members(zf: zipfile.ZipFile, where: str) -> dict[str, zipfile.ZipInfo]:
@@ -60,10 +73,12 @@ def _members(zf: zipfile.ZipFile, where: str) -> dict[str, zipfile.ZipInfo]:
     total = 0
     for info in infos:
         name = info.filename
-        rest = name[len(root) + 1:] if name.startswith(root + "/") else None
+        rest = name[len(root) + 1 :] if name.startswith(root + "/") else None
         if rest is None or not (rest in MEMBERS or WEIGHT.fullmatch(rest)) or rest in out:
-            raise GantoolError(f"{where} holds {name[:80]!r}, which a torch.export archive written by gantool "
-                               "never contains (it could run code when loaded); refusing to load it")
+            raise GantoolError(
+                f"{where} holds {name[:80]!r}, which a torch.export archive written by gantool "
+                "never contains (it could run code when loaded); refusing to load it"
+            )
         if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
             raise GantoolError(f"{where}: member {rest!r} is compressed or encrypted; gantool's archives never are")
         total += info.file_size
@@ -92,14 +107,21 @@ def _check_payloads(zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], wh
     if not isinstance(weights, dict) or not isinstance(weights.get("config"), dict):
         raise GantoolError(f"{where}: its weights config is malformed")
     for fqn, meta in weights["config"].items():
-        if not isinstance(meta, dict) or meta.get("use_pickle") is not False \
-                or not WEIGHT.fullmatch(f"data/weights/{meta.get('path_name')}") \
-                or f"data/weights/{meta.get('path_name')}" not in members:
-            raise GantoolError(f"{where}: weight {str(fqn)[:60]!r} is not a raw tensor payload (a pickled weight "
-                               "would run code when loaded); refusing to load it")
+        if (
+            not isinstance(meta, dict)
+            or meta.get("use_pickle") is not False
+            or not WEIGHT.fullmatch(f"data/weights/{meta.get('path_name')}")
+            or f"data/weights/{meta.get('path_name')}" not in members
+        ):
+            raise GantoolError(
+                f"{where}: weight {str(fqn)[:60]!r} is not a raw tensor payload (a pickled weight "
+                "would run code when loaded); refusing to load it"
+            )
     if constants != {"config": {}}:
-        raise GantoolError(f"{where} carries constants (pickled objects or tensors), which gantool's "
-                           "torch.export archives never do; refusing to load it")
+        raise GantoolError(
+            f"{where} carries constants (pickled objects or tensors), which gantool's "
+            "torch.export archives never do; refusing to load it"
+        )
 
 
 def _check_graph(program: Any, where: str) -> None:
@@ -117,8 +139,10 @@ def _check_graph(program: Any, where: str) -> None:
             raise GantoolError(f"{where} calls {str(target)[:60]!r}, not an aten operator; refusing to load it")
     for guard in guards:
         if not (isinstance(guard, str) and len(guard) < 500 and _plain_guard(guard)):
-            raise GantoolError(f"{where} holds a guard that is not a plain size comparison ({str(guard)[:60]!r}); "
-                               "torch would execute it: refusing to load it")
+            raise GantoolError(
+                f"{where} holds a guard that is not a plain size comparison ({str(guard)[:60]!r}); "
+                "torch would execute it: refusing to load it"
+            )
 
 
 def _plain_guard(text: str) -> bool:
@@ -142,12 +166,21 @@ def _plain_guard(text: str) -> bool:
             return type(n.value) is int
         if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)):
             return term(n.left) and term(n.right)
-        return (isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Constant) and type(n.slice.value) is int
-                and isinstance(n.value, ast.Call) and not n.value.args and not n.value.keywords
-                and isinstance(n.value.func, ast.Attribute) and n.value.func.attr == "size"
-                and isinstance(n.value.func.value, ast.Subscript) and isinstance(n.value.func.value.value, ast.Name)
-                and n.value.func.value.value.id == "L" and isinstance(n.value.func.value.slice, ast.Constant)
-                and isinstance(n.value.func.value.slice.value, str))
+        return (
+            isinstance(n, ast.Subscript)
+            and isinstance(n.slice, ast.Constant)
+            and type(n.slice.value) is int
+            and isinstance(n.value, ast.Call)
+            and not n.value.args
+            and not n.value.keywords
+            and isinstance(n.value.func, ast.Attribute)
+            and n.value.func.attr == "size"
+            and isinstance(n.value.func.value, ast.Subscript)
+            and isinstance(n.value.func.value.value, ast.Name)
+            and n.value.func.value.value.id == "L"
+            and isinstance(n.value.func.value.slice, ast.Constant)
+            and isinstance(n.value.func.value.slice.value, str)
+        )
 
     return ok(tree)
 
@@ -171,5 +204,7 @@ def _check_sample_inputs(data: bytes, where: str) -> None:
                     strings.append(arg)
                 continue
             if name not in PICKLE_GLOBALS:
-                raise GantoolError(f"{where}: its sample inputs' pickle would call {name[:60]!r} (it could run code); "
-                                   "refusing to load it")
+                raise GantoolError(
+                    f"{where}: its sample inputs' pickle would call {name[:60]!r} (it could run code); "
+                    "refusing to load it"
+                )

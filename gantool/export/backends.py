@@ -110,10 +110,16 @@ class ExecuTorchGenerator(Generator):
 
                 self._method = Runtime.get().load_program(Path(path)).load_method("forward")
             meta = self._method.metadata
-            sig = [[(None, ET_DTYPES.get(int(t.dtype()), str(t.dtype())), list(t.sizes())) for t in
-                    (getter(i) for i in range(count))]
-                   for getter, count in ((meta.input_tensor_meta, meta.num_inputs()),
-                                         (meta.output_tensor_meta, meta.num_outputs()))]
+            sig = [
+                [
+                    (None, ET_DTYPES.get(int(t.dtype()), str(t.dtype())), list(t.sizes()))
+                    for t in (getter(i) for i in range(count))
+                ]
+                for getter, count in (
+                    (meta.input_tensor_meta, meta.num_inputs()),
+                    (meta.output_tensor_meta, meta.num_outputs()),
+                )
+            ]
         except ModuleNotFoundError:
             raise
         except Exception as e:
@@ -147,9 +153,17 @@ class OpenVINOGenerator(Generator):
             model = core.read_model(str(path))
             rows = _ov_embedding_rows(model)
             compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": precision})
-            sig = [[(p.get_any_name(), OV_DTYPES.get(p.get_element_type().get_type_name(), "?"),
-                     [d.get_length() if d.is_static else None for d in p.get_partial_shape()]) for p in ports]
-                   for ports in (compiled.inputs, compiled.outputs)]
+            sig = [
+                [
+                    (
+                        p.get_any_name(),
+                        OV_DTYPES.get(p.get_element_type().get_type_name(), "?"),
+                        [d.get_length() if d.is_static else None for d in p.get_partial_shape()],
+                    )
+                    for p in ports
+                ]
+                for ports in (compiled.inputs, compiled.outputs)
+            ]
         except Exception as e:
             raise GantoolError(f"{str(path)!r} is not a loadable OpenVINO IR ({first_line(e)})") from None
         check_signature(self.metadata, path, *sig)  # the sidecar is believed only where the IR agrees
@@ -172,8 +186,12 @@ def _ov_embedding_rows(model) -> Optional[int]:
         while index.get_type_name() == "Convert":
             index = index.input_value(0).get_node()
         shape = op.input_value(0).get_partial_shape()
-        if index.get_type_name() == "Parameter" and "label" in index.output(0).get_names() \
-                and shape.rank.is_static and shape[0].is_static:
+        if (
+            index.get_type_name() == "Parameter"
+            and "label" in index.output(0).get_names()
+            and shape.rank.is_static
+            and shape[0].is_static
+        ):
             return int(shape[0].get_length())
     return None
 

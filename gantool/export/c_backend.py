@@ -50,8 +50,9 @@ def compile_shared(source: Path, out: Path) -> None:
     cmd = [cc, *HOST_FLAGS, "-pipe", "-fPIC", "-shared", source.name, "-o", str(out), "-lm"]
     env = {**os.environ, "TMPDIR": str(source.parent)}  # anything the compiler still writes stays in there
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S,
-                              cwd=source.parent, env=env)
+        done = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S, cwd=source.parent, env=env
+        )
     except subprocess.TimeoutExpired:
         raise GantoolError(f"the C compiler took over {COMPILE_TIMEOUT_S} s on {source.name}") from None
     if done.returncode != 0:
@@ -67,14 +68,21 @@ def check_generated(path: Path, meta: dict) -> CFiles:
     source_name = str(meta.get("c_source_file", ""))
     onnx_path = path.parent / source_name
     if not source_name or Path(source_name).name != source_name or not onnx_path.is_file():
-        raise GantoolError(f"{str(path)!r}: the int8 ONNX file it was generated from ({source_name or '?'}) is not "
-                           "beside it; export again with --c")
+        raise GantoolError(
+            f"{str(path)!r}: the int8 ONNX file it was generated from ({source_name or '?'}) is not "
+            "beside it; export again with --c"
+        )
     files = generate_from_onnx(onnx_path)
     header = path.parent / HEADER
-    if not header.is_file() or header.read_text(errors="replace") != files.header \
-            or path.read_text(errors="replace") != files.source:
-        raise GantoolError(f"{str(path)!r} (or its {HEADER}) is not what gantool generates from {source_name}: "
-                           "it was edited or replaced; export again with --c")
+    if (
+        not header.is_file()
+        or header.read_text(errors="replace") != files.header
+        or path.read_text(errors="replace") != files.source
+    ):
+        raise GantoolError(
+            f"{str(path)!r} (or its {HEADER}) is not what gantool generates from {source_name}: "
+            "it was edited or replaced; export again with --c"
+        )
     return files
 
 
@@ -119,20 +127,28 @@ class CGenerator(Generator):
         out = np.empty((len(z), self._image_size), dtype=np.uint8)
         z = np.ascontiguousarray(z, dtype=np.float32)
         for i in range(len(z)):
-            self._call(self._lib.gantool_generate_latent(
-                z[i].ctypes.data_as(ctypes.POINTER(ctypes.c_float)), self._label(labels, i),
-                out[i].ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))))
+            self._call(
+                self._lib.gantool_generate_latent(
+                    z[i].ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
+                    self._label(labels, i),
+                    out[i].ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)),
+                )
+            )
         return self._pixels(out)
 
-    def run_seeds(self, seeds: np.ndarray, labels: Optional[np.ndarray],
-                  truncation: Optional[float] = None) -> np.ndarray:
+    def run_seeds(
+        self, seeds: np.ndarray, labels: Optional[np.ndarray], truncation: Optional[float] = None
+    ) -> np.ndarray:
         """(N,) int64 seeds [+ labels] -> (N, C, H, W) pixels in [0, 1] (k / 255)."""
         if truncation:
             raise GantoolError("the C export draws untruncated latents only")
         out = np.empty((len(seeds), self._image_size), dtype=np.uint8)
         for i, seed in enumerate(np.asarray(seeds, dtype=np.int64)):
-            self._call(self._lib.gantool_generate(int(seed), self._label(labels, i),
-                                                  out[i].ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))))
+            self._call(
+                self._lib.gantool_generate(
+                    int(seed), self._label(labels, i), out[i].ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))
+                )
+            )
         return self._pixels(out)
 
     def generate_code(self, seed: int, label: int) -> int:

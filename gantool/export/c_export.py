@@ -34,11 +34,15 @@ def write_bundled(size: str, out_dir: Path) -> CFiles:
 
 def check_budget(files: CFiles, max_flash: Optional[int], max_sram: Optional[int]) -> None:
     if max_flash is not None and files.flash_bytes > max_flash:
-        raise GantoolError(f"the C generator needs {files.flash_bytes:,} bytes of flash for its weights and tables, "
-                           f"over --max-flash {max_flash:,}; train a smaller model (gantool train --size nano)")
+        raise GantoolError(
+            f"the C generator needs {files.flash_bytes:,} bytes of flash for its weights and tables, "
+            f"over --max-flash {max_flash:,}; train a smaller model (gantool train --size nano)"
+        )
     if max_sram is not None and files.sram_bytes > max_sram:
-        raise GantoolError(f"the C generator needs {files.sram_bytes:,} bytes of SRAM for its buffers, over "
-                           f"--max-sram {max_sram:,}; train a smaller model (gantool train --size nano)")
+        raise GantoolError(
+            f"the C generator needs {files.sram_bytes:,} bytes of SRAM for its buffers, over "
+            f"--max-sram {max_sram:,}; train a smaller model (gantool train --size nano)"
+        )
 
 
 def precheck_c(generator, cfg) -> None:
@@ -48,9 +52,11 @@ def precheck_c(generator, cfg) -> None:
         return
     weights = sum(int(p.numel()) for p in generator.parameters() if p.dim() >= 2)
     if weights > cfg.max_flash:
-        raise GantoolError(f"this model has {weights:,} weights, so its C generator needs at least {weights:,} bytes "
-                           f"of flash, over --max-flash {cfg.max_flash:,}; train a smaller model "
-                           "(gantool train --size nano)")
+        raise GantoolError(
+            f"this model has {weights:,} weights, so its C generator needs at least {weights:,} bytes "
+            f"of flash, over --max-flash {cfg.max_flash:,}; train a smaller model "
+            "(gantool train --size nano)"
+        )
 
 
 def export_c(job, target) -> dict[str, Any]:
@@ -87,10 +93,20 @@ def judge_c(kind, path: Path, source: Path, cfg) -> list[dict[str, Any]]:
     identical = float((diff.max(axis=1) == 0).mean())
     worst = int(diff.max())
     passed = identical >= MIN_IDENTICAL and worst <= MAX_LEVELS
-    out = {**row, "samples": n, "identical_images": identical, "max_level_difference": worst,
-           "mean_pixel_error": float(diff.mean() / 255), "max_pixel_error": worst / 255,
-           "gate_identical": MIN_IDENTICAL, "gate_levels": MAX_LEVELS, "passed": bool(passed)}
+    out = {
+        **row,
+        "samples": n,
+        "identical_images": identical,
+        "max_level_difference": worst,
+        "mean_pixel_error": float(diff.mean() / 255),
+        "max_pixel_error": worst / 255,
+        "gate_identical": MIN_IDENTICAL,
+        "gate_levels": MAX_LEVELS,
+        "passed": bool(passed),
+    }
     if not passed:
-        out["why"] = (f"{identical:.1%} of {n} images identical to {source.name}'s (gate {MIN_IDENTICAL:.0%}), "
-                      f"pixels up to {worst} levels apart (gate {MAX_LEVELS})")
+        out["why"] = (
+            f"{identical:.1%} of {n} images identical to {source.name}'s (gate {MIN_IDENTICAL:.0%}), "
+            f"pixels up to {worst} levels apart (gate {MAX_LEVELS})"
+        )
     return [out]

@@ -113,7 +113,6 @@ D2S_KERNEL = r"""static void depth_to_space(const uint8_t *x, int c, int h, int 
 """  # between conv2d and apply_table in KERNELS, when the graph has a d2s layer
 
 
-
 PHASE_KERNEL = r"""
 /* Phase (a, b) of a stride-2 up-sampling: its (c, h, w) plane goes to rows 2m + a, columns 2n + b. */
 static void place_phase(const uint8_t *x, int c, int h, int w, int a, int b, uint8_t *y)

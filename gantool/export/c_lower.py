@@ -31,8 +31,11 @@ from gantool.export.c_tables import pixel_table, quantize_values, requant_table
 
 ELEMENTWISE = {"Relu", "LeakyRelu", "Tanh", "Sigmoid", "Clip", "Add", "Sub", "Mul", "Div"}
 MOVES = {"Reshape", "Flatten", "Identity", "DepthToSpace"}
-SUPPORTED = sorted(ELEMENTWISE | MOVES | {"Gather", "Concat", "QuantizeLinear", "DequantizeLinear", "Gemm", "Conv",
-                                         "Slice", "Transpose", "Unsqueeze"})  # the last three: phase groups
+SUPPORTED = sorted(
+    ELEMENTWISE
+    | MOVES
+    | {"Gather", "Concat", "QuantizeLinear", "DequantizeLinear", "Gemm", "Conv", "Slice", "Transpose", "Unsqueeze"}
+)  # the last three: phase groups
 
 
 @dataclass
@@ -103,8 +106,10 @@ def lower(model) -> Lowered:
     for node in nodes:
         op, ins, out = node.op_type, list(node.input), node.output[0]
         if op not in SUPPORTED:
-            raise GantoolError(f"the C backend does not support operator {op} (node {node.name or out!r}); "
-                               f"it runs {', '.join(SUPPORTED)}")
+            raise GantoolError(
+                f"the C backend does not support operator {op} (node {node.name or out!r}); "
+                f"it runs {', '.join(SUPPORTED)}"
+            )
         if id(node) in grouped or (op == "DequantizeLinear" and ins[0] in inits):
             continue
         if op == "DequantizeLinear":
@@ -137,8 +142,11 @@ def lower(model) -> Lowered:
             tensors[out] = _elementwise(tensors, node, inits)
     output = graph.output[0].name
     final = _get(tensors, output, "view", None)
-    layers.append(Layer("lut", final.shape, final.shape,
-                        {"table": pixel_table(final.scale, final.zp, final.chain), "pixels": True}))
+    layers.append(
+        Layer(
+            "lut", final.shape, final.shape, {"table": pixel_table(final.scale, final.zp, final.chain), "pixels": True}
+        )
+    )
     image_shape = tuple(int(d.dim_value) for d in graph.output[0].type.tensor_type.shape.dim[1:])
     if int(np.prod(final.shape)) != int(np.prod(image_shape)):
         raise GantoolError(f"the graph's output has {np.prod(final.shape)} values per image, not {image_shape}")
@@ -154,8 +162,11 @@ def _weights(nodes: list, inits: dict) -> dict[str, tuple[np.ndarray, np.ndarray
             if len(ins) < 2 or ins[1] not in inits:
                 raise GantoolError(f"DequantizeLinear {node.output[0]!r}: its scale is not a constant")
             zp = inits.get(ins[2]) if len(ins) > 2 else None
-            out[node.output[0]] = (inits[ins[0]], inits[ins[1]].astype(np.float32).reshape(-1),
-                                   0 if zp is None or not np.any(zp) else 1)
+            out[node.output[0]] = (
+                inits[ins[0]],
+                inits[ins[1]].astype(np.float32).reshape(-1),
+                0 if zp is None or not np.any(zp) else 1,
+            )
     return out
 
 
@@ -184,15 +195,24 @@ def _slice_channels(tensors: dict, layers: list, node, inits: dict) -> _T:
     the convolution keeps only those channels' weights."""
     t = _get(tensors, node.input[0], "q", node)
     args = [inits.get(i) if i else None for i in list(node.input)[1:]]
-    if len(args) < 3 or any(v is None for v in args[:3]) or (len(args) > 3 and args[3] is not None
-                                                                and np.any(args[3] != 1)):
+    if (
+        len(args) < 3
+        or any(v is None for v in args[:3])
+        or (len(args) > 3 and args[3] is not None and np.any(args[3] != 1))
+    ):
         raise GantoolError(f"Slice {node.output[0]!r}: the C backend needs constant starts, ends and axes, step 1")
     starts, ends, axes = (np.asarray(v).reshape(-1) for v in args[:3])
     layer = t.layer
-    if [int(v) for v in axes] != [1] or int(starts[0]) != 0 or layer is None or layer is not layers[-1] \
-            or layer.op != "conv":
-        raise GantoolError(f"Slice {node.output[0]!r}: the C backend slices only the first channels of the "
-                           "convolution just before it")
+    if (
+        [int(v) for v in axes] != [1]
+        or int(starts[0]) != 0
+        or layer is None
+        or layer is not layers[-1]
+        or layer.op != "conv"
+    ):
+        raise GantoolError(
+            f"Slice {node.output[0]!r}: the C backend slices only the first channels of the convolution just before it"
+        )
     n = min(int(ends[0]), t.shape[0])
     p = layer.params
     if n < 1 or len(p.get("multiplier", ())) < n:
@@ -204,8 +224,9 @@ def _slice_channels(tensors: dict, layers: list, node, inits: dict) -> _T:
 
 def _generator_nodes(graph) -> list:
     """The nodes after the latent: a seeded file's in-graph sampler (prefix seeded_) is dropped."""
-    nodes = [n for n in graph.node if not n.name.startswith("seeded_") and not
-             any(o.startswith("seeded_") for o in n.output)]
+    nodes = [
+        n for n in graph.node if not n.name.startswith("seeded_") and not any(o.startswith("seeded_") for o in n.output)
+    ]
     produced = {o for n in nodes for o in n.output}
     if "z" not in produced and "z" not in {i.name for i in graph.input}:
         raise GantoolError("the graph has no latent tensor 'z'; the C export needs a gantool int8 ONNX file")
@@ -243,8 +264,10 @@ def _get(tensors: dict, name: str, state: str, node) -> _T:
     t = tensors.get(name)
     if t is None or t.state != state:
         where = f"node {node.output[0]!r}" if node is not None else "the graph's output"
-        raise GantoolError(f"the C backend cannot run {where}: its input {name!r} is not a {state} tensor "
-                           "(not a gantool int8 QDQ graph)")
+        raise GantoolError(
+            f"the C backend cannot run {where}: its input {name!r} is not a {state} tensor "
+            "(not a gantool int8 QDQ graph)"
+        )
     return t
 
 
@@ -288,11 +311,19 @@ def _linear(tensors: dict, weights: dict, layers: list, node, inits: dict) -> _T
         raise GantoolError(f"{node.op_type} {node.output[0]!r}: the C backend needs symmetric int8 weights")
     attrs = {a.name: _attr(a) for a in node.attribute}
     if w_scale.size not in (1, w.shape[0]):
-        raise GantoolError(f"{node.op_type} {node.output[0]!r}: weight scales per output channel or one, not {w_scale.size}")
+        raise GantoolError(
+            f"{node.op_type} {node.output[0]!r}: weight scales per output channel or one, not {w_scale.size}"
+        )
     params = {"weight": w, "bias": bias.reshape(-1), "x_zp": x.zp, "x_scale": np.float32(x.scale), "w_scale": w_scale}
     if node.op_type == "Gemm":
-        if attrs.get("transA", 0) or not attrs.get("transB", 0) or attrs.get("alpha", 1.0) != 1.0 \
-                or attrs.get("beta", 1.0) != 1.0 or w.ndim != 2 or w.shape[1] != int(np.prod(x.shape)):
+        if (
+            attrs.get("transA", 0)
+            or not attrs.get("transB", 0)
+            or attrs.get("alpha", 1.0) != 1.0
+            or attrs.get("beta", 1.0) != 1.0
+            or w.ndim != 2
+            or w.shape[1] != int(np.prod(x.shape))
+        ):
             raise GantoolError(f"Gemm {node.output[0]!r}: the C backend runs x @ W.T + b only")
         layer = Layer("gemm", x.shape, (w.shape[0],), params)
     else:
@@ -302,8 +333,14 @@ def _linear(tensors: dict, weights: dict, layers: list, node, inits: dict) -> _T
 
 
 def _conv_layer(x: _T, w: np.ndarray, attrs: dict, params: dict, node) -> Layer:
-    if len(x.shape) != 3 or w.ndim != 4 or w.shape[1] != x.shape[0] or attrs.get("group", 1) != 1 \
-            or any(d != 1 for d in attrs.get("dilations", [1, 1])) or attrs.get("auto_pad", "NOTSET") != "NOTSET":
+    if (
+        len(x.shape) != 3
+        or w.ndim != 4
+        or w.shape[1] != x.shape[0]
+        or attrs.get("group", 1) != 1
+        or any(d != 1 for d in attrs.get("dilations", [1, 1]))
+        or attrs.get("auto_pad", "NOTSET") != "NOTSET"
+    ):
         raise GantoolError(f"Conv {node.output[0]!r}: the C backend runs 2-D convolutions, group 1, no dilation")
     c, h, wd = x.shape
     kh, kw = w.shape[2:]
@@ -324,8 +361,10 @@ def _move(tensors: dict, layers: list, node, inits: dict) -> _T:
         (b,), mode = int_attribute([attrs.get("blocksize")], 1, 2, "blocksize", node), attrs.get("mode", "DCR")
         c, h, w = t.shape
         if mode not in ("DCR", "CRD") or len(t.shape) != 3 or c % (b * b):
-            raise GantoolError(f"DepthToSpace {node.output[0]!r}: mode {mode!r:.20} with blocksize {b} on {t.shape} "
-                               "is not a depth-to-space the C backend runs")
+            raise GantoolError(
+                f"DepthToSpace {node.output[0]!r}: mode {mode!r:.20} with blocksize {b} on {t.shape} "
+                "is not a depth-to-space the C backend runs"
+            )
         moved.shape = (c // (b * b), h * b, w * b)
         layers.append(Layer("d2s", t.shape, moved.shape, {"block": b, "mode": mode}))
     elif node.op_type == "Reshape":

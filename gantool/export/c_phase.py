@@ -29,8 +29,13 @@ class PhaseGroup:
     output: str  # the interleaved tensor's name
 
 
-def phase_group(conv, consumers: dict[str, list], inits: dict[str, np.ndarray], weights: dict[str, np.ndarray],
-                shape: tuple[int, ...]) -> Optional[PhaseGroup]:
+def phase_group(
+    conv,
+    consumers: dict[str, list],
+    inits: dict[str, np.ndarray],
+    weights: dict[str, np.ndarray],
+    shape: tuple[int, ...],
+) -> Optional[PhaseGroup]:
     """The phase group `conv` belongs to (its input, of per-image `shape` (C, H, W), read by four 2x2
     convolutions and nothing else), or None when it is an ordinary convolution. `weights`: the
     convolutions' dequantized weight tensors by name (int8 values)."""
@@ -133,8 +138,13 @@ def _move(node, inputs: list, attrs: dict, inits: dict) -> np.ndarray:
 
 def int_attribute(value: Any, n: int, lo: int, what: str, node) -> list[int]:
     """An attribute that must be n integers in lo..4096 (they become C source text)."""
-    if not (isinstance(value, (list, tuple)) and len(value) == n
-            and all(isinstance(v, int) and not isinstance(v, bool) and lo <= v <= 4096 for v in value)):
-        raise GantoolError(f"{node.op_type} {node.output[0]!r}: attribute {what} must be {n} integer(s) in "
-                           f"{lo}..4096, got {str(value)[:40]}")
+    if not (
+        isinstance(value, (list, tuple))
+        and len(value) == n
+        and all(isinstance(v, int) and not isinstance(v, bool) and lo <= v <= 4096 for v in value)
+    ):
+        raise GantoolError(
+            f"{node.op_type} {node.output[0]!r}: attribute {what} must be {n} integer(s) in "
+            f"{lo}..4096, got {str(value)[:40]}"
+        )
     return [int(v) for v in value]

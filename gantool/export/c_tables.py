@@ -8,6 +8,7 @@ from typing import Optional
 
 import numpy as np
 
+
 def quantize_values(x: np.ndarray, scale: float, zp: int) -> np.ndarray:
     """MLAS QuantizeLinear to uint8: clamp(x / scale, -zp, 255 - zp), round half to even, + zp."""
     v = np.asarray(x, dtype=np.float32) / np.float32(scale)
@@ -21,8 +22,7 @@ def _chain_values(scale: float, zp: int, chain: list, out_q: Optional[tuple[floa
 
     from gantool.runtime.session import open_session
 
-    inits = [numpy_helper.from_array(np.float32(scale), "lut_scale"),
-             numpy_helper.from_array(np.uint8(zp), "lut_zp")]
+    inits = [numpy_helper.from_array(np.float32(scale), "lut_scale"), numpy_helper.from_array(np.uint8(zp), "lut_zp")]
     nodes = [helper.make_node("DequantizeLinear", ["q", "lut_scale", "lut_zp"], ["x0"])]
     prev = "x0"
     for i, (node, constants) in enumerate(chain):
@@ -34,12 +34,19 @@ def _chain_values(scale: float, zp: int, chain: list, out_q: Optional[tuple[floa
         prev = f"x{i + 1}"
     out_type = TensorProto.FLOAT
     if out_q is not None:
-        inits += [numpy_helper.from_array(np.float32(out_q[0]), "lut_out_scale"),
-                  numpy_helper.from_array(np.uint8(out_q[1]), "lut_out_zp")]
+        inits += [
+            numpy_helper.from_array(np.float32(out_q[0]), "lut_out_scale"),
+            numpy_helper.from_array(np.uint8(out_q[1]), "lut_out_zp"),
+        ]
         nodes.append(helper.make_node("QuantizeLinear", [prev, "lut_out_scale", "lut_out_zp"], ["y"]))
         prev, out_type = "y", TensorProto.UINT8
-    graph = helper.make_graph(nodes, "lut", [helper.make_tensor_value_info("q", TensorProto.UINT8, [256])],
-                              [helper.make_tensor_value_info(prev, out_type, [256])], inits)
+    graph = helper.make_graph(
+        nodes,
+        "lut",
+        [helper.make_tensor_value_info("q", TensorProto.UINT8, [256])],
+        [helper.make_tensor_value_info(prev, out_type, [256])],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     model.ir_version = 9
     session = open_session(model.SerializeToString(), threads=1)

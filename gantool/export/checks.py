@@ -23,8 +23,15 @@ from gantool.runtime.generator import Generator, to_uint8
 from gantool.runtime.latents import seeded_inputs
 
 
-def judge(kind: ArtifactKind, path: Path, files: dict[str, Path], reference: Optional[Generator], cfg,
-          evaluator=None, exact: bool = True) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def judge(
+    kind: ArtifactKind,
+    path: Path,
+    files: dict[str, Path],
+    reference: Optional[Generator],
+    cfg,
+    evaluator=None,
+    exact: bool = True,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """One file judged as its row says: (exact results, gated results). `files` maps kinds to the
     files beside it (its row's source among them); `exact=False` skips the atol checks (export
     --no-verify), never the gates, which are part of making a variant."""
@@ -45,13 +52,34 @@ def judge_gated(kind: ArtifactKind, path: Path, source: Path, cfg, evaluator=Non
     that no longer loads fails with its one-line reason."""
     try:
         reference = open_backend(ARTIFACTS[kind.source].backends[0], source)
-        return [{"variant": kind.name, "backend": backend,
-                 **judge_variant(reference, open_backend(backend, path), cfg.variant_samples, cfg.seed,
-                                 cfg.max_pixel_error, cfg.max_peak_pixel_error, evaluator, cfg.max_fid_change)}
-                for backend in kind.backends]
+        return [
+            {
+                "variant": kind.name,
+                "backend": backend,
+                **judge_variant(
+                    reference,
+                    open_backend(backend, path),
+                    cfg.variant_samples,
+                    cfg.seed,
+                    cfg.max_pixel_error,
+                    cfg.max_peak_pixel_error,
+                    evaluator,
+                    cfg.max_fid_change,
+                ),
+            }
+            for backend in kind.backends
+        ]
     except GantoolError as e:
-        return [{"variant": kind.name, "file": path.name, "backend": kind.backends[0], "samples": 0,
-                 "passed": False, "error": first_line(e, 200)}]
+        return [
+            {
+                "variant": kind.name,
+                "file": path.name,
+                "backend": kind.backends[0],
+                "samples": 0,
+                "passed": False,
+                "error": first_line(e, 200),
+            }
+        ]
 
 
 def variant_evaluator(cfg, train_cfg, report: dict, progress: bool):
@@ -74,12 +102,14 @@ def verification_feeds(meta: dict[str, Any], batch: int, seed: int) -> list[dict
     """Seeded inputs of `batch` rows; for conditional models, as many runs as it takes to cover every label."""
     k = meta["num_classes"]
     runs = math.ceil(k / batch) if k else 1
-    return [seeded_inputs(batch, meta["latent_dim"], k, seed=seed + 1000 * batch + r, offset=r * batch)
-            for r in range(runs)]
+    return [
+        seeded_inputs(batch, meta["latent_dim"], k, seed=seed + 1000 * batch + r, offset=r * batch) for r in range(runs)
+    ]
 
 
-def verify_exact(reference: Generator, kind: ArtifactKind, path: Path, atol: float,
-                 seed: int = 0) -> list[dict[str, Any]]:
+def verify_exact(
+    reference: Generator, kind: ArtifactKind, path: Path, atol: float, seed: int = 0
+) -> list[dict[str, Any]]:
     """Compare `path` on each of its row's backends with the eager `reference`; one result per batch."""
     results = []
     for backend in kind.backends:
@@ -89,8 +119,15 @@ def verify_exact(reference: Generator, kind: ArtifactKind, path: Path, atol: flo
             for batch in BACKENDS[backend].batches:
                 err = _errors(reference, generator, verification_feeds(reference.metadata, batch, seed))
                 max_err = float(err.max())
-                results.append({**row, "batch": batch, "max_abs_error": max_err, "mean_abs_error": float(err.mean()),
-                                "passed": bool(max_err <= atol)})
+                results.append(
+                    {
+                        **row,
+                        "batch": batch,
+                        "max_abs_error": max_err,
+                        "mean_abs_error": float(err.mean()),
+                        "passed": bool(max_err <= atol),
+                    }
+                )
         except GantoolError as e:  # a file that does not load or run fails verification
             results.append({**row, "batch": None, "passed": False, "error": first_line(e, 200)})
     return results
@@ -120,7 +157,10 @@ def verify_seeded(kind: ArtifactKind, path: Path, source: Path, atol: float, tru
 
     row = {"file": path.name, "backend": kind.backends[0]}
     try:
-        seeded, reference = open_backend(kind.backends[0], path), open_backend(ARTIFACTS[kind.source].backends[0], source)
+        seeded, reference = (
+            open_backend(kind.backends[0], path),
+            open_backend(ARTIFACTS[kind.source].backends[0], source),
+        )
         results = []
         batches = BACKENDS[kind.backends[0]].batches
         for batch, trunc in [(b, None) for b in batches] + [(max(batches), truncation)]:
@@ -129,15 +169,31 @@ def verify_seeded(kind: ArtifactKind, path: Path, source: Path, atol: float, tru
             want = reference(seeded_latents(seeds, seeded.latent_dim, trunc), labels)
             err = np.abs(seeded.run_seeds(seeds, labels, trunc).astype(np.float64) - want)
             err = np.where(np.isnan(err), np.inf, err)
-            results.append({**row, "batch": batch, "truncation": trunc, "max_abs_error": float(err.max()),
-                            "mean_abs_error": float(err.mean()), "passed": bool(err.max() <= atol)})
+            results.append(
+                {
+                    **row,
+                    "batch": batch,
+                    "truncation": trunc,
+                    "max_abs_error": float(err.max()),
+                    "mean_abs_error": float(err.mean()),
+                    "passed": bool(err.max() <= atol),
+                }
+            )
         return results
     except GantoolError as e:
         return [{**row, "batch": None, "passed": False, "error": first_line(e, 200)}]
 
 
-def judge_variant(reference: Generator, candidate: Generator, samples: int, seed: int, max_mean: float,
-                  max_peak: float, evaluator=None, max_fid_change: Optional[float] = None) -> dict[str, Any]:
+def judge_variant(
+    reference: Generator,
+    candidate: Generator,
+    samples: int,
+    seed: int,
+    max_mean: float,
+    max_peak: float,
+    evaluator=None,
+    max_fid_change: Optional[float] = None,
+) -> dict[str, Any]:
     """A variant is judged by its images: pixel errors against the file it was made from on seeded
     samples and, given an Evaluator, the change in FID (same latents, same reference)."""
     meta = reference.metadata
@@ -150,8 +206,9 @@ def judge_variant(reference: Generator, candidate: Generator, samples: int, seed
     if evaluator is not None:
         fid_ref = evaluator.score(to_uint8(ref), labels, pr_samples=min(samples, 1000))["fid"]
         fid_got = evaluator.score(to_uint8(got), labels, pr_samples=min(samples, 1000))["fid"]
-        out.update({"fid_fp32": fid_ref, "fid": fid_got, "fid_change": fid_got - fid_ref,
-                    "gate_fid_change": max_fid_change})
+        out.update(
+            {"fid_fp32": fid_ref, "fid": fid_got, "fid_change": fid_got - fid_ref, "gate_fid_change": max_fid_change}
+        )
         if max_fid_change is not None:
             passed = passed and fid_got - fid_ref <= max_fid_change
     return {**out, "passed": bool(passed)}
@@ -167,6 +224,9 @@ def pixel_errors(reference: np.ndarray, candidate: np.ndarray) -> dict[str, floa
     levels); NaN counts as the worst."""
     diff = np.abs(candidate.astype(np.float64) - reference.astype(np.float64))
     diff = np.where(np.isfinite(diff), diff, 1.0)
-    return {"mean_pixel_error": float(diff.mean()), "max_pixel_error": float(diff.max()),
-            "peak_pixel_error": float(np.quantile(diff, PEAK_QUANTILE)),
-            "mean_pixel_error_levels": float(diff.mean() * 255)}
+    return {
+        "mean_pixel_error": float(diff.mean()),
+        "max_pixel_error": float(diff.max()),
+        "peak_pixel_error": float(np.quantile(diff, PEAK_QUANTILE)),
+        "mean_pixel_error_levels": float(diff.mean() * 255),
+    }

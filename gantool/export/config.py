@@ -49,8 +49,10 @@ class ExportConfig:
         for v in self.variants:
             if not any(k.variant == v and k.group in self.formats for k in ARTIFACTS.values()):
                 makers = sorted({k.group for k in ARTIFACTS.values() if k.variant == v})
-                raise GantoolError(f"--{v} variants exist for {', '.join(makers)} files: "
-                                   f"add one of {', '.join('--' + m for m in makers)}")
+                raise GantoolError(
+                    f"--{v} variants exist for {', '.join(makers)} files: "
+                    f"add one of {', '.join('--' + m for m in makers)}"
+                )
         if not OPSET_MIN <= self.opset <= OPSET_MAX:
             raise GantoolError(f"opset {self.opset} is outside the working range {OPSET_MIN}-{OPSET_MAX}")
         check_finite(self, "atol", "max_pixel_error", "max_peak_pixel_error", "max_fid_change")
@@ -72,9 +74,11 @@ class ExportConfig:
         """The table's rows this config asks for, plus the rows they are made from, in table order
         (a row's source always comes earlier in the table)."""
         plain = {k.group for k in ARTIFACTS.values() if k.variant == "fp32"}  # a group of variants only (--c) is
-        wanted = {k.name for k in ARTIFACTS.values()                              # made when its group is asked for
-                  if k.group in self.formats and (k.variant == "fp32" or k.variant in self.variants
-                                                  or k.group not in plain)}
+        wanted = {
+            k.name
+            for k in ARTIFACTS.values()  # made when its group is asked for
+            if k.group in self.formats and (k.variant == "fp32" or k.variant in self.variants or k.group not in plain)
+        }
         for name in list(wanted):
             while ARTIFACTS[name].source is not None:
                 name = ARTIFACTS[name].source
@@ -99,8 +103,9 @@ def parse_bytes(text: Optional[str], option: str) -> Optional[int]:
         raise GantoolError(f"{option} {given!r}: give a positive number of bytes, e.g. 98304, 96K or 1M")
     digits, scale = m.group(1).lstrip("0"), {"K": 1 << 10, "M": 1 << 20, "": 1}[m.group(2)]
     if len(digits) > 15 or int(digits) * scale > MAX_BUDGET:  # the length first: int() of 5,000 digits fails
-        raise GantoolError(f"{option} {given!r} is over the limit of {MAX_BUDGET >> 40} TiB; "
-                           "give the device's size, e.g. 96K or 1M")
+        raise GantoolError(
+            f"{option} {given!r} is over the limit of {MAX_BUDGET >> 40} TiB; give the device's size, e.g. 96K or 1M"
+        )
     return int(digits) * scale
 
 

@@ -60,13 +60,21 @@ def _lower(program, target: Target) -> dict[str, Any]:
         warnings.simplefilter("ignore")
         edge = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
         nodes = [n for n in edge.exported_program().graph_module.graph.nodes if n.op == "call_function"]
-        outside = sorted({getattr(n.target, "__name__", str(n.target)) for n in nodes
-                          if "call_delegate" not in str(n.target) and "getitem" not in str(n.target)})
+        outside = sorted(
+            {
+                getattr(n.target, "__name__", str(n.target))
+                for n in nodes
+                if "call_delegate" not in str(n.target) and "getitem" not in str(n.target)
+            }
+        )
         buffer = edge.to_executorch().buffer
     target.path.write_bytes(buffer)
-    say = (f"{len(outside)} op kind(s) outside the XNNPACK delegate: {', '.join(outside)}"
-           + (" (the int64 label lookup: XNNPACK has no gather)" if any("embedding" in o for o in outside) else "")
-           if outside else "every compute node runs in the XNNPACK delegate")
+    say = (
+        f"{len(outside)} op kind(s) outside the XNNPACK delegate: {', '.join(outside)}"
+        + (" (the int64 label lookup: XNNPACK has no gather)" if any("embedding" in o for o in outside) else "")
+        if outside
+        else "every compute node runs in the XNNPACK delegate"
+    )
     return {"outside_delegate": outside, "say": say, "max_batch": EXECUTORCH_MAX_BATCH}
 
 
@@ -79,8 +87,10 @@ def export_executorch_int8(job: ExportJob, target: Target) -> dict[str, Any]:
     """PT2E static int8 (XNNPACK quantizer: per-channel symmetric weights), calibrated on the same
     seeded latents as the ONNX int8 file, then XNNPACK-delegated."""
     with quiet_native_stderr():
-        from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (XNNPACKQuantizer,
-                                                                             get_symmetric_quantization_config)
+        from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+            XNNPACKQuantizer,
+            get_symmetric_quantization_config,
+        )
         from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
     program, inputs = _executorch_program(job, job.module)
@@ -104,8 +114,11 @@ def export_ort(job: ExportJob, target: Target) -> dict[str, Any]:
     from onnxruntime.tools.convert_onnx_models_to_ort import OptimizationStyle, convert_onnx_models_to_ort
 
     config = target.path.with_name(target.kind.companions[0])
-    with tempfile.TemporaryDirectory(dir=target.path.parent) as tmp, _env(
-            "ORT_CONVERT_ONNX_MODELS_TO_ORT_OPTIMIZATION_LEVEL", ORT_OPTIMIZATION_LEVEL), quiet_native_stderr():
+    with (
+        tempfile.TemporaryDirectory(dir=target.path.parent) as tmp,
+        _env("ORT_CONVERT_ONNX_MODELS_TO_ORT_OPTIMIZATION_LEVEL", ORT_OPTIMIZATION_LEVEL),
+        quiet_native_stderr(),
+    ):
         import onnx
 
         src, out = Path(tmp) / "model.onnx", Path(tmp) / "out"
@@ -144,5 +157,7 @@ def export_openvino(job: ExportJob, target: Target) -> dict[str, Any]:
 
     model = ov.convert_model(str(target.source))
     ov.save_model(model, str(target.path), compress_to_fp16=False)
-    return {"say": "judged by the pixel/FID gates: OpenVINO's CPU plugin computes in bf16 by default; "
-                   "verification also runs it with INFERENCE_PRECISION_HINT=f32"}
+    return {
+        "say": "judged by the pixel/FID gates: OpenVINO's CPU plugin computes in bf16 by default; "
+        "verification also runs it with INFERENCE_PRECISION_HINT=f32"
+    }

@@ -21,8 +21,14 @@ from gantool.artifacts import ARTIFACTS, ArtifactKind, resolve
 from gantool.artifacts.exportdir import FAILED_SUFFIX, MANIFEST, REPORT
 from gantool.core.console import say
 from gantool.core.errors import GantoolError, VerificationError
-from gantool.core.fileio import (check_writable_dir, new_staging_dir, path_lock, remove_stale_staging, sha256_file,
-                                 write_json_atomic)
+from gantool.core.fileio import (
+    check_writable_dir,
+    new_staging_dir,
+    path_lock,
+    remove_stale_staging,
+    sha256_file,
+    write_json_atomic,
+)
 from gantool.export.checks import judge, variant_evaluator
 from gantool.export.config import ExportConfig
 from gantool.export.publish import check_removals, existing_export, publish
@@ -49,8 +55,10 @@ def export(source: str | os.PathLike, cfg: ExportConfig, progress: bool = True) 
     ckpt = reference.checkpoint
     for kind in cfg.kinds():
         if kind.archs and ckpt.model.arch not in kind.archs:
-            raise GantoolError(f"--{kind.group} exports {' or '.join(kind.archs)} generators, and this checkpoint "
-                               f"holds a {ckpt.model.arch}; train with --arch {kind.archs[0]} (or --size nano)")
+            raise GantoolError(
+                f"--{kind.group} exports {' or '.join(kind.archs)} generators, and this checkpoint "
+                f"holds a {ckpt.model.arch}; train with --arch {kind.archs[0]} (or --size nano)"
+            )
         if kind.precheck is not None:  # seconds, before minutes of conversion that could only fail
             resolve(kind.precheck)(ckpt.generator(), cfg)
     out = Path(cfg.out_dir)
@@ -60,19 +68,27 @@ def export(source: str | os.PathLike, cfg: ExportConfig, progress: bool = True) 
         existing = existing_export(out, ckpt.sha256, cfg.force)
         check_removals(out, existing, {n for k in cfg.kinds() for n in (k.file, *k.all_companions)}, cfg.force)
         quant, quant_note = quantization_form(ckpt.generator())
-        job = ExportJob(module=wrap(inference_form(ckpt.generator()), ckpt.conditional),
-                        quant_module=None if quant is None else wrap(quant, ckpt.conditional), quant_note=quant_note,
-                        inputs=example_inputs(ckpt.model.latent_dim, ckpt.model.num_classes),
-                        input_names=list(reference.metadata["inputs"]), cfg=cfg,
-                        metadata=build_metadata(ckpt, artifact_format="onnx", variant="fp32", opset=cfg.opset))
+        job = ExportJob(
+            module=wrap(inference_form(ckpt.generator()), ckpt.conditional),
+            quant_module=None if quant is None else wrap(quant, ckpt.conditional),
+            quant_note=quant_note,
+            inputs=example_inputs(ckpt.model.latent_dim, ckpt.model.num_classes),
+            input_names=list(reference.metadata["inputs"]),
+            cfg=cfg,
+            metadata=build_metadata(ckpt, artifact_format="onnx", variant="fp32", opset=cfg.opset),
+        )
         staging = new_staging_dir(out)
         try:
             report = new_report(cfg, str(ckpt.path), ckpt.sha256)
             made: dict[str, Path] = {}
             judging = _Judge(cfg, ckpt, report, progress)
             for kind in cfg.kinds():
-                target = Target(kind, staging / kind.file, made.get(kind.source or ""),
-                                {**job.metadata, "artifact_format": kind.group, "variant": kind.variant})
+                target = Target(
+                    kind,
+                    staging / kind.file,
+                    made.get(kind.source or ""),
+                    {**job.metadata, "artifact_format": kind.group, "variant": kind.variant},
+                )
                 say(progress, f"making {kind.file}")
                 notes = make(kind, job, target)
                 if notes:
@@ -85,8 +101,10 @@ def export(source: str | os.PathLike, cfg: ExportConfig, progress: bool = True) 
             raise
         except OSError as e:  # disk full, quota, a folder gone: the previous export is untouched
             where = f": {e.filename}" if e.filename else ""
-            raise GantoolError(f"could not write the export ({e.strerror or e}{where}); {str(out)!r} is unchanged: "
-                               "free some space or choose another --out") from None
+            raise GantoolError(
+                f"could not write the export ({e.strerror or e}{where}); {str(out)!r} is unchanged: "
+                "free some space or choose another --out"
+            ) from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     if not report["passed"]:
@@ -102,8 +120,9 @@ def make(kind: ArtifactKind, job, target) -> Optional[dict]:
     try:
         notes = resolve(kind.maker)(job, target)
     except ModuleNotFoundError as e:
-        raise GantoolError(f"--{kind.group} needs {e.name}, which is not installed: "
-                           f"pip install 'gantool[{kind.extra or 'export'}]'") from None
+        raise GantoolError(
+            f"--{kind.group} needs {e.name}, which is not installed: pip install 'gantool[{kind.extra or 'export'}]'"
+        ) from None
     if kind.sidecar:
         write_json_atomic(target.path.with_name(kind.sidecar), target.metadata)
     read_metadata(target.path)
@@ -123,8 +142,9 @@ class _Judge:
         if kind.gated or cfg.verify:
             against = made[kind.source].name if kind.gated or kind.seeded else "PyTorch eager"
             say(self.progress, f"verifying {kind.file} against {against}")
-        results, judged = judge(kind, path, made, reference, cfg, self.evaluator() if kind.gated else None,
-                                exact=cfg.verify)
+        results, judged = judge(
+            kind, path, made, reference, cfg, self.evaluator() if kind.gated else None, exact=cfg.verify
+        )
         self.report["results"] += results
         self.report["variants"] += judged
         for v in judged:
@@ -139,9 +159,11 @@ class _Judge:
         if v.get("why"):
             return f"{v['file']} misses its gate on {v['backend']}: {v['why']}; nothing was written. Drop {option}"
         fid = f", FID change {v['fid_change']:+.2f}" if "fid_change" in v else ""
-        return (f"the {kind.name} variant misses the gate on {v['backend']}: mean pixel error "
-                f"{v['mean_pixel_error']:.4f} (max {cfg.max_pixel_error}), peak {v['peak_pixel_error']:.4f} "
-                f"(max {cfg.max_peak_pixel_error}){fid}; nothing was written. Drop {option} or raise the gate")
+        return (
+            f"the {kind.name} variant misses the gate on {v['backend']}: mean pixel error "
+            f"{v['mean_pixel_error']:.4f} (max {cfg.max_pixel_error}), peak {v['peak_pixel_error']:.4f} "
+            f"(max {cfg.max_peak_pixel_error}){fid}; nothing was written. Drop {option} or raise the gate"
+        )
 
     def evaluator(self):
         """The Evaluator that scores FID changes, or None (and why, in the report); built once."""
@@ -150,8 +172,9 @@ class _Judge:
         return self._evaluator or None
 
 
-def _finish(staging: Path, out: Path, existing, made: dict[str, Path], report: dict, ckpt,
-            cfg: ExportConfig) -> tuple[dict[str, Path], list[str]]:
+def _finish(
+    staging: Path, out: Path, existing, made: dict[str, Path], report: dict, ckpt, cfg: ExportConfig
+) -> tuple[dict[str, Path], list[str]]:
     """Name failed files *.failed, write the report and manifest, move the export in."""
     failed = {r["file"] for r in report["results"] + report["variants"] if not r["passed"]}
     entries = {}
@@ -162,9 +185,13 @@ def _finish(staging: Path, out: Path, existing, made: dict[str, Path], report: d
             if final != name:
                 os.replace(staging / name, staging / final)
             p = staging / final
-            entries[final] = {"kind": kind, "sha256": sha256_file(p), "size": p.stat().st_size,
-                              **({"failed": True} if final != name else {}),
-                              **({"companion": True} if name != path.name else {})}
+            entries[final] = {
+                "kind": kind,
+                "sha256": sha256_file(p),
+                "size": p.stat().st_size,
+                **({"failed": True} if final != name else {}),
+                **({"companion": True} if name != path.name else {}),
+            }
     for leftover in set(os.listdir(staging)) - set(entries):  # a maker's scratch files never ship
         p = staging / leftover
         shutil.rmtree(p) if p.is_dir() else p.unlink()
@@ -172,11 +199,17 @@ def _finish(staging: Path, out: Path, existing, made: dict[str, Path], report: d
     if removed:
         report["removed"] = removed
     write_json_atomic(staging / REPORT, {**report, "files": sorted(entries)})
-    write_json_atomic(staging / MANIFEST, {
-        "gantool_version": __version__,
-        "checkpoint": {"path": str(Path(ckpt.path).resolve()), "sha256": ckpt.sha256},
-        "model": ckpt.train.to_dict()["model"], "export_config": cfg.to_dict(), "files": entries,
-        "report": REPORT})
+    write_json_atomic(
+        staging / MANIFEST,
+        {
+            "gantool_version": __version__,
+            "checkpoint": {"path": str(Path(ckpt.path).resolve()), "sha256": ckpt.sha256},
+            "model": ckpt.train.to_dict()["model"],
+            "export_config": cfg.to_dict(),
+            "files": entries,
+            "report": REPORT,
+        },
+    )
     publish(staging, out, list(entries), existing)
     delivered = {e["kind"]: out / n for n, e in entries.items() if not e.get("failed") and not e.get("companion")}
     return delivered, removed

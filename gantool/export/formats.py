@@ -67,14 +67,23 @@ def export_onnx(job: ExportJob, target: Target) -> None:
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            job.module, job.inputs, str(target.path), dynamo=True, opset_version=job.cfg.opset,
-            input_names=job.input_names, output_names=["image"],
-            dynamic_shapes=dynamic_batch(job.input_names), verbose=False, external_data=False,
+            job.module,
+            job.inputs,
+            str(target.path),
+            dynamo=True,
+            opset_version=job.cfg.opset,
+            input_names=job.input_names,
+            output_names=["image"],
+            dynamic_shapes=dynamic_batch(job.input_names),
+            verbose=False,
+            external_data=False,
         )
     model = onnx.load(str(target.path))
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
     if opset != job.cfg.opset:
-        raise GantoolError(f"the exporter wrote opset {opset}, not {job.cfg.opset}; choose an opset in the working range")
+        raise GantoolError(
+            f"the exporter wrote opset {opset}, not {job.cfg.opset}; choose an opset in the working range"
+        )
     set_onnx_metadata(model, target.metadata)
     onnx.save(model, str(target.path))
     onnx.checker.check_model(str(target.path), full_check=True)  # also runs strict shape inference

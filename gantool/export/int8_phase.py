@@ -64,9 +64,10 @@ class _Graph:
             from onnx import shape_inference
 
             inferred = shape_inference.infer_shapes(self.model)
-            self._shapes = {v.name: [d.dim_value if d.HasField("dim_value") else None
-                                     for d in v.type.tensor_type.shape.dim]
-                            for v in list(inferred.graph.value_info) + list(inferred.graph.input)}
+            self._shapes = {
+                v.name: [d.dim_value if d.HasField("dim_value") else None for d in v.type.tensor_type.shape.dim]
+                for v in list(inferred.graph.value_info) + list(inferred.graph.input)
+            }
         dims = self._shapes.get(tensor)
         if dims is None or len(dims) != 4 or not all(dims[2:]):
             return None
@@ -101,8 +102,9 @@ def to_phase_form(model: Any) -> int:
     for block in blocks:
         nodes = _phase_nodes(g, block)
         new_nodes[id(block["conv"])] = nodes
-        dropped.update(id(n) for n in (block["conv"], block["q1"], block["dq1"], block["d2s"], block["q2"],
-                                       *block["extra"]))
+        dropped.update(
+            id(n) for n in (block["conv"], block["q1"], block["dq1"], block["d2s"], block["q2"], *block["extra"])
+        )
     widened = _widen_last_conv(g)
     _requantize_before_reshapes(g, dropped)
     flat = []
@@ -128,9 +130,14 @@ def _requantize_before_reshapes(g: _Graph, dropped: set[int]) -> None:
         relu = g.one_consumer(reshape.output[0], "Relu")
         q2 = g.one_consumer((relu or reshape).output[0], "QuantizeLinear")
         src = g.producer.get(q1.input[0]) if q1 is not None and q1.op_type == "QuantizeLinear" else None
-        if src is None or src.op_type not in ("Gemm", "Conv") or q2 is None or id(q1) in dropped \
-                or (relu is not None and not _zero_point_zero(g, q2)) \
-                or any(len(g.consumers.get(t, [])) != 1 for t in (q1.output[0], dq.output[0])):
+        if (
+            src is None
+            or src.op_type not in ("Gemm", "Conv")
+            or q2 is None
+            or id(q1) in dropped
+            or (relu is not None and not _zero_point_zero(g, q2))
+            or any(len(g.consumers.get(t, [])) != 1 for t in (q1.output[0], dq.output[0]))
+        ):
             continue
         q1.input[1:] = list(q2.input[1:])  # the Gemm's output quantized with the post-ReLU parameters
         reshape.input[0] = q1.output[0]
@@ -173,16 +180,32 @@ def _match(g: _Graph, d2s) -> Optional[dict]:
     if wdq is None or bdq is None or wdq.op_type != "DequantizeLinear" or bdq.op_type != "DequantizeLinear":
         return None
     w = g.array(wdq.input[0])
-    if w is None or w.ndim != 4 or w.shape[2:] != (3, 3) or w.shape[0] % 4 \
-            or list(conv_attrs.get("pads", [0] * 4)) != [1, 1, 1, 1] or conv_attrs.get("group", 1) != 1 \
-            or list(conv_attrs.get("strides", [1, 1])) != [1, 1] or list(conv_attrs.get("dilations", [1, 1])) != [1, 1]:
+    if (
+        w is None
+        or w.ndim != 4
+        or w.shape[2:] != (3, 3)
+        or w.shape[0] % 4
+        or list(conv_attrs.get("pads", [0] * 4)) != [1, 1, 1, 1]
+        or conv_attrs.get("group", 1) != 1
+        or list(conv_attrs.get("strides", [1, 1])) != [1, 1]
+        or list(conv_attrs.get("dilations", [1, 1])) != [1, 1]
+    ):
         return None
     hw = g.spatial(conv.input[0])
     if hw is None:
         return None
     relu = _float_relu_after(g, q2.output[0])  # D2S -> Q -> DQ -> Relu -> Q: the block's real output
-    return {"conv": conv, "q1": q1, "dq1": dq1, "d2s": d2s, "q2": relu[-1] if relu else q2, "wdq": wdq, "bdq": bdq,
-            "hw": hw, "extra": [q2, *relu[:-1]] if relu else []}
+    return {
+        "conv": conv,
+        "q1": q1,
+        "dq1": dq1,
+        "d2s": d2s,
+        "q2": relu[-1] if relu else q2,
+        "wdq": wdq,
+        "bdq": bdq,
+        "hw": hw,
+        "extra": [q2, *relu[:-1]] if relu else [],
+    }
 
 
 def _phase_nodes(g: _Graph, block: dict) -> list:
@@ -201,8 +224,19 @@ def _phase_nodes(g: _Graph, block: dict) -> list:
             w_in = _sliced_dq(g, wdq, w_ab, idx, nodes, f"w{a}{b}")
             b_in = _sliced_dq(g, bdq, g.array(bdq.input[0])[idx], idx, nodes, f"b{a}{b}")
             y = g.name(f"conv{a}{b}")
-            nodes.append(helper.make_node("Conv", [conv.input[0], w_in, b_in], [y], name=y, kernel_shape=[2, 2],
-                                          pads=[1 - a, 1 - b, a, b], strides=[1, 1], dilations=[1, 1], group=1))
+            nodes.append(
+                helper.make_node(
+                    "Conv",
+                    [conv.input[0], w_in, b_in],
+                    [y],
+                    name=y,
+                    kernel_shape=[2, 2],
+                    pads=[1 - a, 1 - b, a, b],
+                    strides=[1, 1],
+                    dilations=[1, 1],
+                    group=1,
+                )
+            )
             yq = g.name(f"q{a}{b}")
             nodes.append(helper.make_node("QuantizeLinear", [y, *q2.input[1:]], [yq], name=yq))
             phases[a, b] = yq
@@ -249,8 +283,10 @@ def _interleave(g: _Graph, phases: dict, output: str, c: int, h: int, w: int) ->
 
     rows = []
     for a in (0, 1):
-        pair = [node("Unsqueeze", [node("Transpose", [phases[a, b]], "nhwc", perm=[0, 2, 3, 1]), axes(3)], "unsq")
-                for b in (0, 1)]  # 2 x (N, H, W, 1, C)
+        pair = [
+            node("Unsqueeze", [node("Transpose", [phases[a, b]], "nhwc", perm=[0, 2, 3, 1]), axes(3)], "unsq")
+            for b in (0, 1)
+        ]  # 2 x (N, H, W, 1, C)
         row = node("Reshape", [node("Concat", pair, "cat_w", axis=3), shape(-1, h, 2 * w, c)], "row")  # (N, H, 2W, C)
         rows.append(node("Unsqueeze", [row, axes(2)], "unsq"))  # (N, H, 1, 2W, C)
     nhwc = node("Reshape", [node("Concat", rows, "cat_h", axis=2), shape(-1, 2 * h, 2 * w, c)], "image")
@@ -267,13 +303,21 @@ def _widen_last_conv(g: _Graph) -> dict:
     for conv in [n for n in g.graph.node if n.op_type == "Conv" and len(n.input) >= 3]:
         q = g.one_consumer(conv.output[0], "QuantizeLinear")
         wdq, bdq = g.producer.get(conv.input[1]), g.producer.get(conv.input[2])
-        if q is None or wdq is None or bdq is None or "DequantizeLinear" != wdq.op_type or "DequantizeLinear" != bdq.op_type:
+        if (
+            q is None
+            or wdq is None
+            or bdq is None
+            or "DequantizeLinear" != wdq.op_type
+            or "DequantizeLinear" != bdq.op_type
+        ):
             continue
         w, bias = g.array(wdq.input[0]), g.array(bdq.input[0])
         if w is None or bias is None or w.ndim != 4 or w.shape[0] >= MIN_VNNI_OUTPUTS or w.shape[1] % 4:
             continue
         n, extra = w.shape[0], MIN_VNNI_OUTPUTS - w.shape[0]
-        idx = np.concatenate([np.arange(n), np.zeros(extra, dtype=np.int64)])  # scales of the extra channels: channel 0's
+        idx = np.concatenate(
+            [np.arange(n), np.zeros(extra, dtype=np.int64)]
+        )  # scales of the extra channels: channel 0's
         nodes = []
         w_in = _sliced_dq(g, wdq, np.concatenate([w, np.zeros((extra,) + w.shape[1:], w.dtype)]), idx, nodes, "w16")
         b_in = _sliced_dq(g, bdq, np.concatenate([bias, np.zeros(extra, bias.dtype)]), idx, nodes, "b16")
@@ -281,10 +325,19 @@ def _widen_last_conv(g: _Graph) -> dict:
         attrs = {a.name: helper.get_attribute_value(a) for a in conv.attribute}
         nodes.append(helper.make_node("Conv", [conv.input[0], w_in, b_in], [y], name=y, **attrs))
         nodes.append(helper.make_node("QuantizeLinear", [y, *q.input[1:]], [yq], name=yq))
-        nodes.append(helper.make_node("Slice", [yq, g.const("starts", np.array([0], np.int64)),
-                                                g.const("ends", np.array([n], np.int64)),
-                                                g.const("axes", np.array([1], np.int64))], [q.output[0]],
-                                      name=g.name("image_channels")))
+        nodes.append(
+            helper.make_node(
+                "Slice",
+                [
+                    yq,
+                    g.const("starts", np.array([0], np.int64)),
+                    g.const("ends", np.array([n], np.int64)),
+                    g.const("axes", np.array([1], np.int64)),
+                ],
+                [q.output[0]],
+                name=g.name("image_channels"),
+            )
+        )
         out[id(conv)], out[id(q)] = nodes, []
     return out
 

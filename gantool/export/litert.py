@@ -28,8 +28,9 @@ from gantool.export.wrapper import example_inputs
 from gantool.runtime.latents import seeded_inputs
 
 TFLITE_BATCH = 1
-NOTE = (f"fixed batch {TFLITE_BATCH} (litert-torch bakes the batch into the graph); the runtime runs any n "
-        "in chunks of it")
+NOTE = (
+    f"fixed batch {TFLITE_BATCH} (litert-torch bakes the batch into the graph); the runtime runs any n in chunks of it"
+)
 
 
 def export_tflite(job: ExportJob, target: Target) -> dict[str, Any]:

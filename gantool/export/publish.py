@@ -33,8 +33,10 @@ def existing_export(out: Path, ckpt_sha: str, force: bool) -> Optional[ExportDir
     except UnsafeExportDir:  # a link or a path out of the folder: said as it is
         raise
     except GantoolError as e:
-        raise GantoolError(f"{str(out)!r} holds a damaged {MANIFEST}, so gantool cannot tell which files it wrote "
-                           f"({e}); move the folder aside or choose another --out") from None
+        raise GantoolError(
+            f"{str(out)!r} holds a damaged {MANIFEST}, so gantool cannot tell which files it wrote "
+            f"({e}); move the folder aside or choose another --out"
+        ) from None
     if existing is None:
         if any(out.iterdir()):
             raise GantoolError(f"{str(out)!r} is not empty and holds no gantool export; choose another --out")
@@ -50,12 +52,15 @@ def check_removals(out: Path, existing: Optional[ExportDir], planned: set[str], 
     weights would sit beside the new model.onnx, looking current: a trap; refusing says it instead.)"""
     if existing is None or force:
         return
-    gone = sorted(name for name in existing.entries
-                  if name not in planned and name.removesuffix(FAILED_SUFFIX) not in planned)
+    gone = sorted(
+        name for name in existing.entries if name not in planned and name.removesuffix(FAILED_SUFFIX) not in planned
+    )
     if gone:
         shown = ", ".join(gone[:6]) + (f" and {len(gone) - 6} more" if len(gone) > 6 else "")
-        raise GantoolError(f"{str(out)!r} holds {shown} from its earlier export, which this export does not make "
-                           "again; ask for those formats too, or pass --force to remove them")
+        raise GantoolError(
+            f"{str(out)!r} holds {shown} from its earlier export, which this export does not make "
+            "again; ask for those formats too, or pass --force to remove them"
+        )
 
 
 def check_in_the_way(out: Path, names: list[str], existing: Optional[ExportDir]) -> None:
@@ -66,8 +71,10 @@ def check_in_the_way(out: Path, names: list[str], existing: Optional[ExportDir])
         if not (p.exists() or p.is_symlink()):
             continue
         if p.is_symlink() or not p.is_file() or name not in ours:
-            raise GantoolError(f"{str(p)!r} is in the way and was not written by gantool; "
-                               "move it or choose another --out (--force never replaces it)")
+            raise GantoolError(
+                f"{str(p)!r} is in the way and was not written by gantool; "
+                "move it or choose another --out (--force never replaces it)"
+            )
 
 
 def publish(staging: Path, out: Path, names: list[str], existing: Optional[ExportDir]) -> list[str]:

@@ -33,8 +33,13 @@ def numbers_available() -> bool:
         return False
 
 
-def verify(export_dir: str | os.PathLike, checkpoint: Optional[str | os.PathLike] = None,
-           atol: Optional[float] = None, progress: bool = True, numbers: Optional[bool] = None) -> dict[str, Any]:
+def verify(
+    export_dir: str | os.PathLike,
+    checkpoint: Optional[str | os.PathLike] = None,
+    atol: Optional[float] = None,
+    progress: bool = True,
+    numbers: Optional[bool] = None,
+) -> dict[str, Any]:
     """Hashes against the manifest, then (numbers=True, or None with torch installed) the numbers
     against the checkpoint. Returns the report; VerificationError (exit 1) if anything failed."""
     out = Path(export_dir)
@@ -71,7 +76,8 @@ def _check_numbers(d, cfg: ExportConfig, checkpoint, report: dict, progress: boo
     ckpt_path = Path(checkpoint) if checkpoint else Path(d.checkpoint_path)
     if not ckpt_path.is_file():
         raise GantoolFileNotFoundError(
-            f"checkpoint {str(ckpt_path)!r} (the export's source) is missing; pass --checkpoint PATH")
+            f"checkpoint {str(ckpt_path)!r} (the export's source) is missing; pass --checkpoint PATH"
+        )
     if sha256_file(ckpt_path) != d.checkpoint_sha256:
         raise GantoolError(f"checkpoint {str(ckpt_path)!r} is not the one this export came from (SHA-256 differs)")
     say(progress, f"verifying {', '.join(p.name for p in d.files.values())}")

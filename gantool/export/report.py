@@ -13,8 +13,16 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def new_report(cfg: ExportConfig, ckpt_path: str, ckpt_sha: str) -> dict[str, Any]:
-    return {"gantool_version": __version__, "atol": cfg.atol, "checkpoint": ckpt_path,
-            "checkpoint_sha256": ckpt_sha, "verified": cfg.verify, "results": [], "variants": [], "notes": {}}
+    return {
+        "gantool_version": __version__,
+        "atol": cfg.atol,
+        "checkpoint": ckpt_path,
+        "checkpoint_sha256": ckpt_sha,
+        "verified": cfg.verify,
+        "results": [],
+        "variants": [],
+        "notes": {},
+    }
 
 
 def passed(report: dict) -> bool:
@@ -28,9 +36,11 @@ def failure_line(report: dict, path: Path) -> str:
         what = f"{', '.join(changed)} changed since export (SHA-256 differs from {MANIFEST})"
     elif bad:
         worst = bad[0]
-        what = (f"{worst['file']} on {worst['backend']} (batch {worst['batch']}): "
-                + (f"max abs error {worst['max_abs_error']:.3g} > atol {report['atol']:g}"
-                   if "max_abs_error" in worst else worst.get("error", "does not load")))
+        what = f"{worst['file']} on {worst['backend']} (batch {worst['batch']}): " + (
+            f"max abs error {worst['max_abs_error']:.3g} > atol {report['atol']:g}"
+            if "max_abs_error" in worst
+            else worst.get("error", "does not load")
+        )
     else:
         worst = next(v for v in report["variants"] if not v["passed"])
         what = f"{worst['file']} misses its pixel-error gate"

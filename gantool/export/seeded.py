@@ -58,8 +58,11 @@ class _Graph:
     def box_muller(self, keys: str, d: int, start: int) -> str:
         """keys (N, 1) int64 -> (N, D) float32 normals from counters start .. start + 2D - 1."""
         x = self.mix(self.op("BitwiseXor", keys, self.const(counters(2 * d, start)[None, :], np.int64)))
-        u = self.op("Mul", self.op("Add", self.op("Cast", x, to=11), self.const(0.5, np.float64)),
-                    self.const(1.0 / 2**31, np.float64))  # (N, 2D) float64 in (0, 1)
+        u = self.op(
+            "Mul",
+            self.op("Add", self.op("Cast", x, to=11), self.const(0.5, np.float64)),
+            self.const(1.0 / 2**31, np.float64),
+        )  # (N, 2D) float64 in (0, 1)
         u1 = self.op("Slice", u, self.const([0], np.int64), self.const([d], np.int64), self.const([1], np.int64))
         u2 = self.op("Slice", u, self.const([d], np.int64), self.const([2 * d], np.int64), self.const([1], np.int64))
         r = self.op("Sqrt", self.op("Mul", self.op("Log", u1), self.const(-2.0, np.float64)))
@@ -82,10 +85,15 @@ def latent_model(latent_dim: int, opset: int):
     z_out = _truncation(g, keys, z, latent_dim)
     truncation = helper.make_tensor("truncation", TensorProto.FLOAT, [1], [0.0])
     graph = helper.make_graph(
-        g.nodes + [helper.make_node("Identity", [z_out], ["z"])], "gantool_seeded_latents",
-        [helper.make_tensor_value_info("seed", TensorProto.INT64, ["N"]),
-         helper.make_tensor_value_info("truncation", TensorProto.FLOAT, [1])],
-        [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["N", latent_dim])], g.inits + [truncation])
+        g.nodes + [helper.make_node("Identity", [z_out], ["z"])],
+        "gantool_seeded_latents",
+        [
+            helper.make_tensor_value_info("seed", TensorProto.INT64, ["N"]),
+            helper.make_tensor_value_info("truncation", TensorProto.FLOAT, [1]),
+        ],
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["N", latent_dim])],
+        g.inits + [truncation],
+    )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
 
 
@@ -99,14 +107,20 @@ def _truncation(g: _Graph, keys: str, z: str, d: int) -> str:
     zt = z
     for r in range(1, TRUNCATION_ROUNDS):
         cand = inner.box_muller(keys, d, r * 2 * d)
-        take = inner.op("And", inner.op("Greater", inner.op("Abs", zt), t),
-                        inner.op("LessOrEqual", inner.op("Abs", cand), t))
+        take = inner.op(
+            "And", inner.op("Greater", inner.op("Abs", zt), t), inner.op("LessOrEqual", inner.op("Abs", cand), t)
+        )
         zt = inner.op("Where", take, cand, zt)
     zt = inner.op("Clip", zt, inner.op("Neg", t), t)
-    then_branch = helper.make_graph(inner.nodes, "truncate", [], [helper.make_tensor_value_info(zt, TensorProto.FLOAT, None)],
-                                    inner.inits)
-    else_branch = helper.make_graph([helper.make_node("Identity", [z], ["seeded_untruncated"])], "plain", [],
-                                    [helper.make_tensor_value_info("seeded_untruncated", TensorProto.FLOAT, None)])
+    then_branch = helper.make_graph(
+        inner.nodes, "truncate", [], [helper.make_tensor_value_info(zt, TensorProto.FLOAT, None)], inner.inits
+    )
+    else_branch = helper.make_graph(
+        [helper.make_node("Identity", [z], ["seeded_untruncated"])],
+        "plain",
+        [],
+        [helper.make_tensor_value_info("seeded_untruncated", TensorProto.FLOAT, None)],
+    )
     return g.op("If", g.op("Greater", t, g.const(0.0, np.float32)), then_branch=then_branch, else_branch=else_branch)
 
 
@@ -126,8 +140,7 @@ def make_seeded(job: ExportJob, target: Target) -> dict[str, Any]:
             latents.opset_import.append(o)
     merged = compose.merge_models(latents, generator, io_map=[("z", "z")])
     inputs = [i.name for i in merged.graph.input if i.name != "truncation"]
-    meta = {**target.metadata, "inputs": inputs, "latent_algorithm": LATENT_ALGORITHM,
-            "truncation_input": "truncation"}
+    meta = {**target.metadata, "inputs": inputs, "latent_algorithm": LATENT_ALGORITHM, "truncation_input": "truncation"}
     for key in ("fp32_ops", "quantized_ops"):
         meta.pop(key, None)
     set_onnx_metadata(merged, meta)

@@ -4,8 +4,8 @@ fp16: weights and compute in float16 wherever onnxruntime's CPU provider has a
 float16 kernel; ops without one stay float32 behind Cast nodes (found by trying
 to load the model). Inputs and outputs stay float32.
 
-int8: static QDQ quantisation (per-tensor int8 weights, per-channel for narrow models, uint8 activations: VNNI's u8 x s8),
-calibrated (MinMax) on activations from seeded latents, built from the architecture's
+int8: static QDQ quantisation (per-tensor int8 weights, per-channel for narrow models, uint8 activations:
+VNNI's u8 x s8), calibrated (MinMax) on activations from seeded latents, built from the architecture's
 quantization form when it has one (DCGAN: ConvTranspose -> sub-pixel Conv, since onnxruntime has
 no int8 ConvTranspose), which is first checked equal to the fp32 file; its quantized sub-pixel
 convolutions are then run as four 2x2 phase convolutions each (gantool.export.int8_phase: no zero
@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 
-
 from gantool.core.errors import GantoolError, first_line
 from gantool.export.formats import ExportJob, Target, set_onnx_metadata
 from gantool.export.int8_phase import to_phase_form
@@ -49,8 +48,9 @@ def make_fp16(job: ExportJob, target: Target) -> dict[str, Any]:
     model = onnx.load(str(src))
     blocked: set[str] = set()
     for _ in range(32):  # each round blocks one op type that has no fp16 CPU kernel
-        half = convert_float_to_float16(model, keep_io_types=True,
-                                        op_block_list=list(DEFAULT_OP_BLOCK_LIST) + sorted(blocked))
+        half = convert_float_to_float16(
+            model, keep_io_types=True, op_block_list=list(DEFAULT_OP_BLOCK_LIST) + sorted(blocked)
+        )
         try:
             open_session(half.SerializeToString())
             break
@@ -74,7 +74,9 @@ def make_int8(job: ExportJob, target: Target) -> dict[str, Any]:
     src, dst, meta = target.source, target.path, target.metadata
     calibration, seed = job.cfg.calibration_samples, job.cfg.seed
     feeds = seeded_inputs(calibration, meta["latent_dim"], meta["num_classes"], seed=seed + 1)
-    notes = {"quantized_ops": QUANTIZED_OPS, "say": job.quant_note} if job.quant_note else {"quantized_ops": QUANTIZED_OPS}
+    notes = (
+        {"quantized_ops": QUANTIZED_OPS, "say": job.quant_note} if job.quant_note else {"quantized_ops": QUANTIZED_OPS}
+    )
 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
@@ -93,8 +95,14 @@ def make_int8(job: ExportJob, target: Target) -> dict[str, Any]:
         prepped = Path(tmp) / "prepped.onnx"
         quant_pre_process(str(src), str(prepped))
         quantize_static(
-            str(prepped), str(dst), Reader(), quant_format=QuantFormat.QDQ, per_channel=per_channel(meta),
-            weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8, reduce_range=True,
+            str(prepped),
+            str(dst),
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=per_channel(meta),
+            weight_type=QuantType.QInt8,
+            activation_type=QuantType.QUInt8,
+            reduce_range=True,
             op_types_to_quantize=QUANTIZED_OPS,
             extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
         )
@@ -123,9 +131,11 @@ def check_weight_range(model) -> None:
             if worst > WEIGHT_LIMIT:
                 import onnxruntime
 
-                raise GantoolError(f"the int8 file's weight {init.name!r} reaches {worst}, past {WEIGHT_LIMIT}, so x86 "
-                                   f"CPUs without VNNI would saturate it: onnxruntime {onnxruntime.__version__}'s "
-                                   "quantizer ignored reduce_range; drop --int8 or use another onnxruntime")
+                raise GantoolError(
+                    f"the int8 file's weight {init.name!r} reaches {worst}, past {WEIGHT_LIMIT}, so x86 "
+                    f"CPUs without VNNI would saturate it: onnxruntime {onnxruntime.__version__}'s "
+                    "quantizer ignored reduce_range; drop --int8 or use another onnxruntime"
+                )
 
 
 def per_channel(meta: dict[str, Any]) -> bool:
@@ -149,15 +159,18 @@ def _make_dynamic_int8(src: Path, dst: Path, meta: dict[str, Any]) -> dict[str, 
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"],
-                     reduce_range=True)  # 7-bit weights: no int16 saturation on AVX2 (see the module's docstring)
+    quantize_dynamic(
+        str(src), str(dst), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"], reduce_range=True
+    )  # 7-bit weights: no int16 saturation on AVX2 (see the module's docstring)
     model = onnx.load(str(dst))
     check_weight_range(model)
     set_onnx_metadata(model, {**meta, "quantized_ops": ["MatMul", "Gemm"], "quantization": "dynamic"})
     onnx.save(model, str(dst))
     onnx.checker.check_model(str(dst), full_check=True)
-    return {"quantized_ops": ["MatMul", "Gemm"], "say": "matrix products only: dynamic int8 (int8 weights, "
-                                                        "activations quantized per call)"}
+    return {
+        "quantized_ops": ["MatMul", "Gemm"],
+        "say": "matrix products only: dynamic int8 (int8 weights, activations quantized per call)",
+    }
 
 
 def _quantization_source(job: ExportJob, target: Target, path: Path) -> Path:
@@ -173,8 +186,10 @@ def _quantization_source(job: ExportJob, target: Target, path: Path) -> Path:
     for feeds in verification_feeds(target.metadata, 64, job.cfg.seed):
         err = float(np.abs(form(feeds["z"], feeds.get("label")) - fp32(feeds["z"], feeds.get("label"))).max())
         if not err <= job.cfg.atol:
-            raise GantoolError(f"the int8-friendly form differs from model.onnx by {err:.3g} > atol {job.cfg.atol:g}; "
-                               "please report this")
+            raise GantoolError(
+                f"the int8-friendly form differs from model.onnx by {err:.3g} > atol {job.cfg.atol:g}; "
+                "please report this"
+            )
     return path
 
 
@@ -191,7 +206,7 @@ def _toposort(graph) -> None:
             available.update(n.output)
         pending = [n for n in pending if n not in ready]
     nodes = [type(n)() for n in ordered]
-    for new, old in zip(nodes, ordered):
+    for new, old in zip(nodes, ordered, strict=True):
         new.CopyFrom(old)
     del graph.node[:]
     graph.node.extend(nodes)

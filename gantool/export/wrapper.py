@@ -28,8 +28,9 @@ def quantization_form(generator: nn.Module) -> tuple[nn.Module | None, str]:
     if not callable(rewrite):
         return None, ""
     try:
-        return rewrite(), ("ConvTranspose layers quantized in their sub-pixel form and run as 2x2 phase "
-                           "convolutions (integer kernels)")
+        return rewrite(), (
+            "ConvTranspose layers quantized in their sub-pixel form and run as 2x2 phase convolutions (integer kernels)"
+        )
     except ValueError as e:
         return None, f"{e}: onnxruntime has no int8 ConvTranspose, so the int8 file will not be faster than fp32"
 

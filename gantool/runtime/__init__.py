@@ -1,7 +1,7 @@
 """The torch-free runtime: numpy + onnxruntime + pillow only. Never imports torch.
 
-    from gantool.runtime import Sampler
-    images = Sampler("model.onnx").sample(16, seed=0)   # (16, 28, 28) uint8
+from gantool.runtime import Sampler
+images = Sampler("model.onnx").sample(16, seed=0)   # (16, 28, 28) uint8
 """
 
 from gantool.runtime.generator import Generator, to_uint8

@@ -15,8 +15,10 @@ from gantool.core.fileio import sha256_file
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "models"
 # name -> SHA-256 of the file `make pretrained` produced (a new file is a new hash here, on purpose)
-BUNDLED = {"digits.seeded.fp16.onnx": "f4bcf7f97ca5f4c59c24757056e83ca9f224d2aa602146f2ee89143feb893a32",
-           "nano.seeded.int8.onnx": "92c778b0203e1d3c0ebe5db27e80588df8f00baadce14970537e55a0764ff17c"}
+BUNDLED = {
+    "digits.seeded.fp16.onnx": "f4bcf7f97ca5f4c59c24757056e83ca9f224d2aa602146f2ee89143feb893a32",
+    "nano.seeded.int8.onnx": "92c778b0203e1d3c0ebe5db27e80588df8f00baadce14970537e55a0764ff17c",
+}
 BUNDLED_MODEL = "digits.seeded.fp16.onnx"
 # `gantool sample --size SIZE` / `Sampler.bundled(SIZE)`: the bundled model of each size (gantool train --size)
 BUNDLED_SIZES = {"base": BUNDLED_MODEL, "nano": "nano.seeded.int8.onnx"}
@@ -35,14 +37,18 @@ def bundled_model_path(name: str = BUNDLED_MODEL) -> Path:
         raise GantoolError(f"no bundled model {name!r:.40}; gantool ships {', '.join(BUNDLED)}")
     path = BUNDLED_DIR / name
     if path.is_symlink():
-        raise GantoolError(f"the bundled model {str(path)!r} is a symbolic link, not the file gantool shipped; "
-                           "reinstall gantool")
+        raise GantoolError(
+            f"the bundled model {str(path)!r} is a symbolic link, not the file gantool shipped; reinstall gantool"
+        )
     if not path.is_file():
         raise GantoolFileNotFoundError(
-            f"the bundled model {str(path)!r} is missing from this install; reinstall gantool or pass a model file")
+            f"the bundled model {str(path)!r} is missing from this install; reinstall gantool or pass a model file"
+        )
     if sha256_file(path) != BUNDLED[name]:
-        raise GantoolError(f"the bundled model {str(path)!r} is not the file gantool shipped (its SHA-256 differs); "
-                           "reinstall gantool or pass a model file")
+        raise GantoolError(
+            f"the bundled model {str(path)!r} is not the file gantool shipped (its SHA-256 differs); "
+            "reinstall gantool or pass a model file"
+        )
     return path
 
 

@@ -63,8 +63,9 @@ class Generator:
 
     def check_inputs(self, z: Any, labels: Any) -> tuple[np.ndarray, Optional[np.ndarray]]:
         if self.seeded:
-            raise GantoolError(f"{self._name()} is a seeded model: it takes seeds, not latents; "
-                               "use Sampler.sample(n, seed=...)")
+            raise GantoolError(
+                f"{self._name()} is a seeded model: it takes seeds, not latents; use Sampler.sample(n, seed=...)"
+            )
         z = np.ascontiguousarray(z, dtype=np.float32)
         if z.ndim != 2 or z.shape[1] != self.latent_dim or len(z) == 0:
             raise GantoolError(f"z must have shape (n >= 1, {self.latent_dim}), got {z.shape}")
@@ -79,8 +80,10 @@ class Generator:
         return repr(str(self.path)) if self.path is not None else "this generator"
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}({self._name()}, backend={self.backend}, model={self.metadata.get('model')}, "
-                f"latent_dim={self.latent_dim}, num_classes={self.num_classes}, variant={self.variant})")
+        return (
+            f"{type(self).__name__}({self._name()}, backend={self.backend}, model={self.metadata.get('model')}, "
+            f"latent_dim={self.latent_dim}, num_classes={self.num_classes}, variant={self.variant})"
+        )
 
 
 def check_labels(labels: Any, n: int, num_classes: int, what: str = "labels") -> Optional[np.ndarray]:

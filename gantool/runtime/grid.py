@@ -27,16 +27,22 @@ def check_grid(n: int, h: int, w: int, nrow: int | None, scale: int = 1, padding
     """(images per row, rows) of a grid of n h x w images, refused before anything is allocated when
     the canvas would exceed MAX_GRID_BYTES; an nrow above n is n."""
     for name, value, hi in (("nrow", nrow, None), ("scale", scale, MAX_SCALE)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1
-                                  or (hi is not None and value > hi)):
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Integral)
+            or value < 1
+            or (hi is not None and value > hi)
+        ):
             raise GantoolError(f"{name} must be an integer in 1..{hi or 'N'}, got {value!r:.40}")
     nrow = min(int(nrow or max(1, math.ceil(math.sqrt(n)))), max(n, 1))
     rows = math.ceil(n / nrow)
     size = (rows * (h + padding) + padding) * (nrow * (w + padding) + padding) * scale * scale
     if size > MAX_GRID_BYTES:
-        raise GantoolError(f"a grid of {n} images, {nrow} per row, at scale {scale} would take {size >> 20} MiB "
-                           f"(limit {MAX_GRID_BYTES >> 20} MiB); lower --n or --scale, or write one PNG each "
-                           "(--out DIR/)")
+        raise GantoolError(
+            f"a grid of {n} images, {nrow} per row, at scale {scale} would take {size >> 20} MiB "
+            f"(limit {MAX_GRID_BYTES >> 20} MiB); lower --n or --scale, or write one PNG each "
+            "(--out DIR/)"
+        )
     return nrow, rows
 
 
@@ -53,8 +59,12 @@ def encode_png(pixels: np.ndarray, level: int = 6) -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)  # 8 bits, grayscale, deflate, filter 0, no interlace
-    return PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows.tobytes(), level)) \
+    return (
+        PNG_SIGNATURE
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows.tobytes(), level))
         + chunk(b"IEND", b"")
+    )
 
 
 class GridImage:
@@ -104,8 +114,9 @@ class GridImage:
         return f"GridImage(size={self.size}, mode='L')"
 
 
-def make_grid(images: np.ndarray, nrow: int | None = None, padding: int = 2, pad_value: int = 0,
-              scale: int = 1) -> GridImage:
+def make_grid(
+    images: np.ndarray, nrow: int | None = None, padding: int = 2, pad_value: int = 0, scale: int = 1
+) -> GridImage:
     """Tile uint8 images (N, H, W) into one GridImage, `nrow` images per row, each pixel drawn
     `scale` x `scale` (for tiny digits on screen).
 
@@ -121,9 +132,7 @@ def make_grid(images: np.ndarray, nrow: int | None = None, padding: int = 2, pad
         raise GantoolError(f"grid needs uint8 images, got {images.dtype}")
     n, h, w = images.shape
     nrow, rows = check_grid(n, h, w, nrow, scale, padding)
-    canvas = np.full(
-        (rows * (h + padding) + padding, nrow * (w + padding) + padding), pad_value, dtype=np.uint8
-    )
+    canvas = np.full((rows * (h + padding) + padding, nrow * (w + padding) + padding), pad_value, dtype=np.uint8)
     for i, img in enumerate(images):
         r, c = divmod(i, nrow)
         y, x = padding + r * (h + padding), padding + c * (w + padding)

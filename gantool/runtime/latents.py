@@ -33,8 +33,12 @@ def check_seed(seed: Any, name: str = "seed") -> Optional[int]:
 def check_truncation(truncation: Any) -> Optional[float]:
     if truncation is None:
         return None
-    if isinstance(truncation, bool) or not isinstance(truncation, numbers.Real) \
-            or not math.isfinite(truncation) or truncation < MIN_TRUNCATION:
+    if (
+        isinstance(truncation, bool)
+        or not isinstance(truncation, numbers.Real)
+        or not math.isfinite(truncation)
+        or truncation < MIN_TRUNCATION
+    ):
         raise GantoolError(f"truncation must be a positive finite number >= {MIN_TRUNCATION:g}, got {truncation!r:.40}")
     return float(truncation)
 

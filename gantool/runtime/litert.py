@@ -39,11 +39,15 @@ def check_tflite_header(path: Path) -> None:
     with open(path, "rb") as f:
         head = f.read(8)
     if size < 16 or size > MAX_TFLITE_BYTES or head[4:8] != TFLITE_IDENTIFIER:
-        raise GantoolError(f"{str(path)!r} is not a LiteRT (.tflite) model (no {TFLITE_IDENTIFIER.decode()} "
-                           "flatbuffer header); export it again with --tflite")
+        raise GantoolError(
+            f"{str(path)!r} is not a LiteRT (.tflite) model (no {TFLITE_IDENTIFIER.decode()} "
+            "flatbuffer header); export it again with --tflite"
+        )
     if not 8 <= struct.unpack("<I", head[:4])[0] < size:
-        raise GantoolError(f"{str(path)!r} is not a loadable LiteRT (.tflite) model (its root table lies "
-                           "outside the file: truncated?); export it again with --tflite")
+        raise GantoolError(
+            f"{str(path)!r} is not a loadable LiteRT (.tflite) model (its root table lies "
+            "outside the file: truncated?); export it again with --tflite"
+        )
 
 
 def default_threads() -> int:
@@ -53,15 +57,23 @@ def default_threads() -> int:
 class LiteRTGenerator(Generator):
     backend = "litert"
 
-    def __init__(self, path: str | os.PathLike, threads: Optional[int] = None,
-                 providers: Optional[Sequence[str]] = None, spin: bool = True, max_batch: int = 256) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        threads: Optional[int] = None,
+        providers: Optional[Sequence[str]] = None,
+        spin: bool = True,
+        max_batch: int = 256,
+    ) -> None:
         """threads: XNNPack's threads (None: the cores this process may use). providers: onnxruntime's
         option, accepted only as None. spin: accepted for the Sampler's signature (XNNPack's pool has
         no such setting). max_batch: ignored beyond the file's own fixed batch."""
         path = Path(path)
         if providers is not None:
-            raise GantoolError("the litert backend runs on the CPU with XNNPack; providers= is an onnxruntime "
-                               "option (leave it out for a .tflite file)")
+            raise GantoolError(
+                "the litert backend runs on the CPU with XNNPack; providers= is an onnxruntime "
+                "option (leave it out for a .tflite file)"
+            )
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
             raise GantoolError(f"threads must be a positive integer, got {threads!r:.40}")
         if not path.is_file():
@@ -74,8 +86,10 @@ class LiteRTGenerator(Generator):
             self._inputs = self._interpreter.get_input_details()  # positional: z [, label]
             outputs = self._interpreter.get_output_details()
         except (ValueError, RuntimeError, IndexError) as e:
-            raise GantoolError(f"{str(path)!r}: LiteRT cannot describe the model's inputs and outputs "
-                               f"({first_line(e)}); export it again with --tflite") from None
+            raise GantoolError(
+                f"{str(path)!r}: LiteRT cannot describe the model's inputs and outputs "
+                f"({first_line(e)}); export it again with --tflite"
+            ) from None
         self._output = _one_output(outputs, path)
         check_signature(meta, path, [_signature(d) for d in self._inputs], [_signature(self._output)])
         check_embedding_rows(meta, path, facts.embedding_rows)
@@ -91,7 +105,7 @@ class LiteRTGenerator(Generator):
             values = [np.concatenate([v, np.zeros((b - n,) + v.shape[1:], v.dtype)]) for v in values]
         with self._lock:
             try:
-                for detail, value in zip(self._inputs, values):
+                for detail, value in zip(self._inputs, values, strict=False):
                     self._interpreter.set_tensor(detail["index"], _to_input(value, detail))
                 self._interpreter.invoke()
                 out = self._interpreter.get_tensor(self._output["index"])

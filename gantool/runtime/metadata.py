@@ -122,34 +122,53 @@ def parse_metadata(raw: str | None, path: str | Path) -> dict[str, Any]:
     _int_field(meta, "latent_dim", 1, MAX_LATENT_DIM, where)
     _int_field(meta, "num_classes", 0, MAX_CLASSES, where)
     shape = meta["image_shape"]
-    if not (isinstance(shape, list) and len(shape) == 3 and all(_is_int(v) for v in shape)
-            and 1 <= shape[0] <= MAX_CHANNELS and all(1 <= v <= MAX_SIDE for v in shape[1:])):
-        raise GantoolError(f"{where}: metadata field 'image_shape' must be [C, H, W] with C in 1..{MAX_CHANNELS} "
-                           f"and H, W in 1..{MAX_SIDE}, got {_short(shape)}")
+    if not (
+        isinstance(shape, list)
+        and len(shape) == 3
+        and all(_is_int(v) for v in shape)
+        and 1 <= shape[0] <= MAX_CHANNELS
+        and all(1 <= v <= MAX_SIDE for v in shape[1:])
+    ):
+        raise GantoolError(
+            f"{where}: metadata field 'image_shape' must be [C, H, W] with C in 1..{MAX_CHANNELS} "
+            f"and H, W in 1..{MAX_SIDE}, got {_short(shape)}"
+        )
     value_range = meta.get("value_range", [0.0, 1.0])
     if value_range != [0.0, 1.0] and value_range != [0, 1]:
         raise GantoolError(f"{where}: metadata field 'value_range' must be [0, 1], got {_short(value_range)}")
     _check_io(meta, where)
-    if "format_version" in meta and (not _is_int(meta["format_version"])
-                                     or meta["format_version"] > METADATA_FORMAT_VERSION):
-        raise GantoolError(f"{where} was written by a newer gantool (metadata format "
-                           f"{_short(meta['format_version'])}); upgrade gantool")
+    if "format_version" in meta and (
+        not _is_int(meta["format_version"]) or meta["format_version"] > METADATA_FORMAT_VERSION
+    ):
+        raise GantoolError(
+            f"{where} was written by a newer gantool (metadata format "
+            f"{_short(meta['format_version'])}); upgrade gantool"
+        )
     if meta.get("truncation_input", "truncation") != "truncation":  # the one name the seeded graph uses
-        raise GantoolError(f"{where}: metadata field 'truncation_input' must be 'truncation', "
-                           f"got {_short(meta['truncation_input'])}")
+        raise GantoolError(
+            f"{where}: metadata field 'truncation_input' must be 'truncation', got {_short(meta['truncation_input'])}"
+        )
     for key in ("model", "variant", "artifact_format"):  # names, shown and written into generated text
         if key in meta and not (isinstance(meta[key], str) and IDENTIFIER.fullmatch(meta[key])):
-            raise GantoolError(f"{where}: metadata field {key!r} must be a name of letters, digits, '_', '.' "
-                               f"or '-' (at most 64), got {_short(meta[key])}")
+            raise GantoolError(
+                f"{where}: metadata field {key!r} must be a name of letters, digits, '_', '.' "
+                f"or '-' (at most 64), got {_short(meta[key])}"
+            )
     return meta
 
 
 def _check_io(meta: dict[str, Any], where: str) -> None:
     inputs, outputs = meta["inputs"], meta["outputs"]
-    if not (isinstance(inputs, list) and inputs and all(isinstance(i, str) for i in inputs)
-            and set(inputs) <= set(KNOWN_INPUTS) and len(set(inputs)) == len(inputs)):
-        raise GantoolError(f"{where}: metadata field 'inputs' must list names from {sorted(KNOWN_INPUTS)}, "
-                           f"got {_short(inputs)}")
+    if not (
+        isinstance(inputs, list)
+        and inputs
+        and all(isinstance(i, str) for i in inputs)
+        and set(inputs) <= set(KNOWN_INPUTS)
+        and len(set(inputs)) == len(inputs)
+    ):
+        raise GantoolError(
+            f"{where}: metadata field 'inputs' must list names from {sorted(KNOWN_INPUTS)}, got {_short(inputs)}"
+        )
     if ("z" in inputs) == ("seed" in inputs):
         raise GantoolError(f"{where}: metadata field 'inputs' must hold exactly one of 'z' and 'seed'")
     if ("label" in inputs) != (meta["num_classes"] > 0):
@@ -173,7 +192,6 @@ def _short(v: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-
 READERS = {"onnx": read_onnx_metadata, "zip": read_zip_metadata, "sidecar": read_sidecar_metadata}
 
 
@@ -186,14 +204,15 @@ def check_signature(meta: dict[str, Any], path: str | Path, inputs: list[tuple],
     if len(inputs) != len(meta["inputs"]) or (None not in names and names != list(meta["inputs"])):
         raise GantoolError(f"{where}: graph inputs {names} do not match its metadata {meta['inputs']}")
     want_dims = {"z": [meta["latent_dim"]], "label": [], "seed": [], "truncation": None}
-    for (_, dtype, shape), name in zip(inputs, meta["inputs"]):
+    for (_, dtype, shape), name in zip(inputs, meta["inputs"], strict=True):
         if dtype != KNOWN_INPUTS[name]:
             raise GantoolError(f"{where}: graph input {name!r} is {dtype}, its metadata needs {KNOWN_INPUTS[name]}")
         if want_dims[name] is not None:
             _check_dims(where, f"input {name!r}", shape, want_dims[name])
     if len(outputs) != 1 or outputs[0][0] not in (None, "image") or outputs[0][1] != "float32":
-        raise GantoolError(f"{where}: graph output {[o[0] for o in outputs]} is not the float 'image' "
-                           "its metadata names")
+        raise GantoolError(
+            f"{where}: graph output {[o[0] for o in outputs]} is not the float 'image' its metadata names"
+        )
     _check_dims(where, "output 'image'", outputs[0][2], list(meta["image_shape"]))
 
 
@@ -202,22 +221,28 @@ def check_embedding_rows(meta: dict[str, Any], path: str | Path, rows: int | Non
     (None: the program holds no such table to compare with). A sidecar claiming more classes would
     let a label index past the table, which some runtimes do not check."""
     if rows is not None and rows != meta["num_classes"]:
-        raise GantoolError(f"{str(path)!r}: its metadata says {meta['num_classes']} classes, but the program's "
-                           f"label embedding has {rows} rows; export it again")
+        raise GantoolError(
+            f"{str(path)!r}: its metadata says {meta['num_classes']} classes, but the program's "
+            f"label embedding has {rows} rows; export it again"
+        )
 
 
 def _check_dims(where: str, what: str, shape, want: list) -> None:
     """shape = [batch, *rest]: rank must match; each static dim must equal the metadata's."""
     if shape is None or len(shape) != 1 + len(want):
-        raise GantoolError(f"{where}: graph {what} has shape {shape}, metadata says [N, {', '.join(map(str, want))}]"
-                           .replace(", ]", "]"))
+        raise GantoolError(
+            f"{where}: graph {what} has shape {shape}, metadata says [N, {', '.join(map(str, want))}]".replace(
+                ", ]", "]"
+            )
+        )
     batch = shape[0]
     if isinstance(batch, int) and batch < 1:
         raise GantoolError(f"{where}: graph {what} has a batch dimension of {batch}")
-    for got, expected in zip(shape[1:], want):
+    for got, expected in zip(shape[1:], want, strict=False):
         if isinstance(got, int) and got != expected:
-            raise GantoolError(f"{where}: graph {what} has shape {list(shape)}, but its metadata says "
-                               f"[N, {', '.join(map(str, want))}]")
+            raise GantoolError(
+                f"{where}: graph {what} has shape {list(shape)}, but its metadata says [N, {', '.join(map(str, want))}]"
+            )
 
 
 def checked_metadata(path: str | Path) -> dict[str, Any]:

@@ -19,9 +19,15 @@ ORT_TYPES = {"float32": "tensor(float)", "int64": "tensor(int64)"}
 class OnnxGenerator(Generator):
     backend = "onnxruntime"
 
-    def __init__(self, path: str | os.PathLike, threads: Optional[int] = None,
-                 providers: Optional[Sequence[str]] = None, spin: bool = True, max_batch: int = 256,
-                 optimize: bool = True) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        threads: Optional[int] = None,
+        providers: Optional[Sequence[str]] = None,
+        spin: bool = True,
+        max_batch: int = 256,
+        optimize: bool = True,
+    ) -> None:
         path = Path(path)
         self.session = open_session(path, threads=threads, providers=providers, spin=spin, optimize=optimize)
         self.providers = self.session.get_providers()
@@ -42,15 +48,15 @@ class OnnxGenerator(Generator):
         except Exception as e:
             raise GantoolError(f"{str(self.path)!r}: onnxruntime could not run the model ({first_line(e)})") from None
 
-    def run_seeds(self, seeds: np.ndarray, labels: Optional[np.ndarray],
-                  truncation: Optional[float] = None) -> np.ndarray:
+    def run_seeds(
+        self, seeds: np.ndarray, labels: Optional[np.ndarray], truncation: Optional[float] = None
+    ) -> np.ndarray:
         """Seeded models: (N,) int64 seeds [+ labels] -> (N, C, H, W) pixels, in chunks."""
         if not self.seeded:
             raise GantoolError(f"{str(self.path)!r} takes latents, not seeds: it was exported without --seeded")
         if (labels is not None) != self.conditional:
             raise GantoolError("labels are needed for a conditional model, and only for one")
-        extra = {} if truncation is None else \
-            {"truncation": np.array([truncation], dtype=np.float32)}
+        extra = {} if truncation is None else {"truncation": np.array([truncation], dtype=np.float32)}
 
         def run(chunk: np.ndarray, chunk_labels: Optional[np.ndarray]) -> np.ndarray:
             feeds = {"seed": np.ascontiguousarray(chunk, dtype=np.int64), **extra}
@@ -64,5 +70,9 @@ class OnnxGenerator(Generator):
 def check_graph(session, meta: dict, path: Path) -> None:
     """The graph's declared inputs and output agree with its metadata (names, dtypes, static dims)."""
     types = {v: k for k, v in ORT_TYPES.items()}
-    check_signature(meta, path, [(i.name, types.get(i.type, i.type), i.shape) for i in session.get_inputs()],
-                    [(o.name, types.get(o.type, o.type), o.shape) for o in session.get_outputs()])
+    check_signature(
+        meta,
+        path,
+        [(i.name, types.get(i.type, i.type), i.shape) for i in session.get_inputs()],
+        [(o.name, types.get(o.type, o.type), o.shape) for o in session.get_outputs()],
+    )

@@ -20,8 +20,10 @@ def check_images_out(text: str) -> tuple[Path, bool]:
     as_dir = text.endswith(("/", os.sep)) or out.is_dir()
     if as_dir:
         if out.exists() and not out.is_dir():
-            raise GantoolError(f"--out {text!r}: {str(out)!r} is a file, not a directory; "
-                               "drop the trailing slash or choose another name")
+            raise GantoolError(
+                f"--out {text!r}: {str(out)!r} is a file, not a directory; "
+                "drop the trailing slash or choose another name"
+            )
         if not (out.is_dir() or out.parent.is_dir()):
             raise GantoolError(f"output directory {str(out.parent)!r} does not exist; create it first")
         return out, True

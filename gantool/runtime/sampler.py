@@ -31,9 +31,15 @@ Labels = Union[None, int, Sequence[int], np.ndarray]
 
 
 class Sampler:
-    def __init__(self, path: Union[str, os.PathLike, None] = None, threads: Optional[int] = None,
-                 providers: Optional[Sequence[str]] = None, max_batch: int = 256, max_n: int = 100_000,
-                 spin: bool = True) -> None:
+    def __init__(
+        self,
+        path: Union[str, os.PathLike, None] = None,
+        threads: Optional[int] = None,
+        providers: Optional[Sequence[str]] = None,
+        max_batch: int = 256,
+        max_n: int = 100_000,
+        spin: bool = True,
+    ) -> None:
         """Load an exported generator (.onnx, .ort; .tflite with gantool[litert-runtime]) and its gantool metadata.
 
         path: the model file; None: the pretrained model bundled with gantool.
@@ -127,8 +133,9 @@ class Sampler:
         """Images for your own latents: (n, H, W) uint8 (C, H, W for multi-channel models)."""
         return to_uint8(self.generate_float(z, labels))
 
-    def sample(self, n: int, seed: Optional[int] = None, labels: Labels = None,
-               truncation: Optional[float] = None) -> np.ndarray:
+    def sample(
+        self, n: int, seed: Optional[int] = None, labels: Labels = None, truncation: Optional[float] = None
+    ) -> np.ndarray:
         """n images from seeded latents: (n, H, W) uint8. Same seed, same images."""
         if not self.seeded:
             z = self.latents(n, seed, truncation)
@@ -140,8 +147,9 @@ class Sampler:
             raise GantoolError(f"seed + n - 1 must stay within int64 (<= {MAX_SEED}), got seed {seed} and n {n}")
         return self.sample_seeds(range(seed, seed + n), labels, truncation)  # image k of a request is seed + k
 
-    def sample_seeds(self, seeds: Sequence[int], labels: Labels = None,
-                     truncation: Optional[float] = None) -> np.ndarray:
+    def sample_seeds(
+        self, seeds: Sequence[int], labels: Labels = None, truncation: Optional[float] = None
+    ) -> np.ndarray:
         """One image per seed (StyleGAN's --seeds): (len(seeds), H, W) uint8. A seeded model draws
         seed s's latent in its graph; any other model uses the first latent of PCG64(s), which is
         image 0 of `sample(n, seed=s)`."""
@@ -154,12 +162,15 @@ class Sampler:
         z = np.concatenate([latents(1, self.latent_dim, s, truncation) for s in seeds])
         return self.generate(z, label_arr)
 
-    def interpolate(self, a: Union[int, np.ndarray], b: Union[int, np.ndarray], steps: int = 8,
-                    label: Optional[int] = None) -> np.ndarray:
+    def interpolate(
+        self, a: Union[int, np.ndarray], b: Union[int, np.ndarray], steps: int = 8, label: Optional[int] = None
+    ) -> np.ndarray:
         """Images along a spherical path between two latents (or two seeds): (steps, H, W) uint8."""
         if self.seeded:
-            raise GantoolError(f"{str(self.path)!r} is a seeded model: it takes seeds, not latents, so it cannot "
-                               "interpolate between them; use a file exported without --seeded (model.onnx)")
+            raise GantoolError(
+                f"{str(self.path)!r} is a seeded model: it takes seeds, not latents, so it cannot "
+                "interpolate between them; use a file exported without --seeded (model.onnx)"
+            )
         if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or not 2 <= steps <= self.max_n:
             raise GantoolError(f"steps must be an integer in 2..{self.max_n}, got {steps!r:.40}")
         if self.conditional and label is None:
@@ -187,8 +198,10 @@ class Sampler:
         return make_grid(images, nrow, scale=scale)
 
     def __repr__(self) -> str:
-        return (f"Sampler({str(self.path)!r}, model={self.metadata.get('model')}, latent_dim={self.latent_dim}, "
-                f"num_classes={self.num_classes}, variant={self.metadata.get('variant', 'fp32')})")
+        return (
+            f"Sampler({str(self.path)!r}, model={self.metadata.get('model')}, latent_dim={self.latent_dim}, "
+            f"num_classes={self.num_classes}, variant={self.metadata.get('variant', 'fp32')})"
+        )
 
 
 def rows_per_label(n: Optional[int], labels: Sequence[int]) -> tuple[int, list[int], Optional[int]]:

@@ -25,8 +25,9 @@ def check_providers(providers: Optional[Sequence[str]]) -> list[str]:
     available = set(ort.get_available_providers())
     missing = [p for p in providers if p not in available]
     if missing:
-        raise GantoolError(f"execution provider(s) {', '.join(missing)} not available here; "
-                           f"available: {', '.join(sorted(available))}")
+        raise GantoolError(
+            f"execution provider(s) {', '.join(missing)} not available here; available: {', '.join(sorted(available))}"
+        )
     return list(providers)
 
 
@@ -38,14 +39,19 @@ def check_threads(threads: Optional[int]) -> Optional[int]:
     return int(threads)
 
 
-def session_options(threads: Optional[int] = None, spin: bool = True, optimize: bool = True,
-                    optimized_path: Optional[str | os.PathLike] = None,
-                    profile_prefix: Optional[str | os.PathLike] = None):
+def session_options(
+    threads: Optional[int] = None,
+    spin: bool = True,
+    optimize: bool = True,
+    optimized_path: Optional[str | os.PathLike] = None,
+    profile_prefix: Optional[str | os.PathLike] = None,
+):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
-    opts.graph_optimization_level = (ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimize
-                                     else ort.GraphOptimizationLevel.ORT_DISABLE_ALL)
+    opts.graph_optimization_level = (
+        ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimize else ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    )
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 4  # fatal only: gantool reports errors itself, on one line
@@ -76,10 +82,16 @@ def run_options():
     return opts
 
 
-def open_session(path: str | os.PathLike | bytes, *, threads: Optional[int] = None,
-                 providers: Optional[Sequence[str]] = None, spin: bool = True, optimize: bool = True,
-                 optimized_path: Optional[str | os.PathLike] = None,
-                 profile_prefix: Optional[str | os.PathLike] = None):
+def open_session(
+    path: str | os.PathLike | bytes,
+    *,
+    threads: Optional[int] = None,
+    providers: Optional[Sequence[str]] = None,
+    spin: bool = True,
+    optimize: bool = True,
+    optimized_path: Optional[str | os.PathLike] = None,
+    profile_prefix: Optional[str | os.PathLike] = None,
+):
     """An InferenceSession for an .onnx / .ort file (or serialized model bytes), or a one-line GantoolError."""
     import onnxruntime as ort
 

@@ -23,8 +23,25 @@ import numpy as np
 from gantool.core.errors import GantoolError, first_line
 
 # TensorType -> bytes per element, for the types whose constant data size follows from the shape.
-ITEM_BYTES = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 8: 8, 9: 1, 10: 8, 11: 16, 12: 8, 15: 4, 16: 2, 18: 2,
-              21: 1, 22: 1}
+ITEM_BYTES = {
+    0: 4,
+    1: 2,
+    2: 4,
+    3: 1,
+    4: 8,
+    6: 1,
+    7: 2,
+    8: 8,
+    9: 1,
+    10: 8,
+    11: 16,
+    12: 8,
+    15: 4,
+    16: 2,
+    18: 2,
+    21: 1,
+    22: 1,
+}
 MAX_TENSOR_TYPE = 22  # FLOAT8_E5M2, the schema's last TensorType in ai-edge-litert 2.3
 MAX_DIM = 1 << 24
 CAST, EMBEDDING_LOOKUP, GATHER = 53, 7, 36  # BuiltinOperator codes
@@ -52,11 +69,14 @@ def check_tflite_structure(path: Path) -> TfliteFacts:
         _check_model(model, len(data))
         return TfliteFacts(embedding_rows=_embedding_rows(model))
     except _Bad as e:
-        raise GantoolError(f"{str(path)!r} is not a loadable LiteRT (.tflite) model ({e}); "
-                           "export it again with --tflite") from None
+        raise GantoolError(
+            f"{str(path)!r} is not a loadable LiteRT (.tflite) model ({e}); export it again with --tflite"
+        ) from None
     except Exception as e:  # the pure-Python reader on damaged bytes: struct, index, type, value errors
-        raise GantoolError(f"{str(path)!r} is not a loadable LiteRT (.tflite) model (damaged flatbuffer: "
-                           f"{first_line(e, 80)}); export it again with --tflite") from None
+        raise GantoolError(
+            f"{str(path)!r} is not a loadable LiteRT (.tflite) model (damaged flatbuffer: "
+            f"{first_line(e, 80)}); export it again with --tflite"
+        ) from None
 
 
 def _check_model(model: Any, size: int) -> None:
@@ -107,8 +127,11 @@ def _check_subgraph(sg: Any, s: int, buffer_bytes: list[int], n_codes: int) -> N
     for o in range(sg.OperatorsLength()):
         op, where = sg.Operators(o), f"subgraph {s} operator {o}"
         _index(op.OpcodeIndex(), n_codes, f"{where}'s opcode")
-        for name, values, optional in (("input", op.InputsAsNumpy(), True), ("output", op.OutputsAsNumpy(), False),
-                                       ("intermediate", op.IntermediatesAsNumpy(), False)):
+        for name, values, optional in (
+            ("input", op.InputsAsNumpy(), True),
+            ("output", op.OutputsAsNumpy(), False),
+            ("intermediate", op.IntermediatesAsNumpy(), False),
+        ):
             for v in np.asarray(values).reshape(-1):
                 if not (optional and int(v) == -1):  # -1: an optional input left out
                     _index(int(v), n_tensors, f"{where}'s {name}")
@@ -124,8 +147,10 @@ def _check_tensor(tensor: Any, where: str, buffer_bytes: list[int]) -> None:
         raise _Bad(f"{where} has shape {shape[:8]}")
     held = buffer_bytes[b]
     if held and kind in ITEM_BYTES and held != int(np.prod(shape, dtype=np.int64)) * ITEM_BYTES[kind]:
-        raise _Bad(f"{where} holds {held} bytes of constant data, its shape {shape} needs "
-                   f"{int(np.prod(shape, dtype=np.int64)) * ITEM_BYTES[kind]}")
+        raise _Bad(
+            f"{where} holds {held} bytes of constant data, its shape {shape} needs "
+            f"{int(np.prod(shape, dtype=np.int64)) * ITEM_BYTES[kind]}"
+        )
     q = tensor.Quantization()
     if q is not None:
         scales, zeros = q.ScaleLength(), q.ZeroPointLength()
@@ -138,8 +163,10 @@ def _check_tensor(tensor: Any, where: str, buffer_bytes: list[int]) -> None:
 def _embedding_rows(model: Any) -> Optional[int]:
     """Rows of the table that the first subgraph's integer input (the label) indexes, through Casts."""
     sg = model.Subgraphs(0)
-    codes = [max(model.OperatorCodes(i).BuiltinCode(), model.OperatorCodes(i).DeprecatedBuiltinCode())
-             for i in range(model.OperatorCodesLength())]
+    codes = [
+        max(model.OperatorCodes(i).BuiltinCode(), model.OperatorCodes(i).DeprecatedBuiltinCode())
+        for i in range(model.OperatorCodesLength())
+    ]
     labels = {int(i) for i in np.asarray(sg.InputsAsNumpy()).reshape(-1) if sg.Tensors(int(i)).Type() in INDEX_TYPES}
     for o in range(sg.OperatorsLength()):  # operators are in execution order: a Cast comes before its user
         op = sg.Operators(o)

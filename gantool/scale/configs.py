@@ -34,8 +34,9 @@ class GenerateConfig:
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not lo <= value <= hi:
                 raise GantoolError(f"--{name.replace('_', '-')} must be an integer in {lo}..{hi}, got {value!r:.40}")
         if self.shard_size % CHUNK:
-            raise GantoolError(f"--shard-size must be a multiple of {CHUNK} (the rows of one call), "
-                               f"got {self.shard_size}")
+            raise GantoolError(
+                f"--shard-size must be a multiple of {CHUNK} (the rows of one call), got {self.shard_size}"
+            )
         if self.seed + self.n - 1 > MAX_SEED:
             raise GantoolError(f"--seed + --n - 1 must stay within int64, got seed {self.seed} and n {self.n}")
         if self.format not in FORMATS:
@@ -58,7 +59,6 @@ class GenerateConfig:
         return d
 
 
-
 @dataclass(frozen=True)
 class ServeConfig:
     host: str = "127.0.0.1"  # loopback unless asked: --host 0.0.0.0 listens on every interface
@@ -71,8 +71,13 @@ class ServeConfig:
     workers: int = 1  # batches in flight at once (2 measured the same here: the model is the bound)
 
     def __post_init__(self) -> None:
-        for name, lo, hi in (("port", 0, 65535), ("max_n", 1, 4096), ("max_batch", 1, 65536), ("queue", 1, 100_000),
-                               ("workers", 1, 64)):
+        for name, lo, hi in (
+            ("port", 0, 65535),
+            ("max_n", 1, 4096),
+            ("max_batch", 1, 65536),
+            ("queue", 1, 100_000),
+            ("workers", 1, 64),
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
                 raise GantoolError(f"--{name.replace('_', '-')} must be an integer in {lo}..{hi}, got {value!r:.40}")

@@ -25,8 +25,7 @@ from gantool.core.errors import GantoolError
 from gantool.core.fileio import TEMP_SUFFIX, sha256_file, write_bytes_atomic, write_json_atomic
 from gantool.scale.configs import CHUNK, GenerateConfig
 from gantool.scale.plan import labels_for_range
-from gantool.scale.writers import (create_sized, gzip_file, idx_header, idx_names, npz_bytes,
-                                   region_sha256, write_region)
+from gantool.scale.writers import create_sized, gzip_file, idx_header, idx_names, npz_bytes, region_sha256, write_region
 
 MANIFEST = "manifest.json"
 KIND = "gantool-dataset/1"
@@ -124,11 +123,19 @@ class Manifest:
     files: dict[str, str] = field(default_factory=dict)  # finished files -> SHA-256 (complete)
 
     def to_json(self) -> dict:
-        return {"kind": KIND, "config": self.config.as_dict(),
-                "model": {"sha256": self.model.sha256, "name": self.model.name,
-                          "image_shape": list(self.model.image_shape), "num_classes": self.model.num_classes},
-                "shards": {str(k): [vars(p) for p in parts] for k, parts in sorted(self.shards.items())},
-                "files": self.files, "complete": bool(self.files)}
+        return {
+            "kind": KIND,
+            "config": self.config.as_dict(),
+            "model": {
+                "sha256": self.model.sha256,
+                "name": self.model.name,
+                "image_shape": list(self.model.image_shape),
+                "num_classes": self.model.num_classes,
+            },
+            "shards": {str(k): [vars(p) for p in parts] for k, parts in sorted(self.shards.items())},
+            "files": self.files,
+            "complete": bool(self.files),
+        }
 
     def identity(self) -> dict:
         return {k: v for k, v in self.to_json().items() if k in ("kind", "config", "model")}
@@ -141,8 +148,9 @@ def read_manifest(path: Path) -> dict:
             raise ValueError("not a gantool data set manifest")
         return data
     except (OSError, ValueError, UnicodeDecodeError) as e:
-        raise GantoolError(f"{str(path)!r} is not a readable gantool manifest ({e}); choose another --out "
-                           "folder") from None
+        raise GantoolError(
+            f"{str(path)!r} is not a readable gantool manifest ({e}); choose another --out folder"
+        ) from None
 
 
 def parse_parts(raw: object) -> Optional[list[Part]]:
@@ -154,8 +162,10 @@ def parse_parts(raw: object) -> Optional[list[Part]]:
     return parts if parts and all(re.fullmatch(r"[0-9a-f]{64}", p.sha256) for p in parts) else None
 
 
-_OURS = re.compile(r"(?:shards|manifest\.json|\.manifest\.json\..*|[A-Za-z_]\w*-(?:images|labels)-idx\d-ubyte"
-                   r"(?:\.partial|\.gz)?|\..*" + re.escape(TEMP_SUFFIX) + ")")
+_OURS = re.compile(
+    r"(?:shards|manifest\.json|\.manifest\.json\..*|[A-Za-z_]\w*-(?:images|labels)-idx\d-ubyte"
+    r"(?:\.partial|\.gz)?|\..*" + re.escape(TEMP_SUFFIX) + ")"
+)
 
 
 def foreign_entries(out: Path) -> list[str]:
@@ -163,8 +173,11 @@ def foreign_entries(out: Path) -> list[str]:
     names = [p.name for p in out.iterdir() if not _OURS.fullmatch(p.name)]
     shards = out / "shards"
     if shards.is_dir():
-        names += [f"shards/{p.name}" for p in shards.iterdir()
-                  if not re.fullmatch(r"[A-Za-z_]\w*-\d{5}-of-\d{5}\.npz|\..*" + re.escape(TEMP_SUFFIX), p.name)]
+        names += [
+            f"shards/{p.name}"
+            for p in shards.iterdir()
+            if not re.fullmatch(r"[A-Za-z_]\w*-\d{5}-of-\d{5}\.npz|\..*" + re.escape(TEMP_SUFFIX), p.name)
+        ]
     elif shards.exists():
         names.append("shards")
     return sorted(names)
@@ -226,5 +239,9 @@ def open_sampler(model: Optional[str | Path], size: Optional[str], threads: Opti
 def model_facts(sampler, size: Optional[str]) -> ModelFacts:
     c, h, w = sampler.image_shape
     name = Path(sampler.path).name if size is None else f"bundled:{size}"
-    return ModelFacts(sha256_file(sampler.path), name, (h, w) if c == 1 else (c, h, w),
-                      sampler.num_classes if sampler.conditional else 0)
+    return ModelFacts(
+        sha256_file(sampler.path),
+        name,
+        (h, w) if c == 1 else (c, h, w),
+        sampler.num_classes if sampler.conditional else 0,
+    )

@@ -19,10 +19,22 @@ from typing import Callable, Optional
 from gantool.core.console import Progress
 from gantool.core.errors import GantoolError
 from gantool.core.fileio import dir_lock, remove_stale_temps, sha256_file, user_path
-from gantool.scale.dataset import (MANIFEST, Manifest, Part, ShardJob, finish_idx, foreign_entries, model_facts,
-                                   open_sampler, parse_parts, prepare_idx, read_manifest, save_manifest,
-                                   verify_parts)
 from gantool.scale.configs import GenerateConfig
+from gantool.scale.dataset import (
+    MANIFEST,
+    Manifest,
+    Part,
+    ShardJob,
+    finish_idx,
+    foreign_entries,
+    model_facts,
+    open_sampler,
+    parse_parts,
+    prepare_idx,
+    read_manifest,
+    save_manifest,
+    verify_parts,
+)
 
 ENGINES = ("local", "ray")
 OnDone = Callable[[int, list[Part]], None]
@@ -41,13 +53,23 @@ class GenerateResult:
     def summary(self) -> str:
         rate = self.made and f", {self.images * self.made / max(self.made + self.kept, 1) / self.seconds:,.0f} images/s"
         kept = f", {self.kept} kept from an earlier run" if self.kept else ""
-        return (f"wrote {self.images:,} images to {self.out}/ ({len(self.files)} file(s), {self.made} shard(s) made"
-                f"{kept}) in {self.seconds:.1f} s{rate or ''} [{self.engine}]; manifest: {self.out / MANIFEST}")
+        return (
+            f"wrote {self.images:,} images to {self.out}/ ({len(self.files)} file(s), {self.made} shard(s) made"
+            f"{kept}) in {self.seconds:.1f} s{rate or ''} [{self.engine}]; manifest: {self.out / MANIFEST}"
+        )
 
 
-def generate(config: GenerateConfig, out: str | Path, model: Optional[str | Path] = None, size: Optional[str] = None,
-             engine: str = "local", workers: int = 1, threads: Optional[int] = None, address: Optional[str] = None,
-             progress: bool = True) -> GenerateResult:
+def generate(
+    config: GenerateConfig,
+    out: str | Path,
+    model: Optional[str | Path] = None,
+    size: Optional[str] = None,
+    engine: str = "local",
+    workers: int = 1,
+    threads: Optional[int] = None,
+    address: Optional[str] = None,
+    progress: bool = True,
+) -> GenerateResult:
     """Make (or finish) the data set `config` in folder `out`; see the module docstring."""
     if engine not in ENGINES:
         raise GantoolError(f"unknown --engine {engine!r:.40}; choose one of {', '.join(ENGINES)}")
@@ -95,8 +117,11 @@ def generate(config: GenerateConfig, out: str | Path, model: Optional[str | Path
                     done(k, job.run(sampler, k))
             bar.close()
         if not manifest.files:
-            manifest.files = (finish_idx(job, out) if config.format == "idx" else
-                              {p.file: p.sha256 for k in sorted(manifest.shards) for p in manifest.shards[k]})
+            manifest.files = (
+                finish_idx(job, out)
+                if config.format == "idx"
+                else {p.file: p.sha256 for k in sorted(manifest.shards) for p in manifest.shards[k]}
+            )
             save_manifest(out, manifest)
         return GenerateResult(out, config.n, len(pending), kept, time.perf_counter() - t0, dict(manifest.files), engine)
 
@@ -113,8 +138,10 @@ def _check_folder(out: Path) -> None:
         foreign = foreign_entries(out)
         if foreign:
             shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-            raise GantoolError(f"--out {str(out)!r} holds files gantool did not write ({shown}); "
-                               "choose an empty or new folder (nothing was changed)")
+            raise GantoolError(
+                f"--out {str(out)!r} holds files gantool did not write ({shown}); "
+                "choose an empty or new folder (nothing was changed)"
+            )
         if any(out.iterdir()) and not (out / MANIFEST).is_file():
             raise GantoolError(f"--out {str(out)!r} is not empty and has no {MANIFEST}; choose an empty or new folder")
     else:
@@ -133,19 +160,25 @@ def _resume(job: ShardJob, out: Path) -> Manifest:
     data = read_manifest(out / MANIFEST)
     theirs = {k: data.get(k) for k in fresh.identity()}
     if theirs != fresh.identity():
-        diff = [f"{k} {theirs['config'].get(k)!r} (asked {v!r})" for k, v in fresh.identity()["config"].items()
-                if isinstance(theirs.get("config"), dict) and theirs["config"].get(k) != v]
+        diff = [
+            f"{k} {theirs['config'].get(k)!r} (asked {v!r})"
+            for k, v in fresh.identity()["config"].items()
+            if isinstance(theirs.get("config"), dict) and theirs["config"].get(k) != v
+        ]
         what = ", ".join(diff[:3]) if diff else "another model"
-        raise GantoolError(f"--out {str(out)!r} holds a data set made with other settings: {what}; run the same "
-                           "command to finish it, or choose another folder")
+        raise GantoolError(
+            f"--out {str(out)!r} holds a data set made with other settings: {what}; run the same "
+            "command to finish it, or choose another folder"
+        )
     shards = data.get("shards") if isinstance(data.get("shards"), dict) else {}
     for key, raw in shards.items():
         parts = parse_parts(raw)
         if key.isdigit() and int(key) < job.config.shards and parts is not None:
             fresh.shards[int(key)] = parts
     files = data.get("files") if isinstance(data.get("files"), dict) else {}
-    if files and all(isinstance(v, str) and (out / f).is_file() and sha256_file(out / f) == v
-                     for f, v in files.items()):
+    if files and all(
+        isinstance(v, str) and (out / f).is_file() and sha256_file(out / f) == v for f, v in files.items()
+    ):
         fresh.files = {str(f): v for f, v in files.items()}
     elif files:
         print(f"… {out}: a finished file failed its SHA-256; making the damaged part again", flush=True)

@@ -69,8 +69,14 @@ def parse_query(params: Mapping[str, str], num_classes: int, max_n: int) -> Digi
     fmt = params.get("format", "png")
     if fmt not in ("png", "npy"):
         raise BadRequest(f"format must be png or npy, got {fmt[:12]!r}")
-    return DigitsRequest(int(n), secrets.randbelow(2**31) if seed is None else int(seed), digit, truncation,
-                         _integer(params, "nrow", None, 1, max_n), fmt)
+    return DigitsRequest(
+        int(n),
+        secrets.randbelow(2**31) if seed is None else int(seed),
+        digit,
+        truncation,
+        _integer(params, "nrow", None, 1, max_n),
+        fmt,
+    )
 
 
 def run_batch(sampler, requests: Sequence[DigitsRequest]) -> list[np.ndarray]:
@@ -83,8 +89,11 @@ def run_batch(sampler, requests: Sequence[DigitsRequest]) -> list[np.ndarray]:
     for i, r in enumerate(requests):
         groups.setdefault(r.truncation, []).append(i)
     for truncation, idx in groups.items():
-        labels = np.concatenate([sampler.labels_for(requests[i].n, requests[i].digit) for i in idx]) \
-            if sampler.conditional else None
+        labels = (
+            np.concatenate([sampler.labels_for(requests[i].n, requests[i].digit) for i in idx])
+            if sampler.conditional
+            else None
+        )
         if sampler.seeded:
             seeds = np.concatenate([np.arange(requests[i].seed, requests[i].seed + requests[i].n) for i in idx])
             images = sampler.sample_seeds(seeds.tolist(), labels, truncation)
@@ -93,7 +102,7 @@ def run_batch(sampler, requests: Sequence[DigitsRequest]) -> list[np.ndarray]:
             images = sampler.generate(z, labels)
         offsets = np.cumsum([0] + [requests[i].n for i in idx])
         for j, i in enumerate(idx):
-            out[i] = images[offsets[j]:offsets[j + 1]]
+            out[i] = images[offsets[j] : offsets[j + 1]]
     return [o for o in out if o is not None]
 
 
@@ -110,6 +119,12 @@ def render(images: np.ndarray, request: DigitsRequest) -> tuple[bytes, str]:
 
 def model_summary(sampler) -> dict:
     meta = sampler.metadata
-    return {"model": meta.get("model"), "variant": meta.get("variant", "fp32"), "latent_dim": sampler.latent_dim,
-            "num_classes": sampler.num_classes if sampler.conditional else 0, "seeded": sampler.seeded,
-            "image_shape": list(sampler.image_shape), "file": str(getattr(sampler.path, "name", sampler.path))}
+    return {
+        "model": meta.get("model"),
+        "variant": meta.get("variant", "fp32"),
+        "latent_dim": sampler.latent_dim,
+        "num_classes": sampler.num_classes if sampler.conditional else 0,
+        "seeded": sampler.seeded,
+        "image_shape": list(sampler.image_shape),
+        "file": str(getattr(sampler.path, "name", sampler.path)),
+    }

@@ -40,9 +40,16 @@ def actor_cpus(cluster_cpus: float, workers: int) -> float:
     return max(0.05, min(1.0, (cluster_cpus - 0.5) / workers))
 
 
-def run_on_ray(job: ShardJob, pending: list[int], done: Callable[[int, list[Part]], None],
-               model: Optional[str | Path], size: Optional[str], workers: int, threads: Optional[int],
-               address: Optional[str]) -> None:
+def run_on_ray(
+    job: ShardJob,
+    pending: list[int],
+    done: Callable[[int, list[Part]], None],
+    model: Optional[str | Path],
+    size: Optional[str],
+    workers: int,
+    threads: Optional[int],
+    address: Optional[str],
+) -> None:
     model_arg = str(Path(model).resolve()) if model is not None else None
     with ray_cluster(address) as ray:
         os.environ["RAY_DATA_DISABLE_PROGRESS_BARS"] = "1"  # gantool draws its own
@@ -53,8 +60,13 @@ def run_on_ray(job: ShardJob, pending: list[int], done: Callable[[int, list[Part
         cpus = float(ray.cluster_resources().get("CPU", 1))
         per_thread = threads or max(1, int(cpus // workers)) if address is None else threads
         ds = ray.data.from_items([{"shard": k} for k in pending], override_num_blocks=len(pending))
-        ds = ds.map_batches(ShardWorker, fn_constructor_args=(job, model_arg, size, per_thread), batch_size=1,
-                            compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=actor_cpus(cpus, workers))
+        ds = ds.map_batches(
+            ShardWorker,
+            fn_constructor_args=(job, model_arg, size, per_thread),
+            batch_size=1,
+            compute=ray.data.ActorPoolStrategy(size=workers),
+            num_cpus=actor_cpus(cpus, workers),
+        )
         for row in ds.iter_rows():
             parts = [Part(**p) for p in json.loads(row["parts"])]
             done(int(row["shard"]), parts)

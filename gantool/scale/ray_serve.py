@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from gantool.core.errors import GantoolError
-from gantool.scale.protocol import BadRequest, model_summary, parse_query, render, run_batch
 from gantool.scale.configs import ServeConfig
+from gantool.scale.protocol import BadRequest, model_summary, parse_query, render, run_batch
 
 BATCH_REQUESTS = 16  # requests per @serve.batch call (each up to max_n images; the Sampler splits rows)
 
@@ -77,17 +77,34 @@ def build_app(model: Optional[str], size: Optional[str], config: ServeConfig, ra
         async def images_batched(self, requests):
             return await self.images(requests)
 
-    scaling = {"num_replicas": ray_config.replicas} if not ray_config.max_replicas else {
-        "autoscaling_config": {"min_replicas": ray_config.replicas, "max_replicas": ray_config.max_replicas,
-                               "target_ongoing_requests": BATCH_REQUESTS // 2}}
-    deployment = serve.deployment(name="gantool-digits", max_ongoing_requests=BATCH_REQUESTS * 2,
-                                  max_queued_requests=config.queue, ray_actor_options={"num_cpus": 0.5},
-                                  **scaling)(Digits)
+    scaling = (
+        {"num_replicas": ray_config.replicas}
+        if not ray_config.max_replicas
+        else {
+            "autoscaling_config": {
+                "min_replicas": ray_config.replicas,
+                "max_replicas": ray_config.max_replicas,
+                "target_ongoing_requests": BATCH_REQUESTS // 2,
+            }
+        }
+    )
+    deployment = serve.deployment(
+        name="gantool-digits",
+        max_ongoing_requests=BATCH_REQUESTS * 2,
+        max_queued_requests=config.queue,
+        ray_actor_options={"num_cpus": 0.5},
+        **scaling,
+    )(Digits)
     return deployment.bind(model, size, config)
 
 
-def serve_on_ray(model: Optional[str], size: Optional[str], config: ServeConfig, ray_config: RayServeConfig,
-                 announce: Callable[[str], None] = print) -> None:
+def serve_on_ray(
+    model: Optional[str],
+    size: Optional[str],
+    config: ServeConfig,
+    ray_config: RayServeConfig,
+    announce: Callable[[str], None] = print,
+) -> None:
     """Start the deployment (a local cluster on 127.0.0.1 unless --address) and block until SIGINT/SIGTERM."""
     from gantool.scale.ray_start import quiet_loggers, ray_cluster
 
@@ -100,7 +117,9 @@ def serve_on_ray(model: Optional[str], size: Optional[str], config: ServeConfig,
         quiet_loggers("ray.serve")
         serve.start(http_options={"host": config.host, "port": config.port}, logging_config={"log_level": "ERROR"})
         serve.run(build_app(model, size, config, ray_config), name="gantool", route_prefix="/", blocking=False)
-        announce(f"serving on http://{config.host}:{config.port}/digits?n=16&seed=1 with Ray Serve "
-                 f"({ray_config.replicas} replica(s); also /health, /metadata; Ctrl-C stops)")
+        announce(
+            f"serving on http://{config.host}:{config.port}/digits?n=16&seed=1 with Ray Serve "
+            f"({ray_config.replicas} replica(s); also /health, /metadata; Ctrl-C stops)"
+        )
         stop.wait()
         serve.shutdown()

@@ -46,14 +46,17 @@ def check_address(address: str, timeout: float = 3.0) -> tuple[str, int]:
     """HOST:PORT of a running cluster's head (its GCS), reachable within `timeout` seconds."""
     host, sep, port_text = address.rpartition(":")
     if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise GantoolError(f"--address must be HOST:PORT of a Ray head node (ray start --head prints it), "
-                           f"got {address!r:.60}")
+        raise GantoolError(
+            f"--address must be HOST:PORT of a Ray head node (ray start --head prints it), got {address!r:.60}"
+        )
     try:
         with socket.create_connection((host, int(port_text)), timeout=timeout):
             pass
     except OSError as e:
-        raise GantoolError(f"no Ray cluster answers at {address} ({e.strerror or e}); start one with "
-                           f"`ray start --head` or leave out --address for a local one") from None
+        raise GantoolError(
+            f"no Ray cluster answers at {address} ({e.strerror or e}); start one with "
+            f"`ray start --head` or leave out --address for a local one"
+        ) from None
     return host, int(port_text)
 
 
@@ -101,15 +104,21 @@ def ray_cluster(address: Optional[str] = None, num_cpus: Optional[int] = None) -
     if address is not None:
         check_address(address)
     os.environ.update(NO_PHONE_HOME_ENV)  # before init: every process Ray starts inherits it
-    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")  # the C++ core logs notes at ERROR level; failures reach Python
+    os.environ.setdefault(
+        "RAY_BACKEND_LOG_LEVEL", "fatal"
+    )  # the C++ core logs notes at ERROR level; failures reach Python
     kwargs = {"log_to_driver": False, "logging_level": "ERROR", "configure_logging": True, "namespace": "gantool"}
     home = None
     if address is not None:
         ray.init(address=address, **kwargs)
     else:
         with dashboard_home() as home:
-            ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
-                     _node_ip_address="127.0.0.1", **kwargs)
+            ray.init(
+                num_cpus=num_cpus or os.cpu_count() or 1,
+                include_dashboard=False,
+                _node_ip_address="127.0.0.1",
+                **kwargs,
+            )
     quiet_loggers("ray")
     try:
         yield ray

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Optional
 
 from gantool.core.errors import GantoolError
 from gantool.scale.configs import ServeConfig
@@ -47,14 +47,26 @@ class Metrics:
     def text(self, queued: int) -> str:
         lines = ["# TYPE gantool_responses_total counter"]
         lines += [f'gantool_responses_total{{code="{c}"}} {v}' for c, v in sorted(self.responses.items())]
-        lines += ["# TYPE gantool_images_total counter", f"gantool_images_total {self.images}",
-                  "# TYPE gantool_batches_total counter", f"gantool_batches_total {self.batches}",
-                  "# TYPE gantool_batch_images_total counter", f"gantool_batch_images_total {self.batch_images}",
-                  "# TYPE gantool_queued_requests gauge", f"gantool_queued_requests {queued}",
-                  "# TYPE gantool_request_seconds histogram"]
-        lines += [f'gantool_request_seconds_bucket{{le="{e}"}} {v}' for e, v in zip(LATENCY_BUCKETS, self.latency_buckets)]
-        lines += [f'gantool_request_seconds_bucket{{le="+Inf"}} {self.latency_count}',
-                  f"gantool_request_seconds_sum {self.latency_sum:.6f}", f"gantool_request_seconds_count {self.latency_count}"]
+        lines += [
+            "# TYPE gantool_images_total counter",
+            f"gantool_images_total {self.images}",
+            "# TYPE gantool_batches_total counter",
+            f"gantool_batches_total {self.batches}",
+            "# TYPE gantool_batch_images_total counter",
+            f"gantool_batch_images_total {self.batch_images}",
+            "# TYPE gantool_queued_requests gauge",
+            f"gantool_queued_requests {queued}",
+            "# TYPE gantool_request_seconds histogram",
+        ]
+        lines += [
+            f'gantool_request_seconds_bucket{{le="{e}"}} {v}'
+            for e, v in zip(LATENCY_BUCKETS, self.latency_buckets, strict=True)
+        ]
+        lines += [
+            f'gantool_request_seconds_bucket{{le="+Inf"}} {self.latency_count}',
+            f"gantool_request_seconds_sum {self.latency_sum:.6f}",
+            f"gantool_request_seconds_count {self.latency_count}",
+        ]
         return "\n".join(lines) + "\n"
 
 
@@ -89,8 +101,11 @@ class Batcher:
             deadline = time.monotonic() + self.config.batch_wait_ms / 1000
             while rows < self.config.max_batch:
                 try:
-                    item = self.queue.get_nowait() if time.monotonic() >= deadline else \
-                        await asyncio.wait_for(self.queue.get(), deadline - time.monotonic())
+                    item = (
+                        self.queue.get_nowait()
+                        if time.monotonic() >= deadline
+                        else await asyncio.wait_for(self.queue.get(), deadline - time.monotonic())
+                    )
                 except (asyncio.QueueEmpty, asyncio.TimeoutError):
                     break
                 if rows + item[0].n > self.config.max_batch:
@@ -110,13 +125,14 @@ class Batcher:
                 continue
             self.metrics.batches += 1
             self.metrics.batch_images += rows
-            for (_, f), im in zip(live, images):
+            for (_, f), im in zip(live, images, strict=True):
                 if not f.done():
                     f.set_result(im)
 
 
-def create_app(sampler, config: ServeConfig = ServeConfig()):
-    """The Starlette app around an open Sampler."""
+def create_app(sampler, config: Optional[ServeConfig] = None):
+    """The Starlette app around an open Sampler (config None: ServeConfig's defaults)."""
+    config = config or ServeConfig()
     import contextlib
 
     from starlette.applications import Starlette
@@ -168,8 +184,12 @@ def create_app(sampler, config: ServeConfig = ServeConfig()):
         for task in tasks:
             task.cancel()
 
-    routes = [Route("/digits", digits), Route("/health", health), Route("/metadata", metadata),
-              Route("/metrics", prometheus)]
+    routes = [
+        Route("/digits", digits),
+        Route("/health", health),
+        Route("/metadata", metadata),
+        Route("/metrics", prometheus),
+    ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found, 405: not_found})
     app.state.metrics, app.state.batcher = metrics, batcher
     return app
@@ -187,11 +207,15 @@ def serve(sampler, config: ServeConfig, announce: Callable[[str], None] = print)
         sock.bind((config.host, config.port))
         sock.listen(2048)  # connections queue from here on, so the announced URL answers at once
     except OSError as e:
-        raise GantoolError(f"cannot listen on {config.host}:{config.port} ({e.strerror or e}); choose another "
-                           "--port or --host") from None
+        raise GantoolError(
+            f"cannot listen on {config.host}:{config.port} ({e.strerror or e}); choose another --port or --host"
+        ) from None
     port = sock.getsockname()[1]
-    uv = uvicorn.Config(create_app(sampler, config), log_level="warning", access_log=False, backlog=2048,
-                        timeout_graceful_shutdown=10)
-    announce(f"serving {model_summary(sampler)['file']} on http://{config.host}:{port}/digits?n=16&seed=1 "
-             "(also /health, /metadata, /metrics; Ctrl-C stops)")
+    uv = uvicorn.Config(
+        create_app(sampler, config), log_level="warning", access_log=False, backlog=2048, timeout_graceful_shutdown=10
+    )
+    announce(
+        f"serving {model_summary(sampler)['file']} on http://{config.host}:{port}/digits?n=16&seed=1 "
+        "(also /health, /metadata, /metrics; Ctrl-C stops)"
+    )
     uvicorn.Server(uv).run(sockets=[sock])

@@ -26,9 +26,19 @@ FORMAT = "gantool-checkpoint"
 FORMAT_VERSION = 1
 MAX_PICKLE_SCAN = 64 << 20  # bytes of pickle inspected to name the callable a refused file would run
 # What a training checkpoint must hold to be resumed, and the type of each part.
-RESUME_PARTS = {"generator": dict, "discriminator": dict, "opt_g": dict, "opt_d": dict, "rng": dict,
-                "epoch": int, "batch_in_epoch": int, "step": int, "elapsed_s": (int, float),
-                "history": list, "loss_log": list}
+RESUME_PARTS = {
+    "generator": dict,
+    "discriminator": dict,
+    "opt_g": dict,
+    "opt_d": dict,
+    "rng": dict,
+    "epoch": int,
+    "batch_in_epoch": int,
+    "step": int,
+    "elapsed_s": (int, float),
+    "history": list,
+    "loss_log": list,
+}
 
 
 @dataclass
@@ -57,8 +67,10 @@ class Checkpoint:
         """Each named part is present with the right type, or a one-line error naming it."""
         for key, kind in parts.items():
             if not isinstance(self.state.get(key), kind) or isinstance(self.state.get(key), bool):
-                raise GantoolError(f"{str(self.path)!r} cannot be used to {purpose}: its {key!r} is missing or "
-                                   "malformed; use another checkpoint")
+                raise GantoolError(
+                    f"{str(self.path)!r} cannot be used to {purpose}: its {key!r} is missing or "
+                    "malformed; use another checkpoint"
+                )
 
     def generator(self, prefer_ema: bool = True) -> torch.nn.Module:
         """Rebuild the generator from the config stored beside its weights (eval mode, CPU)."""
@@ -107,18 +119,21 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         # weights_only refused something; say what, whatever torch's wording.
         callable_name = code_in_pickle(path)
         if callable_name:
-            raise GantoolError(f"refusing to load {where}: it would run code ({callable_name}), "
-                               "not just load weights") from None
-        raise GantoolError(f"{where} is not a readable gantool checkpoint (it holds objects other than "
-                           "tensors and plain values)") from None
+            raise GantoolError(
+                f"refusing to load {where}: it would run code ({callable_name}), not just load weights"
+            ) from None
+        raise GantoolError(
+            f"{where} is not a readable gantool checkpoint (it holds objects other than tensors and plain values)"
+        ) from None
     except Exception as e:  # torch raises many types for a file that is not a checkpoint
         raise GantoolError(f"{where} is not a readable gantool checkpoint ({first_line(e, 100)})") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise GantoolError(f"{where} is not a gantool checkpoint (missing format marker)")
     version = raw.get("format_version", 0)
     if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise GantoolError(f"{where} was written by a newer gantool ({str(raw.get('gantool_version'))[:20]}); "
-                           "upgrade gantool")
+        raise GantoolError(
+            f"{where} was written by a newer gantool ({str(raw.get('gantool_version'))[:20]}); upgrade gantool"
+        )
     if not isinstance(raw.get("generator"), dict):
         raise GantoolError(f"{where} is an incomplete gantool checkpoint (no 'generator')")
     for key in ("model_config", "train_config"):
@@ -155,7 +170,7 @@ def code_in_pickle(path: Path) -> Optional[str]:
                 if isinstance(arg, str):
                     strings.append(arg)
                 continue
-            if not name.split(".")[0] in ("torch", "collections", "builtins", "_codecs"):
+            if name.split(".")[0] not in ("torch", "collections", "builtins", "_codecs"):
                 return name
     except Exception:  # a damaged pickle: nothing more to say
         return None
@@ -184,6 +199,6 @@ def load_state(module: torch.nn.Module, state: Any, what: str, arch: str) -> Non
         )
     bad = [k for k, v in module.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
-        raise GantoolError(f"the checkpoint's {what} weights hold NaN or infinite values ({bad[0]}); "
-                           "use an earlier checkpoint")
-
+        raise GantoolError(
+            f"the checkpoint's {what} weights hold NaN or infinite values ({bad[0]}); use an earlier checkpoint"
+        )

@@ -20,7 +20,9 @@ MAX_DIM = 1 << 16  # latent size and width: anything larger is a typo, not a mod
 class ModelConfig:
     arch: str = "dcgan"  # registered name: "mlp" | "dcgan"
     latent_dim: int = 64
-    num_classes: int = 10  # class-conditional by default (measured best: benchmarks/results/quality.md); 0 = unconditional
+    num_classes: int = (
+        10  # class-conditional by default (measured best: benchmarks/results/quality.md); 0 = unconditional
+    )
     width: int = 32  # base width: channels (dcgan) or hidden units / 8 (mlp)
     d_width: Optional[int] = None  # the discriminator's width (None: `width`); only G is exported
     image_size: int = 28
@@ -127,14 +129,27 @@ class TrainConfig:
 
     def validate(self) -> "TrainConfig":
         self.model.validate()
-        check_finite(self, "minutes", "lr_g", "lr_d", "beta1", "beta2", "label_smoothing", "ema_decay", "rotate",
-                     "r1_gamma", "lr_decay_start")
+        check_finite(
+            self,
+            "minutes",
+            "lr_g",
+            "lr_d",
+            "beta1",
+            "beta2",
+            "label_smoothing",
+            "ema_decay",
+            "rotate",
+            "r1_gamma",
+            "lr_decay_start",
+        )
         if self.epochs is not None and self.epochs < 1:
             raise GantoolError(f"epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 1:
             raise GantoolError(f"batch size must be >= 1, got {self.batch_size}")
         if self.minutes is not None and not (0 < self.minutes <= MAX_MINUTES and math.isfinite(self.minutes)):
-            raise GantoolError(f"minutes must be a positive number of at most {MAX_MINUTES} (a year), got {self.minutes}")
+            raise GantoolError(
+                f"minutes must be a positive number of at most {MAX_MINUTES} (a year), got {self.minutes}"
+            )
         if self.loss not in LOSSES:
             raise GantoolError(f"unknown loss {self.loss!r}; choose one of: {', '.join(LOSSES)}")
         if not 0.0 <= self.label_smoothing < 0.5:

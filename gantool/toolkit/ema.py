@@ -25,7 +25,7 @@ class EMA:
         ema_params = list(self.model.parameters())
         params = [p.detach() for p in model.parameters()]
         torch._foreach_lerp_(ema_params, params, weight)
-        for ema_b, b in zip(self.model.buffers(), model.buffers()):
+        for ema_b, b in zip(self.model.buffers(), model.buffers(), strict=True):
             if ema_b.dtype.is_floating_point:
                 ema_b.lerp_(b, weight)  # BN running mean / var
             else:

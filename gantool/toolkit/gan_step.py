@@ -31,8 +31,9 @@ class GANStep:
         from gantool.toolkit.hardware import resolve_channels_last, resolve_precision
 
         self.precision = resolve_precision(cfg.precision if cfg.amp else "fp32", device)  # "bf16" | "fp32"
-        self.channels_last = resolve_channels_last(cfg.channels_last, self.precision, device, cfg.batch_size,
-                                                   _convolutional(self.G, self.D))
+        self.channels_last = resolve_channels_last(
+            cfg.channels_last, self.precision, device, cfg.batch_size, _convolutional(self.G, self.D)
+        )
         if self.channels_last:  # in place: before the EMA copy and the optimizers take the parameters
             for net in (self.G, self.D):
                 net.to(memory_format=torch.channels_last)
@@ -90,8 +91,9 @@ class GANStep:
             set_condition_strength(self.G, strength)
             set_condition_strength(self.D, strength)
         z = torch.randn(b, m.latent_dim, generator=self.rng).to(self.device)  # (B, Z)
-        fake_labels = (torch.randint(0, m.num_classes, (b,), generator=self.rng).to(self.device)
-                       if m.conditional else None)
+        fake_labels = (
+            torch.randint(0, m.num_classes, (b,), generator=self.rng).to(self.device) if m.conditional else None
+        )
         with self._autocast():
             fake = self.G_train(z, fake_labels)  # (B, 1, 28, 28) in [-1, 1]
 
@@ -129,8 +131,13 @@ class GANStep:
         ema = self.ema.state_dict() if self.ema is not None else None
         if ema is not None:
             ema = {**ema, "model": _plain(ema["model"])}
-        return {"generator": _plain(self.G.state_dict()), "discriminator": _plain(self.D.state_dict()), "ema": ema,
-                "opt_g": _plain_optimizer(self.opt_g.state_dict()), "opt_d": _plain_optimizer(self.opt_d.state_dict())}
+        return {
+            "generator": _plain(self.G.state_dict()),
+            "discriminator": _plain(self.D.state_dict()),
+            "ema": ema,
+            "opt_g": _plain_optimizer(self.opt_g.state_dict()),
+            "opt_d": _plain_optimizer(self.opt_d.state_dict()),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         arch = self.cfg.model.arch
@@ -142,8 +149,10 @@ class GANStep:
             self.opt_g.load_state_dict(state["opt_g"])
             self.opt_d.load_state_dict(state["opt_d"])
         except (ValueError, KeyError, RuntimeError, TypeError, AttributeError, IndexError) as e:
-            raise GantoolError(f"the checkpoint's optimizer or EMA state does not fit this model "
-                               f"({first_line(e, 100)}); use another checkpoint") from None
+            raise GantoolError(
+                f"the checkpoint's optimizer or EMA state does not fit this model "
+                f"({first_line(e, 100)}); use another checkpoint"
+            ) from None
 
 
 def _convolutional(*nets: torch.nn.Module) -> bool:
@@ -157,6 +166,8 @@ def _plain(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 def _plain_optimizer(state: dict[str, Any]) -> dict[str, Any]:
     """An optimizer's state_dict with its moment tensors (shaped like the parameters) in NCHW."""
-    per_param = {i: {k: v.contiguous() if isinstance(v, torch.Tensor) else v for k, v in s.items()}
-                 for i, s in state["state"].items()}
+    per_param = {
+        i: {k: v.contiguous() if isinstance(v, torch.Tensor) else v for k, v in s.items()}
+        for i, s in state["state"].items()
+    }
     return {**state, "state": per_param}

@@ -18,6 +18,7 @@ import torch
 
 from gantool.core.errors import GantoolError
 from gantool.toolkit.config import PRECISIONS
+
 CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of the units oneDNN's bf16 kernels use
 
 
@@ -38,8 +39,11 @@ def resolve_precision(precision: str, device: torch.device) -> str:
         raise GantoolError(f"unknown precision {precision!r}; choose one of: {', '.join(PRECISIONS)}")
     has = (device.type == "cuda" and torch.cuda.is_bf16_supported()) or (device.type == "cpu" and cpu_bf16_units())
     if precision == "bf16" and not has:
-        what = "this CPU has no bf16 units (AVX512-BF16 or AMX)" if device.type == "cpu" else \
-            f"bf16 autocast is not supported on {device.type}"
+        what = (
+            "this CPU has no bf16 units (AVX512-BF16 or AMX)"
+            if device.type == "cpu"
+            else f"bf16 autocast is not supported on {device.type}"
+        )
         raise GantoolError(f"--precision bf16: {what}; use --precision fp32 (or auto)")
     return "bf16" if precision == "bf16" or (precision == "auto" and has) else "fp32"
 
@@ -47,8 +51,9 @@ def resolve_precision(precision: str, device: torch.device) -> str:
 CHANNELS_LAST_MIN_BATCH = 128  # below it NHWC lost 14-20% at batch 64 (recipe_search.md)
 
 
-def resolve_channels_last(choice: Optional[bool], precision: str, device: torch.device, batch_size: int,
-                          convolutional: bool) -> bool:
+def resolve_channels_last(
+    choice: Optional[bool], precision: str, device: torch.device, batch_size: int, convolutional: bool
+) -> bool:
     """Whether training keeps its convolutions' tensors channels_last: the user's choice, else (auto)
     for a convolutional model in bf16 on a CPU at batch >= 128, the case where it measured faster."""
     if not convolutional:
@@ -61,6 +66,7 @@ def resolve_channels_last(choice: Optional[bool], precision: str, device: torch.
 def free_cores(window_s: float = 0.2) -> int:
     """CPU cores left idle by other processes over a short window (/proc/stat), at least 1;
     this process is idle while it measures."""
+
     def sample() -> Optional[list[int]]:
         try:
             fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
@@ -75,7 +81,7 @@ def free_cores(window_s: float = 0.2) -> int:
     if a is None or b is None:
         return cores
     total_cores = os.cpu_count() or cores
-    delta = [y - x for x, y in zip(a, b)]
+    delta = [y - x for x, y in zip(a, b, strict=False)]
     total, idle = sum(delta), delta[3] + (delta[4] if len(delta) > 4 else 0)  # idle + iowait
     if total <= 0:
         return cores

@@ -54,7 +54,7 @@ def eval_mode(*modules: nn.Module) -> Iterator[None]:
     try:
         yield
     finally:
-        for m, training in zip(modules, was):
+        for m, training in zip(modules, was, strict=True):
             m.train(training)
 
 
@@ -76,8 +76,14 @@ class TorchGenerator(Generator):
 
     backend = "pytorch"
 
-    def __init__(self, module: nn.Module, metadata: dict[str, Any], path: Optional[Path] = None,
-                 max_batch: int = 500, checkpoint: Any = None) -> None:
+    def __init__(
+        self,
+        module: nn.Module,
+        metadata: dict[str, Any],
+        path: Optional[Path] = None,
+        max_batch: int = 500,
+        checkpoint: Any = None,
+    ) -> None:
         super().__init__(metadata, path, max_batch)
         self.module = module
         self.checkpoint = checkpoint  # the Checkpoint it was rebuilt from, if any
@@ -98,6 +104,10 @@ def open_checkpoint(path: str | Path, prefer_ema: bool = True) -> TorchGenerator
 
     ckpt = load_checkpoint(path)
     module = to_pixels(ckpt.generator(prefer_ema), ckpt.conditional).eval()
-    meta = {**model_metadata(ckpt.model), "variant": "fp32", "train_config": ckpt.train.to_dict(),
-            "model_config": ckpt.train.to_dict()["model"]}
+    meta = {
+        **model_metadata(ckpt.model),
+        "variant": "fp32",
+        "train_config": ckpt.train.to_dict(),
+        "model_config": ckpt.train.to_dict()["model"],
+    }
     return TorchGenerator(module, meta, ckpt.path, checkpoint=ckpt)

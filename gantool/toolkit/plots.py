@@ -24,8 +24,14 @@ def plot_losses(loss_log: list[dict], path: str | Path, history: list[dict] | No
     for key, name in (("d_loss", "D loss"), ("g_loss", "G loss")):
         (line,) = ax.plot(steps, [r[key] for r in loss_log], label=f"{name} (mean of 10 steps)", lw=1.0, alpha=0.8)
         if history:
-            ax.plot([h["step"] for h in history], [h[key] for h in history], "o", color=line.get_color(), ms=4,
-                    label=f"{name}, epoch mean (as printed)")
+            ax.plot(
+                [h["step"] for h in history],
+                [h[key] for h in history],
+                "o",
+                color=line.get_color(),
+                ms=4,
+                label=f"{name}, epoch mean (as printed)",
+            )
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.set_title("gantool training losses")
@@ -35,4 +41,3 @@ def plot_losses(loss_log: list[dict], path: str | Path, history: list[dict] | No
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
     plt.close(fig)
-

@@ -28,22 +28,30 @@ from gantool.toolkit.results import StepHook, TrainResult
 RESUMABLE = ("epochs", "minutes", "device", "precision", "threads", "amp", "channels_last")  # what --resume may change
 
 
-def train(cfg: TrainConfig, *, progress: bool = True, on_step: Optional[StepHook] = None,
-          overwrite: bool = False) -> TrainResult:
+def train(
+    cfg: TrainConfig, *, progress: bool = True, on_step: Optional[StepHook] = None, overwrite: bool = False
+) -> TrainResult:
     """Train a GAN as `cfg` says and leave a run directory at `cfg.run_dir`."""
     cfg.validate()
     MODELS.get(cfg.model.arch)  # an unknown architecture fails before any data is loaded
 
     def refuse_existing() -> None:
         if (Path(cfg.run_dir) / "checkpoints" / "last.pt").exists() and not overwrite:
-            raise GantoolError(f"run dir {cfg.run_dir!r} already holds a run; continue it with --resume "
-                               f"{cfg.run_dir}, or choose another --run-dir")
+            raise GantoolError(
+                f"run dir {cfg.run_dir!r} already holds a run; continue it with --resume "
+                f"{cfg.run_dir}, or choose another --run-dir"
+            )
 
     return _run(cfg, None, progress, on_step, refuse_existing)
 
 
-def resume(run_dir: str | Path, overrides: Optional[dict[str, Any]] = None, *, progress: bool = True,
-           on_step: Optional[StepHook] = None) -> TrainResult:
+def resume(
+    run_dir: str | Path,
+    overrides: Optional[dict[str, Any]] = None,
+    *,
+    progress: bool = True,
+    on_step: Optional[StepHook] = None,
+) -> TrainResult:
     """Continue a run from its last checkpoint. `overrides` holds the options the user gave:
     epochs, minutes and device may change; any other TrainConfig / ModelConfig field must equal
     the run's (a one-line error names the first that does not)."""
@@ -62,11 +70,15 @@ def refuse_finished(ckpt: Checkpoint, cfg: TrainConfig, run_path: Path) -> None:
     done_epochs = epoch >= cfg.max_epochs and not mid_epoch
     done_time = cfg.minutes is not None and float(ckpt.state["elapsed_s"]) >= cfg.minutes * 60
     if done_epochs:
-        raise GantoolError(f"the run in {str(run_path)!r} is already complete ({epoch} of {cfg.max_epochs} epochs); "
-                           f"extend it with gantool train --resume {run_path} --epochs {epoch + 10} (or any N > {epoch})")
+        raise GantoolError(
+            f"the run in {str(run_path)!r} is already complete ({epoch} of {cfg.max_epochs} epochs); "
+            f"extend it with gantool train --resume {run_path} --epochs {epoch + 10} (or any N > {epoch})"
+        )
     if done_time:
-        raise GantoolError(f"the run in {str(run_path)!r} already used its {cfg.minutes:g}-minute budget; extend it "
-                           f"with gantool train --resume {run_path} --minutes {cfg.minutes * 2:g} (a larger budget)")
+        raise GantoolError(
+            f"the run in {str(run_path)!r} already used its {cfg.minutes:g}-minute budget; extend it "
+            f"with gantool train --resume {run_path} --minutes {cfg.minutes * 2:g} (a larger budget)"
+        )
 
 
 def apply_resume_overrides(ckpt: Checkpoint, overrides: dict[str, Any]) -> TrainConfig:
@@ -77,41 +89,60 @@ def apply_resume_overrides(ckpt: Checkpoint, overrides: dict[str, Any]) -> Train
             continue
         if key in model_fields:
             if getattr(cfg.model, key) != value:
-                raise GantoolError(f"--resume: the checkpoint's {key} is {getattr(cfg.model, key)!r}, not {value!r}; "
-                                   "drop that option or start a new run")
+                raise GantoolError(
+                    f"--resume: the checkpoint's {key} is {getattr(cfg.model, key)!r}, not {value!r}; "
+                    "drop that option or start a new run"
+                )
         elif key in RESUMABLE:
             setattr(cfg, key, value)
         elif getattr(cfg, key, object()) != value:
-            raise GantoolError(f"--resume keeps the run's settings; only --epochs, --minutes, --device, --precision, "
-                               f"--threads and --channels-last may change (got --{key.replace('_', '-')})")
-    if cfg.lr_decay_start < 1.0 and (cfg.epochs, cfg.minutes) != (ckpt.train.epochs, ckpt.train.minutes) \
-            and os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 alone says it
+            raise GantoolError(
+                f"--resume keeps the run's settings; only --epochs, --minutes, --device, --precision, "
+                f"--threads and --channels-last may change (got --{key.replace('_', '-')})"
+            )
+    if (
+        cfg.lr_decay_start < 1.0
+        and (cfg.epochs, cfg.minutes) != (ckpt.train.epochs, ckpt.train.minutes)
+        and os.environ.get("RANK", "0") == "0"
+    ):  # under torchrun, rank 0 alone says it
         # The decay is a fraction of the run's length: a new length moves it (interrupted runs resumed as
         # they were stay exact; with --lr-decay-start 1 a longer run equals one trained that long).
-        print(f"warning: --resume with a new length stretches the learning-rate decay (--lr-decay-start "
-              f"{cfg.lr_decay_start:g}) over it; the result differs from a run trained to that length from the start",
-              file=sys.stderr)
+        print(
+            f"warning: --resume with a new length stretches the learning-rate decay (--lr-decay-start "
+            f"{cfg.lr_decay_start:g}) over it; the result differs from a run trained to that length from the start",
+            file=sys.stderr,
+        )
     return cfg
 
 
-def _run(cfg: TrainConfig, ckpt: Optional[Checkpoint], progress: bool, on_step: Optional[StepHook],
-         before_start: Callable[[], None] = lambda: None) -> TrainResult:
+def _run(
+    cfg: TrainConfig,
+    ckpt: Optional[Checkpoint],
+    progress: bool,
+    on_step: Optional[StepHook],
+    before_start: Callable[[], None] = lambda: None,
+) -> TrainResult:
     info = ddp.init_distributed(cfg.device)
     if cfg.r1_gamma > 0 and info.enabled:
         # DDP does not support higher-order gradients (pytorch/pytorch#63831); R1's double
         # backward under DDP aborted a rank in about 1 test run in 20, so torchrun runs
         # train without it, and config.json says so.
         if info.is_main:
-            print("warning: the R1 penalty is off under torchrun (DDP does not support double backward); "
-                  "train in one process to use it", file=sys.stderr)
+            print(
+                "warning: the R1 penalty is off under torchrun (DDP does not support double backward); "
+                "train in one process to use it",
+                file=sys.stderr,
+            )
         cfg = replace(cfg, r1_gamma=0.0)
     try:
         # A precision the device cannot do fails before any data is loaded or anything is written.
         resolve_precision(cfg.precision if cfg.amp else "fp32", resolve_device(cfg.device, info.local_rank))
         data = load_dataset(cfg.dataset, "train", cfg.data_dir, cfg.download)  # before anything is written
         if cfg.model.conditional and cfg.model.num_classes != data.num_classes:
-            raise GantoolError(f"model has {cfg.model.num_classes} classes but dataset {cfg.dataset!r} has "
-                               f"{data.num_classes} (labels 0..{data.num_classes - 1}); train it with --unconditional")
+            raise GantoolError(
+                f"model has {cfg.model.num_classes} classes but dataset {cfg.dataset!r} has "
+                f"{data.num_classes} (labels 0..{data.num_classes - 1}); train it with --unconditional"
+            )
         run_dir = Path(cfg.run_dir)
         if info.is_main:
             check_writable_dir(run_dir, "run dir")

@@ -25,17 +25,17 @@ import torch
 
 from gantool.core.errors import GantoolError
 from gantool.toolkit import distributed as ddp
+from gantool.toolkit import hardware
 from gantool.toolkit.augment import random_rotate
 from gantool.toolkit.checkpoint import save_checkpoint
 from gantool.toolkit.config import TrainConfig
 from gantool.toolkit.data import ImageData
 from gantool.toolkit.device import resolve_device
-from gantool.toolkit import hardware
-from gantool.toolkit.hardware import choose_threads
 from gantool.toolkit.gan_step import GANStep
+from gantool.toolkit.hardware import choose_threads
 from gantool.toolkit.inference import TorchGenerator, eval_mode, model_metadata, to_pixels
-from gantool.toolkit.run_outputs import RunWriter
 from gantool.toolkit.results import StepHook, TrainingInterrupted, TrainResult
+from gantool.toolkit.run_outputs import RunWriter
 from gantool.toolkit.training_state import StateMixin
 
 LOG_EVERY = 10  # steps between loss readings (a .item() syncs the GPU)
@@ -79,8 +79,12 @@ class Trainer(StateMixin):
         versions so old runs reproduce): the global torch RNG, this rank's draws, epoch `offset`'s
         permutation, the fixed grid noise. `offset` also re-seeds a rank after a DDP resume."""
         s, rank = self.cfg.seed, self.info.rank
-        return {"torch": s + rank, "draws": s * 7919 + rank + 1, "epoch": s + 1_000_003 * (offset + 1),
-                "grid": s + 4242}[purpose] + (offset if purpose in ("torch", "draws") else 0)
+        return {
+            "torch": s + rank,
+            "draws": s * 7919 + rank + 1,
+            "epoch": s + 1_000_003 * (offset + 1),
+            "grid": s + 4242,
+        }[purpose] + (offset if purpose in ("torch", "draws") else 0)
 
     def generator(self) -> TorchGenerator:
         """The sample generator (EMA copy when enabled) behind the runtime's Generator interface."""
@@ -127,8 +131,7 @@ class Trainer(StateMixin):
             raise TrainingInterrupted(last, self._stop_signal or signal.SIGINT, self.info.is_main)
         return TrainResult(self.run_dir, last, self.epoch, self.step, stopped_by, list(self.history), self.info.is_main)
 
-    def _run_epoch(self, shard: torch.Tensor, bs: int, steps: int, progress: bool,
-                   on_step: Optional[StepHook]) -> bool:
+    def _run_epoch(self, shard: torch.Tensor, bs: int, steps: int, progress: bool, on_step: Optional[StepHook]) -> bool:
         """Train the rest of the current epoch; False if stopped early (time, Ctrl-C, SIGTERM)."""
         bar = self._progress_bar(steps, progress)
         snapshot = hardware.cpu_snapshot()
@@ -163,11 +166,18 @@ class Trainer(StateMixin):
         wall = time.perf_counter() - t0
         d_mean, g_mean = self._finite_losses(d_sum / max(n_steps, 1), g_sum / max(n_steps, 1))
         self.epoch, self.batch_in_epoch = self.epoch + 1, 0
-        entry = {"epoch": self.epoch, "step": self.step, "d_loss": d_mean, "g_loss": g_mean,
-                 "images_per_s": n_steps * bs * self.info.world_size / max(wall, 1e-9),
-                 "precision": self.gan.precision, "channels_last": self.gan.channels_last,
-                 "threads": self.threads,
-                 "epoch_time_s": wall, "elapsed_s": self.elapsed_s}
+        entry = {
+            "epoch": self.epoch,
+            "step": self.step,
+            "d_loss": d_mean,
+            "g_loss": g_mean,
+            "images_per_s": n_steps * bs * self.info.world_size / max(wall, 1e-9),
+            "precision": self.gan.precision,
+            "channels_last": self.gan.channels_last,
+            "threads": self.threads,
+            "epoch_time_s": wall,
+            "elapsed_s": self.elapsed_s,
+        }
         is_best = False
         if self.evaluator is not None and (self.epoch % self.cfg.eval_every == 0 or self.epoch == self.cfg.max_epochs):
             entry.update(self.evaluate())
@@ -194,8 +204,11 @@ class Trainer(StateMixin):
         line = f"training on {self.device}: {self.gan.precision}, {layout}"
         if self.device.type == "cpu":
             cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-            why = "--threads" if self.cfg.threads is not None else \
-                f"{max(cores - self.threads, 0)} of {cores} cores busy at start; re-checked each epoch"
+            why = (
+                "--threads"
+                if self.cfg.threads is not None
+                else f"{max(cores - self.threads, 0)} of {cores} cores busy at start; re-checked each epoch"
+            )
             line += f", {self.threads} thread{'s' if self.threads > 1 else ''} ({why})"
         print(line, file=sys.stderr)
 
@@ -210,9 +223,11 @@ class Trainer(StateMixin):
             return
         torch.set_num_threads(n)
         if self.info.is_main:
-            print(f"note: {n} core{'s' if n > 1 else ''} free during epoch {self.epoch}: now {n} thread"
-                  f"{'s' if n > 1 else ''} (--threads N pins the count and keeps the run exactly reproducible)",
-                  file=sys.stderr)
+            print(
+                f"note: {n} core{'s' if n > 1 else ''} free during epoch {self.epoch}: now {n} thread"
+                f"{'s' if n > 1 else ''} (--threads N pins the count and keeps the run exactly reproducible)",
+                file=sys.stderr,
+            )
         self.threads = n
 
     def _progress_fraction(self, steps_per_epoch: int) -> float:
@@ -225,8 +240,10 @@ class Trainer(StateMixin):
     def _finite_losses(self, d_loss: torch.Tensor, g_loss: torch.Tensor) -> tuple[float, float]:
         d, g = float(d_loss), float(g_loss)
         if not (math.isfinite(d) and math.isfinite(g)):
-            raise GantoolError(f"training diverged at step {self.step}: the losses are not finite (D {d}, G {g}); "
-                               f"the last good checkpoint (epoch {self.epoch}) is kept. Lower --lr-g / --lr-d")
+            raise GantoolError(
+                f"training diverged at step {self.step}: the losses are not finite (D {d}, G {g}); "
+                f"the last good checkpoint (epoch {self.epoch}) is kept. Lower --lr-g / --lr-d"
+            )
         return d, g
 
     def _should_stop(self, sync_now: bool = False) -> bool:
@@ -247,9 +264,18 @@ class Trainer(StateMixin):
 
         # In a log file (not a terminal) redraw rarely so logs stay readable.
         interval = 0.1 if sys.stderr.isatty() else 10.0
-        return tqdm(total=steps, initial=self.batch_in_epoch, desc=f"epoch {self.epoch + 1}/{self.cfg.max_epochs}"
-                    if self.cfg.max_epochs < 1 << 62 else f"epoch {self.epoch + 1}", unit="step", leave=True,
-                    dynamic_ncols=True, file=sys.stderr, mininterval=interval)
+        return tqdm(
+            total=steps,
+            initial=self.batch_in_epoch,
+            desc=f"epoch {self.epoch + 1}/{self.cfg.max_epochs}"
+            if self.cfg.max_epochs < 1 << 62
+            else f"epoch {self.epoch + 1}",
+            unit="step",
+            leave=True,
+            dynamic_ncols=True,
+            file=sys.stderr,
+            mininterval=interval,
+        )
 
     @contextlib.contextmanager
     def _stop_signals(self):
@@ -280,8 +306,11 @@ class Trainer(StateMixin):
         m = self.cfg.model
         gen = torch.Generator().manual_seed(self.seed("grid"))
         if m.conditional:
-            labels, n, nrow = torch.arange(m.num_classes).repeat_interleave(per_class).numpy(), \
-                m.num_classes * per_class, per_class  # one row per digit
+            labels, n, nrow = (
+                torch.arange(m.num_classes).repeat_interleave(per_class).numpy(),
+                m.num_classes * per_class,
+                per_class,
+            )  # one row per digit
         else:
             labels, n, nrow = None, unconditional, 8
         z = torch.randn(n, m.latent_dim, generator=gen).numpy()
@@ -303,8 +332,13 @@ class Trainer(StateMixin):
             res = self.evaluator.score_generator(self.generator(), self.cfg.eval_n, self.cfg.seed, pr_samples=2000)
         # The quality's precision and recall (Kynkäänniemi et al.) under their own names: the epoch's entry
         # already has "precision", the arithmetic it trained in ("bf16" | "fp32").
-        out = {"fid": res["fid"], "coverage": res["coverage"], "sample_precision": res["precision"],
-               "sample_recall": res["recall"], "inception_score": res["inception_score"]}
+        out = {
+            "fid": res["fid"],
+            "coverage": res["coverage"],
+            "sample_precision": res["precision"],
+            "sample_recall": res["recall"],
+            "inception_score": res["inception_score"],
+        }
         if "class_accuracy" in res:
             out["class_accuracy"] = res["class_accuracy"]["overall"]
         return out

@@ -48,8 +48,9 @@ class StateMixin:
                 if rng.get("cuda") and torch.cuda.is_available():
                     torch.cuda.set_rng_state_all(rng["cuda"])
             except (KeyError, TypeError, RuntimeError, ValueError) as e:
-                raise GantoolError(f"the checkpoint's RNG state is malformed ({first_line(e, 80)}); "
-                                   "use another checkpoint") from None
+                raise GantoolError(
+                    f"the checkpoint's RNG state is malformed ({first_line(e, 80)}); use another checkpoint"
+                ) from None
         self.epoch, self.batch_in_epoch = int(state["epoch"]), int(state["batch_in_epoch"])
         self.step, self.elapsed_s = step, float(state["elapsed_s"])
         self.history, self.loss_log = list(state["history"]), list(state["loss_log"])
@@ -58,5 +59,8 @@ class StateMixin:
         if started != self.gan.precision and self.info.is_main:
             import sys
 
-            print(f"note: this run started in {started} and continues in {self.gan.precision} "
-                  "(this device or --precision differs); the weights carry over unchanged", file=sys.stderr)
+            print(
+                f"note: this run started in {started} and continues in {self.gan.precision} "
+                "(this device or --precision differs); the weights carry over unchanged",
+                file=sys.stderr,
+            )

@@ -35,8 +35,9 @@ def main(job_path: str, out_path: str) -> None:
             pixels = sampler.generate(np.load(item["latents"]), labels)
         out[f"file:{Path(item['path']).name}"] = pixels
     for item in job["bundled"]:
-        out[f"bundled:{item['size']}"] = Sampler.bundled(item["size"], threads=1).sample_seeds(item["seeds"],
-                                                                                            item["labels"])
+        out[f"bundled:{item['size']}"] = Sampler.bundled(item["size"], threads=1).sample_seeds(
+            item["seeds"], item["labels"]
+        )
     seeds = np.array(job["latent_seeds"], dtype=np.int64)
     out["latents"] = seeded_latents(seeds, job["latent_dim"])
     from gantool.runtime.session import open_session  # the seeded files' in-graph sampler alone, on onnxruntime

@@ -25,11 +25,19 @@ def entry(kind, **kw):
 
 
 def test_files_by_kind_primary_and_companions(tmp_path):
-    d = read_export_dir(write(tmp_path, {
-        "model.ts.pt": entry("torchscript"), "model.onnx": entry("onnx"),
-        "model.int8.onnx.failed": entry("int8", failed=True),
-        "model.xml": entry("openvino"), "model.bin": entry("openvino", companion=True),
-    }, checkpoint={"path": "/x/last.pt", "sha256": SHA}))
+    d = read_export_dir(
+        write(
+            tmp_path,
+            {
+                "model.ts.pt": entry("torchscript"),
+                "model.onnx": entry("onnx"),
+                "model.int8.onnx.failed": entry("int8", failed=True),
+                "model.xml": entry("openvino"),
+                "model.bin": entry("openvino", companion=True),
+            },
+            checkpoint={"path": "/x/last.pt", "sha256": SHA},
+        )
+    )
     assert set(d.files) == {"torchscript", "onnx", "openvino"}  # failed files and companions are not models
     assert d.primary().name == "model.onnx" and d.checkpoint_sha256 == SHA
     assert sorted(d.changed_files()) == sorted(d.entries)  # every fake hash differs from the bytes on disk
@@ -45,25 +53,34 @@ def test_primary_falls_back_to_an_fp32_file(tmp_path):
         d.primary()
 
 
-@pytest.mark.parametrize("files, message", [
-    ({"../x.onnx": entry("onnx")}, "not a file inside its folder"),
-    ({"/etc/passwd": entry("onnx")}, "not a file inside its folder"),
-    ({".hidden.onnx": entry("onnx")}, "not a file inside its folder"),
-    ({"model.onnx": entry("coreml")}, "unknown kind 'coreml'"),
-    ({"model.onnx": entry("int8")}, "says 'model.onnx' is a int8 file, which its name contradicts"),
-    ({"model.bin": entry("pte", companion=True)}, "is a pte companion, which its name contradicts"),
-    ({"model.onnx": {"kind": "onnx", "sha256": "zz", "size": 1}}, "malformed"),
-    ({"model.onnx": {"kind": "onnx", "sha256": SHA, "size": True}}, "malformed"),
-    ({"model.onnx": "onnx"}, "malformed"),
-])
+@pytest.mark.parametrize(
+    "files, message",
+    [
+        ({"../x.onnx": entry("onnx")}, "not a file inside its folder"),
+        ({"/etc/passwd": entry("onnx")}, "not a file inside its folder"),
+        ({".hidden.onnx": entry("onnx")}, "not a file inside its folder"),
+        ({"model.onnx": entry("coreml")}, "unknown kind 'coreml'"),
+        ({"model.onnx": entry("int8")}, "says 'model.onnx' is a int8 file, which its name contradicts"),
+        ({"model.bin": entry("pte", companion=True)}, "is a pte companion, which its name contradicts"),
+        ({"model.onnx": {"kind": "onnx", "sha256": "zz", "size": 1}}, "malformed"),
+        ({"model.onnx": {"kind": "onnx", "sha256": SHA, "size": True}}, "malformed"),
+        ({"model.onnx": "onnx"}, "malformed"),
+    ],
+)
 def test_bad_entries_are_one_line_errors(tmp_path, files, message):
     with pytest.raises(GantoolError, match=message) as exc:
         read_export_dir(write(tmp_path, files))
     assert "\n" not in str(exc.value)
 
 
-@pytest.mark.parametrize("text, message", [("[]", "no 'files' table"), ("{nope", "unreadable or malformed"),
-                                           ('{"files": {}, "export_config": 3}', "export_config")])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[]", "no 'files' table"),
+        ("{nope", "unreadable or malformed"),
+        ('{"files": {}, "export_config": 3}', "export_config"),
+    ],
+)
 def test_bad_manifests(tmp_path, text, message):
     (tmp_path / "manifest.json").write_text(text)
     with pytest.raises(GantoolError, match=message):

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from gantool.artifacts import ARTIFACTS, BACKENDS
-from gantool.artifacts.registry import (GROUP_HELP, METADATA_PLACES, ArtifactKind, Backend, TableError,
-                                        artifact_for_file, register_artifact, register_backend)
+from gantool.artifacts.registry import (
+    GROUP_HELP,
+    METADATA_PLACES,
+    ArtifactKind,
+    Backend,
+    TableError,
+    artifact_for_file,
+    register_artifact,
+    register_backend,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,18 +28,21 @@ def _row(**changes) -> ArtifactKind:
     return ArtifactKind(**{**base, **changes})
 
 
-@pytest.mark.parametrize("changes, message", [
-    (dict(backends=("tflite-ish",)), "artifact row 'newkind' names unknown backends"),
-    (dict(backends=()), "artifact row 'newkind' names unknown backends"),
-    (dict(source="nothing"), "artifact row 'newkind' is made from unknown kind 'nothing'"),
-    (dict(metadata="exif"), "artifact row 'newkind' keeps its metadata in 'exif', which the reader does not know"),
-    (dict(group="brandnew"), "artifact row 'newkind' is the first row of option group --brandnew: give it help="),
-    (dict(help="again"), "option group --onnx already has its help text"),
-    (dict(variant="int4"), "variant 'int4', which has no --int4 option"),
-    (dict(extra="litert"), "give both extra= .pip extra. and needs= .module. or neither"),
-    (dict(name="onnx"), "artifact row 'onnx' is registered twice"),
-    (dict(file="noext"), "must be a plain name with a suffix"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (dict(backends=("tflite-ish",)), "artifact row 'newkind' names unknown backends"),
+        (dict(backends=()), "artifact row 'newkind' names unknown backends"),
+        (dict(source="nothing"), "artifact row 'newkind' is made from unknown kind 'nothing'"),
+        (dict(metadata="exif"), "artifact row 'newkind' keeps its metadata in 'exif', which the reader does not know"),
+        (dict(group="brandnew"), "artifact row 'newkind' is the first row of option group --brandnew: give it help="),
+        (dict(help="again"), "option group --onnx already has its help text"),
+        (dict(variant="int4"), "variant 'int4', which has no --int4 option"),
+        (dict(extra="litert"), "give both extra= .pip extra. and needs= .module. or neither"),
+        (dict(name="onnx"), "artifact row 'onnx' is registered twice"),
+        (dict(file="noext"), "must be a plain name with a suffix"),
+    ],
+)
 def test_a_bad_row_is_a_one_line_error_naming_it(changes, message):
     before = dict(ARTIFACTS), dict(GROUP_HELP)
     with pytest.raises(TableError, match=message) as exc:
@@ -53,8 +64,10 @@ def test_every_extra_is_a_pip_extra_and_names_its_module():
     for row in rows:
         if row.extra is not None:
             assert row.extra in extras, f"{row.name}: gantool[{row.extra}] is not in pyproject.toml"
-            assert any(re.match(rf"{re.escape(row.needs)}\b", dep.replace("-", "_")) or row.extra in dep
-                       for dep in extras[row.extra]), f"{row.name}: gantool[{row.extra}] does not install {row.needs}"
+            assert any(
+                re.match(rf"{re.escape(row.needs)}\b", dep.replace("-", "_")) or row.extra in dep
+                for dep in extras[row.extra]
+            ), f"{row.name}: gantool[{row.extra}] does not install {row.needs}"
     assert {r.extra for r in rows if r.extra} <= set(extras["all"][0].split("[")[1].rstrip("]").split(","))
 
 
@@ -87,7 +100,7 @@ def test_export_options_come_from_the_table():
 def test_readme_formats_table_matches_the_table():
     """Every row's file and option appears in the README's formats table, and nothing else does."""
     readme = (ROOT / "README.md").read_text()
-    table = readme[readme.index("| format | file |"):]
+    table = readme[readme.index("| format | file |") :]
     table = table[: table.index("\n\n")]
     rows = [line.split("|")[1:-1] for line in table.splitlines()[2:]]
     files = {cells[1].strip() for cells in rows}

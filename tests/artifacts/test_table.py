@@ -36,8 +36,15 @@ def make_dummy(job, target):
 
 @pytest.fixture
 def dummy_kind(monkeypatch):
-    row = ArtifactKind("dummy", "model.dummy.onnx", "dummy", make_dummy, ("onnxruntime",), source="onnx",
-                       help="Write model.dummy.onnx.")
+    row = ArtifactKind(
+        "dummy",
+        "model.dummy.onnx",
+        "dummy",
+        make_dummy,
+        ("onnxruntime",),
+        source="onnx",
+        help="Write model.dummy.onnx.",
+    )
     monkeypatch.setitem(ARTIFACTS, "dummy", row)  # the one row (as register_artifact would add it)
     monkeypatch.setitem(GROUP_HELP, "dummy", row.help)
     return row
@@ -66,8 +73,9 @@ def test_a_new_kind_is_one_row_and_one_function(dummy_kind, trained_run, tmp_pat
     assert res.exit_code == 0 and "model.dummy.onnx" in res.stdout and "dummy" in res.stdout
     res = runner.invoke(app, ["formats"])
     assert res.exit_code == 0 and "model.dummy.onnx" in res.stdout
-    res = runner.invoke(app, ["export", str(trained_run("mlp", 10)), "--out", str(tmp_path / "cli"),
-                              "--format", "dummy"])
+    res = runner.invoke(
+        app, ["export", str(trained_run("mlp", 10)), "--out", str(tmp_path / "cli"), "--format", "dummy"]
+    )
     assert res.exit_code == 0, res.output
     assert (tmp_path / "cli" / "model.dummy.onnx").is_file()
 
@@ -90,8 +98,12 @@ def test_open_generator_opens_every_kind(exported, trained_run, tmp_path):
     eager = open_generator(trained_run("dcgan", 10))
     want = eager(feeds["z"], feeds["label"])
     assert eager.backend == "pytorch" and want.shape == (4, 1, 28, 28)
-    for name, atol in (("model.onnx", 1e-4), ("model.ts.pt", 1e-4), ("model.fp16.onnx", 0.05),
-                       ("model.int8.onnx", 0.3)):
+    for name, atol in (
+        ("model.onnx", 1e-4),
+        ("model.ts.pt", 1e-4),
+        ("model.fp16.onnx", 0.05),
+        ("model.int8.onnx", 0.3),
+    ):
         g = open_generator(out / name)
         assert artifact_for_file(out / name).file == name
         np.testing.assert_allclose(g(feeds["z"], feeds["label"]), want, atol=atol)

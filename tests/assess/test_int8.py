@@ -48,8 +48,11 @@ def test_unrewritable_model_says_why(trained_run, tmp_path, monkeypatch):
         raise ValueError("ConvTranspose2d(kernel (3, 3), stride (2, 2)) has no sub-pixel form here")
 
     monkeypatch.setattr(DCGANGenerator, "for_quantization", refuse)
-    result = export(trained_run("dcgan", 0), ExportConfig(out_dir=str(tmp_path / "o"), formats=("onnx",),
-                                                           variants=("int8",), fid=False), progress=False)
+    result = export(
+        trained_run("dcgan", 0),
+        ExportConfig(out_dir=str(tmp_path / "o"), formats=("onnx",), variants=("int8",), fid=False),
+        progress=False,
+    )
     note = result.report["notes"]["model.int8.onnx"]["say"]
     assert "no sub-pixel form" in note and "will not be faster" in note and "\n" not in note
     assert integer_mac_share(result.files["int8"])["share"] < 0.5  # ConvTranspose stayed float
@@ -61,8 +64,11 @@ def _int8_weights(path):
     from onnx import TensorProto, numpy_helper
 
     model = onnx.load(str(path))
-    return [np.abs(numpy_helper.to_array(i).astype(np.int16)).max() for i in model.graph.initializer
-            if i.data_type == TensorProto.INT8]
+    return [
+        np.abs(numpy_helper.to_array(i).astype(np.int16)).max()
+        for i in model.graph.initializer
+        if i.data_type == TensorProto.INT8
+    ]
 
 
 @pytest.mark.parametrize("arch, k", [("dcgan", 10), ("mlp", 10)])
@@ -83,7 +89,6 @@ def test_bundled_nano_weights_are_7_bit():
 
 def test_an_int8_file_with_8_bit_weights_is_refused():
     import numpy as np
-    import onnx
     from onnx import helper, numpy_helper
 
     from gantool.core.errors import GantoolError
@@ -93,8 +98,13 @@ def test_an_int8_file_with_8_bit_weights_is_refused():
     graph = helper.make_graph([], "g", [], [], initializer=[w])
     with pytest.raises(GantoolError, match="'conv.weight_quantized' reaches 100, past 64"):
         check_weight_range(helper.make_model(graph))
-    check_weight_range(helper.make_model(helper.make_graph([], "g", [], [], initializer=[
-        numpy_helper.from_array(np.array([64, -64], dtype=np.int8), "ok")])))
+    check_weight_range(
+        helper.make_model(
+            helper.make_graph(
+                [], "g", [], [], initializer=[numpy_helper.from_array(np.array([64, -64], dtype=np.int8), "ok")]
+            )
+        )
+    )
 
 
 def test_int8_file_fused_kernels_agree_with_its_unfused_graph(exported):

@@ -40,8 +40,9 @@ def _graph(dst: Path, nodes, inits, meta: dict, out_shape=("N", 1, 28, 28)) -> P
 
     z = helper.make_tensor_value_info("z", TensorProto.FLOAT, ["N", 8])
     img = helper.make_tensor_value_info("image", TensorProto.FLOAT, list(out_shape))
-    model = helper.make_model(helper.make_graph(nodes, "g", [z], [img], inits),
-                              opset_imports=[helper.make_opsetid("", 18)])
+    model = helper.make_model(
+        helper.make_graph(nodes, "g", [z], [img], inits), opset_imports=[helper.make_opsetid("", 18)]
+    )
     entry = model.metadata_props.add()
     entry.key, entry.value = "gantool", json.dumps(meta)
     onnx.save(model, str(dst))
@@ -55,11 +56,17 @@ def huge_buffer_onnx(dst: Path) -> Path:
     """A graph whose output shape is computed at run time: 4 TB of floats."""
     from onnx import TensorProto, helper, numpy_helper
 
-    inits = [numpy_helper.from_array(np.array([1, 1, 100000, 10000000], np.float32), "big"),
-             numpy_helper.from_array(np.array(0, np.float32), "zero")]
-    nodes = [helper.make_node("ReduceMean", ["z"], ["m"], keepdims=0), helper.make_node("Mul", ["m", "zero"], ["m0"]),
-             helper.make_node("Add", ["m0", "big"], ["shf"]), helper.make_node("Cast", ["shf"], ["sh"], to=TensorProto.INT64),
-             helper.make_node("Expand", ["m", "sh"], ["image"])]
+    inits = [
+        numpy_helper.from_array(np.array([1, 1, 100000, 10000000], np.float32), "big"),
+        numpy_helper.from_array(np.array(0, np.float32), "zero"),
+    ]
+    nodes = [
+        helper.make_node("ReduceMean", ["z"], ["m"], keepdims=0),
+        helper.make_node("Mul", ["m", "zero"], ["m0"]),
+        helper.make_node("Add", ["m0", "big"], ["shf"]),
+        helper.make_node("Cast", ["shf"], ["sh"], to=TensorProto.INT64),
+        helper.make_node("Expand", ["m", "sh"], ["image"]),
+    ]
     return _graph(dst, nodes, inits, UNCOND)
 
 
@@ -67,11 +74,16 @@ def nan_onnx(dst: Path) -> Path:
     """A well-formed generator that outputs NaN pixels."""
     from onnx import helper, numpy_helper
 
-    inits = [numpy_helper.from_array(np.zeros((8, 784), np.float32), "w"),
-             numpy_helper.from_array(np.array([-1, 1, 28, 28], np.int64), "shape"),
-             numpy_helper.from_array(np.array(np.nan, np.float32), "nan")]
-    nodes = [helper.make_node("MatMul", ["z", "w"], ["h"]), helper.make_node("Add", ["h", "nan"], ["hn"]),
-             helper.make_node("Reshape", ["hn", "shape"], ["image"])]
+    inits = [
+        numpy_helper.from_array(np.zeros((8, 784), np.float32), "w"),
+        numpy_helper.from_array(np.array([-1, 1, 28, 28], np.int64), "shape"),
+        numpy_helper.from_array(np.array(np.nan, np.float32), "nan"),
+    ]
+    nodes = [
+        helper.make_node("MatMul", ["z", "w"], ["h"]),
+        helper.make_node("Add", ["h", "nan"], ["hn"]),
+        helper.make_node("Reshape", ["hn", "shape"], ["image"]),
+    ]
     return _graph(dst, nodes, inits, UNCOND)
 
 
@@ -79,8 +91,10 @@ def wrong_graph_shape_onnx(dst: Path) -> Path:
     """Metadata says 28x28 images; the graph declares 14x14."""
     from onnx import helper, numpy_helper
 
-    inits = [numpy_helper.from_array(np.zeros((8, 196), np.float32), "w"),
-             numpy_helper.from_array(np.array([-1, 1, 14, 14], np.int64), "shape")]
+    inits = [
+        numpy_helper.from_array(np.zeros((8, 196), np.float32), "w"),
+        numpy_helper.from_array(np.array([-1, 1, 14, 14], np.int64), "shape"),
+    ]
     nodes = [helper.make_node("MatMul", ["z", "w"], ["h"]), helper.make_node("Reshape", ["h", "shape"], ["image"])]
     return _graph(dst, nodes, inits, UNCOND, out_shape=("N", 1, 14, 14))
 

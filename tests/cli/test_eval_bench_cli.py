@@ -28,10 +28,13 @@ def test_eval_checkpoint_and_onnx_agree(trained_run, exported, tmp_path):
     assert 0.0 <= a["coverage"] <= 1.0 and 0.0 <= a["class_accuracy"]["overall"] <= 1.0
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--n", "1"], "n must be between 2 and 50000"),
-    (["--n", "50001"], "n must be between 2 and 50000"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--n", "1"], "n must be between 2 and 50000"),
+        (["--n", "50001"], "n must be between 2 and 50000"),
+    ],
+)
 def test_eval_bad_n(trained_run, args, message):
     res = runner.invoke(app, ["eval", str(trained_run("mlp", 0)), *args])
     assert res.exit_code == 2 and message in res.stderr
@@ -67,8 +70,21 @@ def test_eval_dataset_without_test_split(trained_run, tmp_path):
 @pytest.mark.slow
 def test_bench_export_dir(exported, tmp_path):
     md, js = tmp_path / "bench.md", tmp_path / "bench.json"
-    res = runner.invoke(app, ["bench", str(exported("mlp", 10)), "--calls", "200", "--fid-n", "100",
-                              "--markdown", str(md), "--json", str(js)])
+    res = runner.invoke(
+        app,
+        [
+            "bench",
+            str(exported("mlp", 10)),
+            "--calls",
+            "200",
+            "--fid-n",
+            "100",
+            "--markdown",
+            str(md),
+            "--json",
+            str(js),
+        ],
+    )
     assert res.exit_code == 0, res.output
     result = json.loads(js.read_text())
     formats = [r["format"] for r in result["rows"]]

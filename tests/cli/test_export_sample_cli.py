@@ -26,8 +26,12 @@ def test_export_cli_writes_verified_files(trained_run, tmp_path):
     res = runner.invoke(app, ["export", str(trained_run("mlp", 10)), "--out", str(out), "--onnx", "--int8"])
     assert res.exit_code == 0, res.output
     assert "onnxruntime" in res.stdout and "model.int8.onnx" in res.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "model.int8.onnx", "model.onnx",
-                                                     "verification.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "manifest.json",
+        "model.int8.onnx",
+        "model.onnx",
+        "verification.json",
+    ]
     res = runner.invoke(app, ["verify", str(out)])
     assert res.exit_code == 0 and "verified" in res.stdout
 
@@ -44,8 +48,9 @@ def test_export_default_out_is_inside_run(trained_run, tmp_path):
 def test_export_cli_bad_input(trained_run, tmp_path):
     pytest.importorskip("onnx")
     _one_line_error(runner.invoke(app, ["export", str(tmp_path / "nope")]))
-    _one_line_error(runner.invoke(app, ["export", str(trained_run("mlp", 0)), "--out", str(tmp_path / "o"),
-                                        "--opset", "9"]))
+    _one_line_error(
+        runner.invoke(app, ["export", str(trained_run("mlp", 0)), "--out", str(tmp_path / "o"), "--opset", "9"])
+    )
     (tmp_path / "junk.pt").write_text("junk")
     _one_line_error(runner.invoke(app, ["export", str(tmp_path / "junk.pt"), "--out", str(tmp_path / "o")]))
     assert not (tmp_path / "o").exists()
@@ -85,15 +90,31 @@ def test_info_bad_file(tmp_path):
 
 def test_sample_grid_dir_and_npy(exported, tmp_path):
     model = str(exported("dcgan", 10) / "model.onnx")
-    res = runner.invoke(app, ["sample", model, "--n", "30", "--labels", "0,1,2", "--seed", "0",
-                              "--out", str(tmp_path / "g.png")])
+    res = runner.invoke(
+        app, ["sample", model, "--n", "30", "--labels", "0,1,2", "--seed", "0", "--out", str(tmp_path / "g.png")]
+    )
     assert res.exit_code == 0, res.output
     assert Image.open(tmp_path / "g.png").size == (10 * 30 + 2, 3 * 30 + 2)  # one row per label
     res = runner.invoke(app, ["sample", model, "--n", "4", "--digit", "7", "--out", str(tmp_path / "pngs") + "/"])
     assert res.exit_code == 0 and sorted(p.name for p in (tmp_path / "pngs").iterdir())[0] == "00000.png"
     assert len(list((tmp_path / "pngs").iterdir())) == 4
-    res = runner.invoke(app, ["sample", model, "--n", "5", "--seed", "3", "--digit", "7", "--truncation", "0.8",
-                              "--out", str(tmp_path / "x.npy")])
+    res = runner.invoke(
+        app,
+        [
+            "sample",
+            model,
+            "--n",
+            "5",
+            "--seed",
+            "3",
+            "--digit",
+            "7",
+            "--truncation",
+            "0.8",
+            "--out",
+            str(tmp_path / "x.npy"),
+        ],
+    )
     assert res.exit_code == 0
     arr = np.load(tmp_path / "x.npy")
     from gantool.runtime import Sampler
@@ -101,19 +122,22 @@ def test_sample_grid_dir_and_npy(exported, tmp_path):
     np.testing.assert_array_equal(arr, Sampler(model).sample(5, seed=3, labels=7, truncation=0.8))
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--n", "0"], "between 1 and"),
-    (["--n", "-2"], "between 1 and"),
-    (["--n", "200000"], "between 1 and 100000"),
-    (["--digit", "11"], r"--digit must be in 0..9"),
-    (["--labels", "1,x"], "comma-separated integers"),
-    (["--n", "5", "--labels", "1,2"], "not a multiple"),
-    (["--truncation", "-1"], "positive finite"),
-    (["--truncation", "nan"], "positive finite"),
-    (["--digit", "1", "--labels", "1"], "not both"),
-    (["--out", "/nonexistent-dir/x.png"], "does not exist"),
-    (["--out", "grid.jpg"], "use a .png file"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--n", "0"], "between 1 and"),
+        (["--n", "-2"], "between 1 and"),
+        (["--n", "200000"], "between 1 and 100000"),
+        (["--digit", "11"], r"--digit must be in 0..9"),
+        (["--labels", "1,x"], "comma-separated integers"),
+        (["--n", "5", "--labels", "1,2"], "not a multiple"),
+        (["--truncation", "-1"], "positive finite"),
+        (["--truncation", "nan"], "positive finite"),
+        (["--digit", "1", "--labels", "1"], "not both"),
+        (["--out", "/nonexistent-dir/x.png"], "does not exist"),
+        (["--out", "grid.jpg"], "use a .png file"),
+    ],
+)
 def test_sample_bad_input(exported, args, message):
     res = runner.invoke(app, ["sample", str(exported("dcgan", 10) / "model.onnx"), *args])
     _one_line_error(res)
@@ -126,8 +150,9 @@ def test_sample_n_not_integer(exported):
 
 
 def test_sample_labels_on_unconditional(exported, tmp_path):
-    res = runner.invoke(app, ["sample", str(exported("mlp", 0) / "model.onnx"), "--digit", "3",
-                              "--out", str(tmp_path / "a.png")])
+    res = runner.invoke(
+        app, ["sample", str(exported("mlp", 0) / "model.onnx"), "--digit", "3", "--out", str(tmp_path / "a.png")]
+    )
     _one_line_error(res)
     assert "unconditional" in res.stderr and not (tmp_path / "a.png").exists()
 
@@ -164,8 +189,9 @@ def test_sample_scale_and_wording(tmp_path):
     res = runner.invoke(app, ["sample", "--n", "1", "--seed", "0", "--scale", "4", "--out", str(tmp_path / "one.png")])
     assert res.exit_code == 0 and "grid of 1 image" in res.stdout and "1 images" not in res.stdout
     assert Image.open(tmp_path / "one.png").size == (4 * (28 + 4), 4 * (28 + 4))
-    res = runner.invoke(app, ["sample", "--n", "4", "--seed", "0", "--nrow", str(2 * 10**9), "--out",
-                              str(tmp_path / "wide.png")])
+    res = runner.invoke(
+        app, ["sample", "--n", "4", "--seed", "0", "--nrow", str(2 * 10**9), "--out", str(tmp_path / "wide.png")]
+    )
     assert res.exit_code == 0 and Image.open(tmp_path / "wide.png").size == (4 * 30 + 2, 32)  # nrow > n is n
 
 
@@ -177,11 +203,16 @@ def test_a_read_only_output_folder_is_one_line_before_any_work(exported, tmp_pat
     ro = tmp_path / "ro"
     ro.mkdir()
     model = exported("mlp", 0) / "model.onnx"
-    script = (f"mount --bind {ro} {ro} && mount -o remount,bind,ro {ro} && "
-              + " ; ".join(f"{sys.executable} -m gantool {args} 2>&1; echo rc=$?" for args in (
-                  f"sample {model} --n 2 --seed 1 --out {ro}/x.png", f"sample {model} --n 2 --seed 1 --out {ro}/d/",
-                  f"sample {model} --n 2 --seed 1 --out {ro}/x.npy", f"eval {model} --n 10 --json {ro}/e.json",
-                  f"bench {exported('mlp', 0)} --no-fid --markdown {ro}/b.md")))
+    script = f"mount --bind {ro} {ro} && mount -o remount,bind,ro {ro} && " + " ; ".join(
+        f"{sys.executable} -m gantool {args} 2>&1; echo rc=$?"
+        for args in (
+            f"sample {model} --n 2 --seed 1 --out {ro}/x.png",
+            f"sample {model} --n 2 --seed 1 --out {ro}/d/",
+            f"sample {model} --n 2 --seed 1 --out {ro}/x.npy",
+            f"eval {model} --n 10 --json {ro}/e.json",
+            f"bench {exported('mlp', 0)} --no-fid --markdown {ro}/b.md",
+        )
+    )
     proc = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=300)
     if "unshare failed" in proc.stderr or "mount:" in proc.stdout + proc.stderr:
         pytest.skip(f"no mount namespace here: {proc.stderr.strip()[:100]}")

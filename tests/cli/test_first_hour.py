@@ -36,8 +36,25 @@ def test_a_closed_pipe_ends_quietly_as_cat_does():
 
 
 def _args(idx_dir, run, *extra):
-    return ["train", "--dataset", "idx", "--data-dir", str(idx_dir), "--width", "4", "--latent-dim", "8",
-            "--batch-size", "64", "--device", "cpu", "--run-dir", str(run), "--quiet", *extra]
+    return [
+        "train",
+        "--dataset",
+        "idx",
+        "--data-dir",
+        str(idx_dir),
+        "--width",
+        "4",
+        "--latent-dim",
+        "8",
+        "--batch-size",
+        "64",
+        "--device",
+        "cpu",
+        "--run-dir",
+        str(run),
+        "--quiet",
+        *extra,
+    ]
 
 
 def test_resuming_a_finished_run_says_so_and_changes_nothing(idx_dir, tmp_path):

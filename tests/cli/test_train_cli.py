@@ -13,8 +13,25 @@ runner = CliRunner()
 
 
 def _args(idx_dir, run, *extra):
-    return ["train", "--dataset", "idx", "--data-dir", str(idx_dir), "--width", "4", "--latent-dim", "8",
-            "--batch-size", "64", "--device", "cpu", "--run-dir", str(run), "--quiet", *extra]
+    return [
+        "train",
+        "--dataset",
+        "idx",
+        "--data-dir",
+        str(idx_dir),
+        "--width",
+        "4",
+        "--latent-dim",
+        "8",
+        "--batch-size",
+        "64",
+        "--device",
+        "cpu",
+        "--run-dir",
+        str(run),
+        "--quiet",
+        *extra,
+    ]
 
 
 def test_train_then_resume(idx_dir, tmp_path):
@@ -29,12 +46,15 @@ def test_train_then_resume(idx_dir, tmp_path):
     assert "trained 2 epoch(s)" in res.output
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--arch", "resnet"], "unknown model 'resnet'"),
-    (["--dataset", "cifar"], "unknown dataset 'cifar'"),
-    (["--loss", "wgan"], "unknown loss"),
-    (["--device", "cuda:7"], None),  # only an error where CUDA is absent
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--arch", "resnet"], "unknown model 'resnet'"),
+        (["--dataset", "cifar"], "unknown dataset 'cifar'"),
+        (["--loss", "wgan"], "unknown loss"),
+        (["--device", "cuda:7"], None),  # only an error where CUDA is absent
+    ],
+)
 def test_bad_input_is_one_line_exit_2(idx_dir, tmp_path, extra, message):
     import torch
 
@@ -43,7 +63,7 @@ def test_bad_input_is_one_line_exit_2(idx_dir, tmp_path, extra, message):
             pytest.skip("CUDA present")
         message = "no CUDA GPU"
     args = _args(idx_dir, tmp_path / "r", "--epochs", "1")
-    args[args.index("--device"):args.index("--device") + 2] = []
+    args[args.index("--device") : args.index("--device") + 2] = []
     res = runner.invoke(app, args + extra)
     assert res.exit_code == 2
     assert message in res.stderr
@@ -71,6 +91,7 @@ def test_resume_with_other_architecture_refused(idx_dir, tmp_path):
 
 
 def test_missing_data_dir(tmp_path):
-    res = runner.invoke(app, ["train", "--dataset", "idx", "--data-dir", str(tmp_path / "nope"),
-                              "--run-dir", str(tmp_path / "r")])
+    res = runner.invoke(
+        app, ["train", "--dataset", "idx", "--data-dir", str(tmp_path / "nope"), "--run-dir", str(tmp_path / "r")]
+    )
     assert res.exit_code == 2 and "does not exist" in res.stderr

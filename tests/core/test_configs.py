@@ -27,25 +27,38 @@ class Outer:
 
 
 def test_round_trip_and_conversions():
-    got = from_dict(Outer, {"name": "y", "rate": 2, "flag": True, "size": None, "dims": [3, 4], "inner": {"width": 8},
-                            "from_a_newer_version": 1})
+    got = from_dict(
+        Outer,
+        {
+            "name": "y",
+            "rate": 2,
+            "flag": True,
+            "size": None,
+            "dims": [3, 4],
+            "inner": {"width": 8},
+            "from_a_newer_version": 1,
+        },
+    )
     assert got == Outer("y", 2.0, True, None, (3, 4), Inner(8))
     assert isinstance(got.rate, float) and isinstance(got.dims, tuple)
     assert from_dict(Outer, {}) == Outer()  # missing keys keep their defaults
 
 
-@pytest.mark.parametrize("data, message", [
-    ({"name": 3}, "field 'name' must be a string"),
-    ({"rate": "fast"}, "field 'rate' must be a number"),
-    ({"rate": True}, "field 'rate' must be a number"),
-    ({"flag": 1}, "field 'flag' must be true or false"),
-    ({"size": 2.5}, "field 'size' must be an integer"),
-    ({"size": False}, "field 'size' must be an integer"),
-    ({"dims": 3}, "field 'dims' must be a list"),
-    ({"dims": [1, "2"]}, "field 'dims' must be an integer"),
-    ({"inner": [1]}, "field 'inner' must be a JSON object"),
-    ({"inner": {"width": "8"}}, "field 'width' must be an integer"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"name": 3}, "field 'name' must be a string"),
+        ({"rate": "fast"}, "field 'rate' must be a number"),
+        ({"rate": True}, "field 'rate' must be a number"),
+        ({"flag": 1}, "field 'flag' must be true or false"),
+        ({"size": 2.5}, "field 'size' must be an integer"),
+        ({"size": False}, "field 'size' must be an integer"),
+        ({"dims": 3}, "field 'dims' must be a list"),
+        ({"dims": [1, "2"]}, "field 'dims' must be an integer"),
+        ({"inner": [1]}, "field 'inner' must be a JSON object"),
+        ({"inner": {"width": "8"}}, "field 'width' must be an integer"),
+    ],
+)
 def test_a_wrong_type_is_one_line_naming_the_field(data, message):
     with pytest.raises(GantoolError, match=message) as exc:
         from_dict(Outer, data, "checkpoint config")

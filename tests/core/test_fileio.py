@@ -10,8 +10,14 @@ from pathlib import Path
 import pytest
 
 from gantool.core.errors import GantoolError
-from gantool.core.fileio import (STAGING_PREFIX, new_staging_dir, owned_temp_dir, remove_orphans,
-                                 remove_stale_staging, user_path)
+from gantool.core.fileio import (
+    STAGING_PREFIX,
+    new_staging_dir,
+    owned_temp_dir,
+    remove_orphans,
+    remove_stale_staging,
+    user_path,
+)
 
 
 def _dead_pid() -> int:

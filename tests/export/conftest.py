@@ -10,8 +10,11 @@ def tflite_export(trained_run, tmp_path_factory):
     from gantool.export import ExportConfig, export
 
     out = tmp_path_factory.mktemp("tflite")
-    export(trained_run("dcgan", 10), ExportConfig(out_dir=str(out), formats=("tflite",), variants=("int8",), fid=False),
-           progress=False)
+    export(
+        trained_run("dcgan", 10),
+        ExportConfig(out_dir=str(out), formats=("tflite",), variants=("int8",), fid=False),
+        progress=False,
+    )
     return out
 
 
@@ -22,8 +25,9 @@ def c_export(trained_run, tmp_path_factory):
 
     def make(num_classes: int = 10):
         out = tmp_path_factory.mktemp(f"c-{num_classes}")
-        export(trained_run("dcgan", num_classes), ExportConfig(out_dir=str(out), formats=("c",), fid=False),
-               progress=False)
+        export(
+            trained_run("dcgan", num_classes), ExportConfig(out_dir=str(out), formats=("c",), fid=False), progress=False
+        )
         return out
 
     cache = {}

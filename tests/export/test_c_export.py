@@ -52,8 +52,10 @@ def test_c_export_matches_the_int8_file_seed_by_seed(c_export, k):
 def test_bad_labels_return_a_negative_code_and_write_nothing(c_export):
     from gantool.artifacts import open_generator
 
-    conditional, unconditional = open_generator(c_export(10) / "gantool_generator.c"), \
-        open_generator(c_export(0) / "gantool_generator.c")
+    conditional, unconditional = (
+        open_generator(c_export(10) / "gantool_generator.c"),
+        open_generator(c_export(0) / "gantool_generator.c"),
+    )
     assert conditional.generate_code(5, 3) == 0 and unconditional.generate_code(5, -1) == 0
     for label in (-1, 10, 2**31 - 1, -(2**31)):
         assert conditional.generate_code(5, label) < 0
@@ -88,8 +90,9 @@ def test_budgets_parse_and_refuse_nonsense(trained_run, tmp_path):
 
     assert parse_bytes("96K", "--max-flash") == 96 * 1024 and parse_bytes("1M", "-") == 1 << 20
     assert parse_bytes("98304", "-") == 98304 and parse_bytes(None, "-") is None
-    res = runner.invoke(app, ["export", str(trained_run("dcgan", 10)), "--out", str(tmp_path / "o"), "--c",
-                              "--max-flash", "lots"])
+    res = runner.invoke(
+        app, ["export", str(trained_run("dcgan", 10)), "--out", str(tmp_path / "o"), "--c", "--max-flash", "lots"]
+    )
     assert res.exit_code == 2 and "--max-flash 'lots'" in res.stderr
 
 
@@ -127,8 +130,10 @@ def test_without_a_c_compiler_the_check_is_a_note(c_export, monkeypatch, tmp_pat
 def _need(*tools: str) -> None:
     missing = [t for t in tools if shutil.which(t) is None]
     if missing:
-        pytest.skip(f"{', '.join(missing)} not installed (apt-get install gcc-arm-none-eabi "
-                    "libnewlib-arm-none-eabi qemu-system-arm)")
+        pytest.skip(
+            f"{', '.join(missing)} not installed (apt-get install gcc-arm-none-eabi "
+            "libnewlib-arm-none-eabi qemu-system-arm)"
+        )
 
 
 def test_the_c_export_runs_on_an_emulated_cortex_m4_and_matches(c_export, tmp_path):
@@ -143,7 +148,8 @@ def test_the_c_export_runs_on_an_emulated_cortex_m4_and_matches(c_export, tmp_pa
     check.mkdir()
     (check / "seeds.h").write_text(
         f"#define CHECK_COUNT {n}\nstatic const int64_t check_seeds[] = {{{', '.join(f'{s}LL' for s in seeds)}}};\n"
-        f"static const int32_t check_labels[] = {{{', '.join(map(str, labels))}}};\n")
+        f"static const int32_t check_labels[] = {{{', '.join(map(str, labels))}}};\n"
+    )
     build = tmp_path / "build"
     make = ["make", "-s", "-C", str(MCU), f"GEN={out}", f"BUILD={build}", f"CHECK={check}"]
     done = subprocess.run(make + ["check"], capture_output=True, text=True, timeout=300)
@@ -152,7 +158,7 @@ def test_the_c_export_runs_on_an_emulated_cortex_m4_and_matches(c_export, tmp_pa
     assert run.returncode == 0, (run.stdout[-1000:], run.stderr[-1000:])
     lines = [ln.strip() for ln in run.stdout.splitlines() if ln.strip()]
     assert lines[0] == "bad-label refused"
-    images = np.array([np.frombuffer(bytes.fromhex(ln), dtype=np.uint8) for ln in lines[1:1 + n]])
+    images = np.array([np.frombuffer(bytes.fromhex(ln), dtype=np.uint8) for ln in lines[1 : 1 + n]])
     assert images.shape == (n, 784) and lines[1 + n].startswith("ticks ")
     assert (images == _onnx_pixels(out, seeds, labels)).all()
 
@@ -177,8 +183,9 @@ def test_the_committed_nano_c_files_are_what_gantool_generates_from_the_bundled_
     from gantool.runtime.bundled import bundled_for_size
 
     files = generate_from_onnx(bundled_for_size("nano"))
-    assert (MCU / "generated" / "gantool_generator.c").read_text() == files.source, \
+    assert (MCU / "generated" / "gantool_generator.c").read_text() == files.source, (
         "examples/mcu/generated is stale: regenerate it (make -C examples/mcu generated)"
+    )
     assert (MCU / "generated" / "gantool_generator.h").read_text() == files.header
 
 
@@ -191,9 +198,17 @@ def test_the_bundled_nano_model_fits_a_microcontroller():
     assert files.flash_bytes <= 100 * 1024 and files.sram_bytes <= 32 * 1024, (files.flash_bytes, files.sram_bytes)
 
 
-@pytest.mark.parametrize("text, words", [("²", "give a positive number"), ("¹K", "give a positive number"),
-                                         ("9" * 5000, "over the limit of 1 TiB"), ("0", "give a positive number"),
-                                         ("99999999999999999999K", "over the limit of 1 TiB"), ("1G", "positive")])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("²", "give a positive number"),
+        ("¹K", "give a positive number"),
+        ("9" * 5000, "over the limit of 1 TiB"),
+        ("0", "give a positive number"),
+        ("99999999999999999999K", "over the limit of 1 TiB"),
+        ("1G", "positive"),
+    ],
+)
 def test_a_budget_that_is_not_ascii_digits_or_is_absurd_is_one_line(text, words):
     from gantool.export.config import parse_bytes
 
@@ -204,8 +219,9 @@ def test_a_budget_that_is_not_ascii_digits_or_is_absurd_is_one_line(text, words)
 
 
 def test_a_unicode_budget_on_the_command_line_is_one_line(trained_run, tmp_path):
-    res = runner.invoke(app, ["export", str(trained_run("dcgan", 10)), "--out", str(tmp_path / "o"), "--c",
-                              "--max-sram", "²"])
+    res = runner.invoke(
+        app, ["export", str(trained_run("dcgan", 10)), "--out", str(tmp_path / "o"), "--c", "--max-sram", "²"]
+    )
     assert res.exit_code == 2 and "--max-sram '²'" in res.stderr and len(res.stderr.strip().splitlines()) == 1
 
 
@@ -216,7 +232,8 @@ def test_a_flash_budget_below_the_models_weights_is_refused_before_any_conversio
         raise AssertionError("a file was made before the budget was checked")
 
     monkeypatch.setattr(exporter, "make", no_conversion)
-    res = runner.invoke(app, ["export", str(trained_run("dcgan", 10)), "--out", str(tmp_path / "o"), "--c",
-                              "--max-flash", "100"])
+    res = runner.invoke(
+        app, ["export", str(trained_run("dcgan", 10)), "--out", str(tmp_path / "o"), "--c", "--max-flash", "100"]
+    )
     assert res.exit_code == 2 and "weights, so its C generator needs at least" in res.stderr, res.output
     assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "o").exists()

@@ -25,21 +25,36 @@ MCU = Path(__file__).resolve().parents[2] / "examples" / "mcu"
 
 def _constructor(marker: Path, tag: str) -> str:
     """C that writes `marker` when the library holding it is loaded."""
-    return (f'#include <stdio.h>\n__attribute__((constructor)) static void planted_{tag}(void) '
-            f'{{ FILE *f = fopen("{marker}", "w"); if (f) fclose(f); }}\n')
+    return (
+        f"#include <stdio.h>\n__attribute__((constructor)) static void planted_{tag}(void) "
+        f'{{ FILE *f = fopen("{marker}", "w"); if (f) fclose(f); }}\n'
+    )
 
 
 def _plant(folder: Path, marker: Path) -> None:
     """stdint.h, math.h and string.h that run code, and a real precompiled gantool_generator.h.gch."""
     for name in ("stdint.h", "math.h", "string.h"):  # the real header too, so the build still succeeds
-        (folder / name).write_text(f"#pragma GCC system_header\n#include_next <{name}>\n"
-                                 + _constructor(marker, name[:-2]))
+        (folder / name).write_text(
+            f"#pragma GCC system_header\n#include_next <{name}>\n" + _constructor(marker, name[:-2])
+        )
     from gantool.export.c_backend import HOST_FLAGS, host_compiler
 
     evil = folder / "evil_pch.h"
     evil.write_text((folder / "gantool_generator.h").read_text() + _constructor(marker, "pch"))
-    subprocess.run([host_compiler(), *HOST_FLAGS, "-fPIC", "-x", "c-header", str(evil), "-o",
-                    str(folder / "gantool_generator.h.gch")], check=True, capture_output=True)
+    subprocess.run(
+        [
+            host_compiler(),
+            *HOST_FLAGS,
+            "-fPIC",
+            "-x",
+            "c-header",
+            str(evil),
+            "-o",
+            str(folder / "gantool_generator.h.gch"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     evil.unlink()
 
 
@@ -120,8 +135,10 @@ def test_a_c_file_carrying_injected_code_in_its_comment_is_refused(c_export, tmp
         open_generator(source)
 
 
-@pytest.mark.parametrize("attr, value", [("pads", [b"0); system(1", b"0", b"0", b"0"]), ("strides", [1.5, 1.0]),
-                                         ("pads", [0, 0, 0]), ("strides", [0, 1])])
+@pytest.mark.parametrize(
+    "attr, value",
+    [("pads", [b"0); system(1", b"0", b"0", b"0"]), ("strides", [1.5, 1.0]), ("pads", [0, 0, 0]), ("strides", [0, 1])],
+)
 def test_a_conv_attribute_that_is_not_small_integers_is_refused(c_export, attr, value):
     import onnx
     from onnx import helper
@@ -160,16 +177,21 @@ def test_the_mcu_makefile_takes_a_folder_name_as_a_path(tmp_path, trick):
     gen.mkdir(parents=True)
     for f in ("gantool_generator.c", "gantool_generator.h"):
         shutil.copy(MCU / "generated" / f, gen / f)
-    done = subprocess.run(["make", "-s", "-C", str(MCU), "all", f"GEN={gen}", f"BUILD={tmp_path / 'build dir'}"],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        ["make", "-s", "-C", str(MCU), "all", f"GEN={gen}", f"BUILD={tmp_path / 'build dir'}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-1500:]
     assert (tmp_path / "build dir" / "firmware.elf").is_file() and not marker.exists()
 
 
 @pytest.mark.parametrize("setting", ["SEED=1;id", "LABEL=$(id)", "SEED=0x10", "SEED=1-2"])
 def test_the_mcu_makefile_refuses_a_seed_or_label_that_is_not_an_integer(tmp_path, setting):
-    done = subprocess.run(["make", "-s", "-C", str(MCU), "all", setting, f"BUILD={tmp_path}"],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        ["make", "-s", "-C", str(MCU), "all", setting, f"BUILD={tmp_path}"], capture_output=True, text=True, timeout=60
+    )
     name = setting.split("=")[0]
     assert done.returncode != 0 and f"error: {name} must be an integer" in done.stderr, done.stderr
 

@@ -9,14 +9,11 @@ import subprocess
 import sys
 import textwrap
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from gantool.artifacts import ARTIFACTS, open_generator
-from gantool.cli import app
 from gantool.core.errors import GantoolError
-from gantool.runtime.latents import seeded_inputs
 
 pytest.importorskip("executorch", reason="the executorch extra is not installed (make test installs it)")
 pytest.importorskip("openvino", reason="the openvino extra is not installed (make test installs it)")
@@ -35,8 +32,14 @@ def edge_export(trained_run, tmp_path_factory):
     def make(arch, k):
         if (arch, k) not in cache:
             out = tmp_path_factory.mktemp(f"edge-{arch}-{k}")
-            cache[arch, k] = (out, export(trained_run(arch, k), ExportConfig(
-                out_dir=str(out), formats=EDGE, variants=("int8",), force=True, fid=False), progress=False))
+            cache[arch, k] = (
+                out,
+                export(
+                    trained_run(arch, k),
+                    ExportConfig(out_dir=str(out), formats=EDGE, variants=("int8",), force=True, fid=False),
+                    progress=False,
+                ),
+            )
         return cache[arch, k]
 
     return make
@@ -49,7 +52,9 @@ def test_every_edge_format_exported_and_verified(edge_export, arch, k):
     # ExecuTorch: what stayed outside the XNNPACK delegate is reported; the label lookup only.
     outside = report["notes"]["model.pte"]["outside_delegate"]
     assert len(outside) == (0 if k == 0 else 1) and all("embedding" in o for o in outside), outside
-    assert (out / "model.int8.pte").stat().st_size < 0.6 * (out / "model.pte").stat().st_size  # tiny model: headers count
+    assert (out / "model.int8.pte").stat().st_size < 0.6 * (
+        out / "model.pte"
+    ).stat().st_size  # tiny model: headers count
 
 
 def test_openvino_runs_at_both_precisions(edge_export):
@@ -64,8 +69,9 @@ def test_missing_extra_is_named(trained_run, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "executorch", None)  # as if gantool[executorch] were not installed
     monkeypatch.setitem(sys.modules, "executorch.exir", None)
     with pytest.raises(GantoolError, match=r"--executorch needs executorch.*pip install 'gantool\[executorch\]'"):
-        export(trained_run("mlp", 0), ExportConfig(out_dir=str(tmp_path / "o"), formats=("executorch",)),
-               progress=False)
+        export(
+            trained_run("mlp", 0), ExportConfig(out_dir=str(tmp_path / "o"), formats=("executorch",)), progress=False
+        )
     assert not (tmp_path / "o").exists()
 
 
@@ -100,7 +106,8 @@ def test_a_label_the_pte_program_refuses_is_one_line(edge_export, tmp_path):
         except ValueError as e:
             print(e)
     """)
-    done = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "model.pte")], capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(tmp_path / "model.pte")], capture_output=True, text=True, timeout=300
+    )
     assert "ExecuTorch could not run the program" in done.stdout, done.stdout + done.stderr
     assert done.stderr == "", f"ExecuTorch's C++ log reached stderr: {done.stderr[:300]}"

@@ -13,15 +13,41 @@ from onnx import numpy_helper
 
 from gantool import __version__
 from gantool.core.errors import GantoolError, VerificationError
-from gantool.export import ExportConfig, export, read_metadata, verify
 from gantool.core.fileio import sha256_file
+from gantool.export import ExportConfig, export, read_metadata, verify
 from gantool.runtime.latents import seeded_inputs
 
 MODELS = [("mlp", 0), ("mlp", 10), ("dcgan", 0), ("dcgan", 10)]
 # Ops that onnxruntime-web's WASM backend implements (a superset of what gantool emits).
-WASM_OPS = {"Add", "Cast", "Clip", "Concat", "Conv", "ConvTranspose", "DequantizeLinear", "Div", "Gather", "Gemm",
-            "LeakyRelu", "MatMul", "Mul", "QuantizeLinear", "Relu", "Reshape", "Sigmoid", "Sub", "Tanh", "Unsqueeze",
-            "Flatten", "BatchNormalization", "Identity", "Shape", "Squeeze", "Transpose", "Expand"}
+WASM_OPS = {
+    "Add",
+    "Cast",
+    "Clip",
+    "Concat",
+    "Conv",
+    "ConvTranspose",
+    "DequantizeLinear",
+    "Div",
+    "Gather",
+    "Gemm",
+    "LeakyRelu",
+    "MatMul",
+    "Mul",
+    "QuantizeLinear",
+    "Relu",
+    "Reshape",
+    "Sigmoid",
+    "Sub",
+    "Tanh",
+    "Unsqueeze",
+    "Flatten",
+    "BatchNormalization",
+    "Identity",
+    "Shape",
+    "Squeeze",
+    "Transpose",
+    "Expand",
+}
 
 
 @pytest.mark.parametrize("arch, k", MODELS)
@@ -30,8 +56,15 @@ def test_every_format_and_variant_verified(exported, trained_run, arch, k):
     report = json.loads((out / "verification.json").read_text())
     assert report["passed"] is True and report["atol"] == 1e-4
     seen = {(r["backend"], r["batch"]) for r in report["results"]}
-    assert seen == {("torchscript", 1), ("torchscript", 3), ("torchscript", 64),
-                    ("onnxruntime", 1), ("onnxruntime", 3), ("onnxruntime", 64), ("onnx.reference", 1)}
+    assert seen == {
+        ("torchscript", 1),
+        ("torchscript", 3),
+        ("torchscript", 64),
+        ("onnxruntime", 1),
+        ("onnxruntime", 3),
+        ("onnxruntime", 64),
+        ("onnx.reference", 1),
+    }
     for r in report["results"]:
         assert r["max_abs_error"] <= 1e-4 and r["mean_abs_error"] <= r["max_abs_error"]
     variants = {v["variant"]: v for v in report["variants"]}
@@ -61,8 +94,12 @@ def test_every_format_and_variant_verified(exported, trained_run, arch, k):
 @pytest.mark.parametrize("arch, k", MODELS)
 def test_metadata_in_every_artifact(exported, arch, k):
     out = exported(arch, k)
-    for name, fmt, variant in [("model.onnx", "onnx", "fp32"), ("model.ts.pt", "torchscript", "fp32"),
-                               ("model.fp16.onnx", "onnx", "fp16"), ("model.int8.onnx", "onnx", "int8")]:
+    for name, fmt, variant in [
+        ("model.onnx", "onnx", "fp32"),
+        ("model.ts.pt", "torchscript", "fp32"),
+        ("model.fp16.onnx", "onnx", "fp16"),
+        ("model.int8.onnx", "onnx", "int8"),
+    ]:
         meta = read_metadata(out / name)
         assert meta["format_version"] == 1 and meta["gantool_version"] == __version__
         assert (meta["artifact_format"], meta["variant"], meta["model"]) == (fmt, variant, arch)
@@ -165,10 +202,14 @@ def test_same_model_can_be_re_exported(trained_run, tmp_path):
 def test_fid_gate(trained_run, tmp_path):
     out = tmp_path / "fidgate"
     with pytest.raises(GantoolError, match="FID change"):
-        export(trained_run("mlp", 10), ExportConfig(out_dir=str(out), variants=("int8",), formats=("onnx",),
-                                                    max_fid_change=-1e6))
+        export(
+            trained_run("mlp", 10),
+            ExportConfig(out_dir=str(out), variants=("int8",), formats=("onnx",), max_fid_change=-1e6),
+        )
     assert not out.exists()  # nothing written
-    result = export(trained_run("mlp", 10), ExportConfig(out_dir=str(out), variants=("fp16",), formats=("onnx",), fid=False))
+    result = export(
+        trained_run("mlp", 10), ExportConfig(out_dir=str(out), variants=("fp16",), formats=("onnx",), fid=False)
+    )
     assert "fid_change" not in result.report["variants"][0] and "--no-fid" in result.report["fid_note"]
 
 
@@ -252,8 +293,14 @@ def test_verify_fails_a_file_that_changed_since_export(exported, tmp_path, tampe
 
     out = tmp_path / "t"
     shutil.copytree(exported("dcgan", 10), out)
-    target = {"weight": "model.onnx", "metadata": "model.onnx", "ts-member": "model.ts.pt", "rezip": "model.ts.pt",
-              "fp16": "model.fp16.onnx", "int8": "model.int8.onnx"}[tamper]
+    target = {
+        "weight": "model.onnx",
+        "metadata": "model.onnx",
+        "ts-member": "model.ts.pt",
+        "rezip": "model.ts.pt",
+        "fp16": "model.fp16.onnx",
+        "int8": "model.int8.onnx",
+    }[tamper]
     if tamper == "metadata":
         H.onnx_meta(out / target, out / target, lambda m: {**m, "trained_steps": m["trained_steps"] + 1})
     elif tamper == "ts-member":

@@ -34,8 +34,11 @@ def test_the_int8_file_runs_phase_convolutions_and_no_zero_taps(c_export):
     ops = _ops(out / "model.int8.onnx")
     assert ops["DepthToSpace"] == 0 and ops["Conv"] == 4 + 4 + 1 and ops["Slice"] == 1, ops
     inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
-    kernels = sorted(tuple(inits[n.input[0]].shape[2:]) for n in model.graph.node
-                     if n.op_type == "DequantizeLinear" and n.input[0] in inits and inits[n.input[0]].ndim == 4)
+    kernels = sorted(
+        tuple(inits[n.input[0]].shape[2:])
+        for n in model.graph.node
+        if n.op_type == "DequantizeLinear" and n.input[0] in inits and inits[n.input[0]].ndim == 4
+    )
     assert kernels == [(2, 2)] * 8 + [(3, 3)], kernels
     report = json.loads((out / "verification.json").read_text())
     assert "phase convolutions" in report["notes"]["model.int8.onnx"]["built_from"]
@@ -63,8 +66,9 @@ def test_moves_that_are_not_a_phase_interleave_are_refused(c_export):
         lower(model)
 
 
-def test_a_file_in_the_earlier_sub_pixel_form_still_opens_verifies_samples_and_lowers(trained_run, tmp_path,
-                                                                                        monkeypatch):
+def test_a_file_in_the_earlier_sub_pixel_form_still_opens_verifies_samples_and_lowers(
+    trained_run, tmp_path, monkeypatch
+):
     import gantool.export.variants as variants
     from gantool.export import ExportConfig, export
     from gantool.runtime import Sampler
@@ -94,8 +98,11 @@ def test_the_phase_form_is_close_to_the_sub_pixel_form_it_came_from(trained_run,
 
     out = tmp_path / "sub"
     monkeypatch.setattr(variants, "to_phase_form", lambda model: 0)
-    export(trained_run("dcgan", 10), ExportConfig(out_dir=str(out), formats=("onnx",), variants=("int8",), fid=False),
-           progress=False)
+    export(
+        trained_run("dcgan", 10),
+        ExportConfig(out_dir=str(out), formats=("onnx",), variants=("int8",), fid=False),
+        progress=False,
+    )
     monkeypatch.undo()
     model = onnx.load(str(out / "model.int8.onnx"))
     assert to_phase_form(model) == 2

@@ -33,7 +33,9 @@ def test_any_n_runs_on_a_fixed_batch_file_and_matches_eager(tflite_export, train
         labels = np.arange(n) % 10
         np.testing.assert_allclose(sampler.generate_float(z, labels), eager(z, labels), atol=1e-4)
     png = tflite_export / "grid.png"
-    res = runner.invoke(app, ["sample", str(tflite_export / "model.tflite"), "--n", "10", "--seed", "2", "--out", str(png)])
+    res = runner.invoke(
+        app, ["sample", str(tflite_export / "model.tflite"), "--n", "10", "--seed", "2", "--out", str(png)]
+    )
     assert res.exit_code == 0 and png.stat().st_size > 0 and not res.stderr, res.output
 
 
@@ -57,7 +59,9 @@ def test_options_the_interpreter_cannot_honour_are_one_line_errors(tflite_export
         open_generator(path, threads=0)
 
 
-@pytest.mark.parametrize("head", [b"PK\x03\x04" + b"\x00" * 60, b"\x1c\x00\x00\x00TFL3", b"\xff\xff\xff\x7fTFL3" + b"\x00" * 60])
+@pytest.mark.parametrize(
+    "head", [b"PK\x03\x04" + b"\x00" * 60, b"\x1c\x00\x00\x00TFL3", b"\xff\xff\xff\x7fTFL3" + b"\x00" * 60]
+)
 def test_a_foreign_or_cut_header_never_reaches_the_interpreter(tflite_export, tmp_path, head):
     bad = tmp_path / "model.tflite"
     bad.write_bytes(head)
@@ -73,8 +77,11 @@ def test_a_missing_runtime_names_its_extra(tflite_export, monkeypatch):
     real = opener.find_spec
     monkeypatch.setattr(opener, "find_spec", lambda name: None if name == "ai_edge_litert" else real(name))
     res = runner.invoke(app, ["sample", str(tflite_export / "model.tflite"), "--out", "x.png"])
-    assert res.exit_code == 2 and res.stderr.strip() == \
-        "error: the litert backend needs ai_edge_litert; pip install 'gantool[litert-runtime]'", res.output
+    assert (
+        res.exit_code == 2
+        and res.stderr.strip()
+        == "error: the litert backend needs ai_edge_litert; pip install 'gantool[litert-runtime]'"
+    ), res.output
 
 
 def test_one_interpreter_serves_many_threads(tflite_export):
@@ -83,8 +90,10 @@ def test_one_interpreter_serves_many_threads(tflite_export):
     sampler = Sampler(tflite_export / "model.tflite", threads=1)
     want = {s: sampler.sample(6, seed=s, labels=s % 10) for s in range(4)}
     got = {}
-    threads = [threading.Thread(target=lambda s=s: got.__setitem__(s, sampler.sample(6, seed=s, labels=s % 10)))
-               for s in range(4)]
+    threads = [
+        threading.Thread(target=lambda s=s: got.__setitem__(s, sampler.sample(6, seed=s, labels=s % 10)))
+        for s in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -25,10 +25,12 @@ def _largest_buffer(m) -> int:
 
 def _to_offset(offset_of):
     """A mutation that moves the largest weight buffer out of line: offset_of(size) -> offset."""
+
     def mutate(m) -> None:
         b = m.buffers[_largest_buffer(m)]
         n = len(b.data)
         b.data, b.offset, b.size = None, offset_of(n), n
+
     return mutate
 
 
@@ -41,6 +43,7 @@ def _set(getter, value):
             values = [int(v) for v in getattr(obj, attr)]
             values[index] = value
             setattr(obj, attr, values)
+
     return mutate
 
 
@@ -58,7 +61,9 @@ MUTATIONS = {
     "tensor buffer index 2**32-1": lambda m: setattr(_sg(m).tensors[3], "buffer", 2**32 - 1),
     "tensor shape negative": lambda m: setattr(_sg(m).tensors[3], "shape", [-5] + list(_sg(m).tensors[3].shape)[1:]),
     "tensor type unknown": lambda m: setattr(_sg(m).tensors[3], "type", 120),
-    "operator opcode index past the end": lambda m: setattr(_sg(m).operators[0], "opcodeIndex", len(m.operatorCodes) + 3),
+    "operator opcode index past the end": lambda m: setattr(
+        _sg(m).operators[0], "opcodeIndex", len(m.operatorCodes) + 3
+    ),
     "operator input index past the end": _set(lambda m: (_sg(m).operators[0], "inputs", 0), 10_000),
     "operator input index -2": _set(lambda m: (_sg(m).operators[0], "inputs", 0), -2),
     "operator output index 2**31-1": _set(lambda m: (_sg(m).operators[-1], "outputs", 0), 2**31 - 1),

@@ -41,7 +41,7 @@ def rewrite(src: Path, dst: Path, change, compress: int = zipfile.ZIP_STORED) ->
     """Copy the archive, letting change(members) edit {name-without-root: bytes} (None drops one)."""
     with zipfile.ZipFile(src) as zf:
         root = zf.namelist()[0].split("/")[0]
-        members = {n[len(root) + 1:]: zf.read(n) for n in zf.namelist()}
+        members = {n[len(root) + 1 :]: zf.read(n) for n in zf.namelist()}
     change(members)
     with zipfile.ZipFile(dst, "w", compression=compress) as zf:
         for name, data in members.items():
@@ -55,6 +55,7 @@ def _json_edit(name, edit):
         obj = json.loads(m[name])
         edit(obj)
         m[name] = json.dumps(obj).encode()
+
     return change
 
 
@@ -75,23 +76,31 @@ def _evil_sample_inputs(m):
 def _constant(kind):
     def change(m):
         m["data/constants/model_constants_config.json"] = json.dumps(
-            {"config": {"c": {"path_name": f"{kind}0", "is_param": False, "use_pickle": True}}}).encode()
+            {"config": {"c": {"path_name": f"{kind}0", "is_param": False, "use_pickle": True}}}
+        ).encode()
         m[f"data/constants/{kind}0"] = pickle.dumps(Evil())
+
     return change
 
 
 CASES = {
     "pickled-weight": (_pickled_weight, "not a raw tensor payload"),
-    "aoti-library": (lambda m: m.update({"data/aotinductor/model/model.so": b"\x7fELF" + b"\0" * 60}),
-                     "data/aotinductor/model/model.so"),
+    "aoti-library": (
+        lambda m: m.update({"data/aotinductor/model/model.so": b"\x7fELF" + b"\0" * 60}),
+        "data/aotinductor/model/model.so",
+    ),
     "legacy-weights": (lambda m: m.update({"data/weights/model.pt": pickle.dumps(Evil())}), "data/weights/model.pt"),
     "custom-object": (_constant("custom_obj_"), "never contains|carries constants"),
     "opaque-object": (_constant("opaque_obj_"), "never contains|carries constants"),
     "tensor-constant": (_constant("tensor_constant"), "never contains|carries constants"),
     "sample-inputs": (_evil_sample_inputs, "sample inputs' pickle would call 'posix.system'"),
     "guard-code": (_json_edit("models/model.json", lambda p: p["guards_code"].append(SHELL)), "not a plain size"),
-    "foreign-op": (_json_edit("models/model.json", lambda p: p["graph_module"]["graph"]["nodes"][0].update(
-        target="builtins.eval")), "calls 'builtins.eval', not an aten operator"),
+    "foreign-op": (
+        _json_edit(
+            "models/model.json", lambda p: p["graph_module"]["graph"]["nodes"][0].update(target="builtins.eval")
+        ),
+        "calls 'builtins.eval', not an aten operator",
+    ),
     "extra-member": (lambda m: m.update({"extra/notes.txt": b"hi"}), "extra/notes.txt"),
     "dotdot-member": (lambda m: m.update({"../escape": b"x"}), "never contains"),
     "no-graph": (lambda m: m.update({"models/model.json": None}), "never contains|incomplete"),

@@ -40,14 +40,14 @@ def test_re_export_keeps_everything_gantool_did_not_write(trained_run, tmp_path)
 
 def test_force_over_another_models_export_replaces_only_its_files(trained_run, tmp_path):
     out = tmp_path / "project"
-    export(trained_run("mlp", 0), ExportConfig(out_dir=str(out), formats=("onnx",), variants=("int8",)),
-           progress=False)
+    export(trained_run("mlp", 0), ExportConfig(out_dir=str(out), formats=("onnx",), variants=("int8",)), progress=False)
     (out / "train.py").write_text("print('a project source file')")
     mine = _user_files(out) | {"train.py": (out / "train.py").read_bytes()}
     with pytest.raises(GantoolError, match="different model; pass --force"):
         export(trained_run("dcgan", 0), ExportConfig(out_dir=str(out), formats=("onnx",)), progress=False)
-    result = export(trained_run("dcgan", 0), ExportConfig(out_dir=str(out), formats=("onnx",), force=True),
-                    progress=False)
+    result = export(
+        trained_run("dcgan", 0), ExportConfig(out_dir=str(out), formats=("onnx",), force=True), progress=False
+    )
     assert _still_there(out, mine)
     assert result.removed == ["model.int8.onnx"] and not (out / "model.int8.onnx").exists()
     assert set(json.loads((out / "manifest.json").read_text())["files"]) == {"model.onnx"}
@@ -77,8 +77,11 @@ def test_a_file_in_the_way_is_refused_not_replaced(trained_run, tmp_path, force)
     (out / "model.ts.pt").write_text("the user's own file, not in the manifest")
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     with pytest.raises(GantoolError, match=r"model.ts.pt' is in the way and was not written by gantool"):
-        export(trained_run("mlp", 0), ExportConfig(out_dir=str(out), formats=("onnx", "torchscript"), force=force),
-               progress=False)
+        export(
+            trained_run("mlp", 0),
+            ExportConfig(out_dir=str(out), formats=("onnx", "torchscript"), force=force),
+            progress=False,
+        )
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["inway"]  # the staging folder is gone too
 

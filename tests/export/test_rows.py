@@ -50,12 +50,22 @@ def row_export(trained_run, tmp_path_factory):
         extras = bool(_needs(kind))
         key = (arch, k, extras)
         if key not in cache:
-            groups = tuple(dict.fromkeys(r.group for r in ARTIFACTS.values()
-                                         if (bool(_needs(r)) == extras or r.name == "onnx")
-                                         and (not r.archs or arch in r.archs)))
+            groups = tuple(
+                dict.fromkeys(
+                    r.group
+                    for r in ARTIFACTS.values()
+                    if (bool(_needs(r)) == extras or r.name == "onnx") and (not r.archs or arch in r.archs)
+                )
+            )
             out = tmp_path_factory.mktemp(f"rows-{arch}-{k}-{int(extras)}")
-            cache[key] = out, export(trained_run(arch, k), ExportConfig(
-                out_dir=str(out), formats=groups, variants=("fp16", "int8"), fid=False), progress=False)
+            cache[key] = (
+                out,
+                export(
+                    trained_run(arch, k),
+                    ExportConfig(out_dir=str(out), formats=groups, variants=("fp16", "int8"), fid=False),
+                    progress=False,
+                ),
+            )
         return cache[key]
 
     return make
@@ -64,8 +74,12 @@ def row_export(trained_run, tmp_path_factory):
 def _rows_by_arch():
     """(row, arch, classes) for every architecture the row's maker handles (the refusal of the others:
     tests/export/test_c_export.py)."""
-    return [pytest.param(p.values[0], arch, k, marks=p.marks, id=f"{p.id}-{arch}")
-            for p in _rows() for arch, k in ARCHES if not ARTIFACTS[p.id].archs or arch in ARTIFACTS[p.id].archs]
+    return [
+        pytest.param(p.values[0], arch, k, marks=p.marks, id=f"{p.id}-{arch}")
+        for p in _rows()
+        for arch, k in ARCHES
+        if not ARTIFACTS[p.id].archs or arch in ARTIFACTS[p.id].archs
+    ]
 
 
 @pytest.mark.parametrize("kind, arch, k", _rows_by_arch())
@@ -164,8 +178,9 @@ def test_a_manifest_whose_kinds_disagree_with_its_files_is_refused(row_export, t
     out, _ = row_export(ARTIFACTS["onnx"])
     bad = tmp_path / "bad"
     shutil.copytree(out, bad)
-    H.edit_manifest(bad, lambda m: {**m, "files": {**m["files"], "model.onnx": {**m["files"]["model.onnx"],
-                                                                                 "kind": "int8"}}})
+    H.edit_manifest(
+        bad, lambda m: {**m, "files": {**m["files"], "model.onnx": {**m["files"]["model.onnx"], "kind": "int8"}}}
+    )
     for cmd in (["verify", str(bad)], ["info", str(bad)], ["sample", str(bad), "--out", str(tmp_path / "x.png")]):
         res = runner.invoke(app, cmd)
         assert res.exit_code == 2 and "says 'model.onnx' is a int8 file, which its name contradicts" in res.stderr

@@ -16,7 +16,10 @@ from gantool.runtime import Sampler, make_grid
 
 ROOT = Path(__file__).resolve().parents[2]
 BROWSER_DIR = ROOT / "examples" / "browser"
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver") or "/usr/bin/chromedriver"
+CHROMIUM, CHROMEDRIVER = (
+    shutil.which("chromium") or "/usr/bin/chromium",
+    shutil.which("chromedriver") or "/usr/bin/chromedriver",
+)
 
 
 def _skip_reason() -> str | None:
@@ -35,8 +38,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(_skip_reason() is not None, r
 
 
 class _Handler(SimpleHTTPRequestHandler):
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript",
-                      ".js": "text/javascript", ".wasm": "application/wasm"}
+    extensions_map = {
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".mjs": "text/javascript",
+        ".js": "text/javascript",
+        ".wasm": "application/wasm",
+    }
     model_path: Path
 
     def translate_path(self, path):
@@ -83,9 +90,18 @@ def driver(tmp_path):
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
         opts.add_argument(arg)
     drv = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
     drv.set_script_timeout(90)
@@ -123,8 +139,9 @@ def test_canvas_matches_python_sampler(served_page, driver):
     assert expected.std() > 0  # the comparison is not between two blank images
 
 
-RENDER_SEEDS = RENDER.replace("const [z, labels, nrow, done] = arguments;", "const [seed, n, labels, nrow, done] = arguments;") \
-    .replace("window.gantool.render(z, labels, nrow)", "window.gantool.renderSeeds(BigInt(seed), n, labels, nrow)")
+RENDER_SEEDS = RENDER.replace(
+    "const [z, labels, nrow, done] = arguments;", "const [seed, n, labels, nrow, done] = arguments;"
+).replace("window.gantool.render(z, labels, nrow)", "window.gantool.renderSeeds(BigInt(seed), n, labels, nrow)")
 
 
 def test_seeded_canvas_matches_python_sampler(served_seeded_page, driver):
@@ -141,8 +158,16 @@ def test_seeded_canvas_matches_python_sampler(served_seeded_page, driver):
     assert expected.std() > 0
 
 
-@pytest.mark.parametrize("model", ["data:application/octet-stream;base64,CAA=", "http://example.invalid/m.onnx",
-                                   "//example.invalid/m.onnx", "/etc/m.onnx", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        "data:application/octet-stream;base64,CAA=",
+        "http://example.invalid/m.onnx",
+        "//example.invalid/m.onnx",
+        "/etc/m.onnx",
+        "javascript:alert(1)",
+    ],
+)
 def test_the_page_runs_only_models_from_its_own_server(served_page, driver, model):
     from urllib.parse import quote
 
@@ -150,5 +175,6 @@ def test_the_page_runs_only_models_from_its_own_server(served_page, driver, mode
     driver.get(f"{url}?model={quote(model, safe='')}")
     status = driver.execute_async_script(
         "const done = arguments[0]; window.gantool.ready.then(() => done('loaded'), () => "
-        "done(document.getElementById('status').textContent));")
+        "done(document.getElementById('status').textContent));"
+    )
     assert "must be a relative path to an .onnx or .ort file on this server" in status

@@ -25,8 +25,12 @@ def test_embed_example_is_short_and_works(exported, tmp_path):
     script = EXAMPLES / "embed.py"
     assert len(script.read_text().splitlines()) < 20
     out = tmp_path / "embed.png"
-    proc = subprocess.run([sys.executable, str(script), str(exported("dcgan", 10) / "model.onnx"), str(out)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(exported("dcgan", 10) / "model.onnx"), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert Image.open(out).size == (8 * 30 + 2, 10 * 30 + 2)  # 10 digits x 8 samples
 
@@ -67,18 +71,21 @@ def test_health(service):
     assert status == 200 and json.loads(body)["num_classes"] == 10
 
 
-@pytest.mark.parametrize("query, message", [
-    ("n=0", "n must be between 1 and 256"),
-    ("n=257", "n must be between 1 and 256"),
-    ("n=abc", "n must be an integer"),
-    ("n=2.5", "n must be an integer"),
-    ("digit=12", "labels must be in 0..9"),
-    ("digit=x", "digit must be an integer"),
-    ("seed=-1", "seed must be between"),
-    ("truncation=0", "truncation must be a positive number"),
-    ("truncation=nan", "truncation must be a positive number"),
-    ("color=red", "unknown parameter"),
-])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("n=0", "n must be between 1 and 256"),
+        ("n=257", "n must be between 1 and 256"),
+        ("n=abc", "n must be an integer"),
+        ("n=2.5", "n must be an integer"),
+        ("digit=12", "labels must be in 0..9"),
+        ("digit=x", "digit must be an integer"),
+        ("seed=-1", "seed must be between"),
+        ("truncation=0", "truncation must be a positive number"),
+        ("truncation=nan", "truncation must be a positive number"),
+        ("color=red", "unknown parameter"),
+    ],
+)
 def test_bad_parameters_get_400_json(service, query, message):
     base, _, _ = service
     status, ctype, body = _get(f"{base}/digits?{query}")
@@ -117,8 +124,17 @@ def test_embed_example_fails_cleanly(tmp_path):
 
 
 def test_embed_example_missing_output_folder(exported, tmp_path):
-    proc = subprocess.run([sys.executable, str(EXAMPLES / "embed.py"), str(exported("dcgan", 10) / "model.onnx"),
-                           str(tmp_path / "no" / "x.png")], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(EXAMPLES / "embed.py"),
+            str(exported("dcgan", 10) / "model.onnx"),
+            str(tmp_path / "no" / "x.png"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 1 and proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
 
 
@@ -152,8 +168,10 @@ def test_the_node_example_without_its_package_says_what_to_run(tmp_path):
     if node is None:
         pytest.skip("node is not installed (Debian's nodejs; make system-deps installs it)")
     shutil.copy(EXAMPLES / "node" / "sample.mjs", tmp_path / "sample.mjs")  # no node_modules beside it
-    done = subprocess.run([node, str(tmp_path / "sample.mjs"), "--n", "1"], capture_output=True, text=True,
-                          timeout=60, cwd=tmp_path)
+    done = subprocess.run(
+        [node, str(tmp_path / "sample.mjs"), "--n", "1"], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert done.returncode == 2 and done.stdout == "", done
     assert done.stderr.strip().splitlines() == [
-        "error: onnxruntime-node is not installed; run `npm ci --ignore-scripts` in examples/node first"]
+        "error: onnxruntime-node is not installed; run `npm ci --ignore-scripts` in examples/node first"
+    ]

@@ -24,10 +24,17 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FUZZ = settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 anything = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8), st.binary(max_size=8),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.binary(max_size=8),
     st.lists(st.integers(min_value=-(2**40), max_value=2**40), max_size=6),
-    st.lists(st.floats(allow_nan=True), max_size=4), st.just([[1, 2], [3]]), st.just({"a": 1}),
+    st.lists(st.floats(allow_nan=True), max_size=4),
+    st.just([[1, 2], [3]]),
+    st.just({"a": 1}),
 )
 
 
@@ -54,9 +61,12 @@ def test_sample_any_arguments(sampler, n, seed, labels, truncation):
 
 
 @FUZZ
-@given(shape=st.lists(st.integers(0, 70), min_size=0, max_size=3),
-       fill=st.floats(allow_nan=True, allow_infinity=True, width=32), dtype=st.sampled_from(["f4", "f8", "i8", "u1", "O"]),
-       labels=anything)
+@given(
+    shape=st.lists(st.integers(0, 70), min_size=0, max_size=3),
+    fill=st.floats(allow_nan=True, allow_infinity=True, width=32),
+    dtype=st.sampled_from(["f4", "f8", "i8", "u1", "O"]),
+    labels=anything,
+)
 def test_generate_any_array(sampler, shape, fill, dtype, labels):
     try:
         with np.errstate(invalid="ignore"):
@@ -76,15 +86,22 @@ def test_interpolate_any_arguments(sampler, a, b, steps, label):
         assert out.shape == (steps, 28, 28)
 
 
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
-                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=5),
-                           max_leaves=20)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=5),
+    max_leaves=20,
+)
 good = {"latent_dim": 8, "num_classes": 10, "image_shape": [1, 28, 28], "inputs": ["z", "label"], "outputs": ["image"]}
 
 
 @FUZZ
-@given(raw=st.one_of(st.text(max_size=50), json_values.map(json.dumps),
-                     st.fixed_dictionaries({k: json_values | st.just(v) for k, v in good.items()}).map(json.dumps)))
+@given(
+    raw=st.one_of(
+        st.text(max_size=50),
+        json_values.map(json.dumps),
+        st.fixed_dictionaries({k: json_values | st.just(v) for k, v in good.items()}).map(json.dumps),
+    )
+)
 def test_metadata_parser(raw):
     meta = _expect_clean(lambda: parse_metadata(raw, "fuzz.onnx"))
     if meta is not None:  # whatever passes is safe to allocate from
@@ -115,11 +132,19 @@ def http_module():
 
 
 @FUZZ
-@given(query=st.one_of(st.text(max_size=60),
-                       st.lists(st.tuples(st.sampled_from(["n", "digit", "seed", "truncation", "nrow", "x"]),
-                                          st.text(max_size=12) | st.integers().map(str) | st.floats().map(str)),
-                                max_size=5).map(lambda kv: "&".join(f"{k}={v}" for k, v in kv))),
-       conditional=st.booleans())
+@given(
+    query=st.one_of(
+        st.text(max_size=60),
+        st.lists(
+            st.tuples(
+                st.sampled_from(["n", "digit", "seed", "truncation", "nrow", "x"]),
+                st.text(max_size=12) | st.integers().map(str) | st.floats().map(str),
+            ),
+            max_size=5,
+        ).map(lambda kv: "&".join(f"{k}={v}" for k, v in kv)),
+    ),
+    conditional=st.booleans(),
+)
 def test_http_query_parser(http_module, query, conditional):
     q = _expect_clean(lambda: http_module.parse_query(query, conditional))
     if q is not None:

@@ -41,8 +41,9 @@ def seeded_model(trained_run, tmp_path_factory):
 def test_node_pixels_equal_python(seeded_model, tmp_path, seed, n, digit):
     out = tmp_path / "node.png"
     args = [NODE, "sample.mjs", str(seeded_model), "--seed", str(seed), "--n", str(n), "--out", str(out)]
-    proc = subprocess.run(args + (["--digit", digit] if digit else []), cwd=NODE_DIR, capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        args + (["--digit", digit] if digit else []), cwd=NODE_DIR, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     sampler = Sampler(seeded_model)
     labels = int(digit) if digit else None
@@ -52,17 +53,29 @@ def test_node_pixels_equal_python(seeded_model, tmp_path, seed, n, digit):
     assert expected.std() > 0
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--seed", "-1"], "--seed must be an integer"), (["--n", "0"], "--n must be an integer in 1..1024"),
-    (["--digit", "-1"], "--digit must be an integer in 0..9, got -1"),  # ONNX Gather would wrap it to a 9
-    (["--digit", "12"], "--digit must be an integer in 0..9"), (["--digit", "x"], "--digit must be an integer"),
-    (["--bogus", "1"], "no such option: --bogus"), (["--seed"], "option --seed requires an argument"),
-    (["--n", "2", "stray"], "unexpected argument"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--seed", "-1"], "--seed must be an integer"),
+        (["--n", "0"], "--n must be an integer in 1..1024"),
+        (["--digit", "-1"], "--digit must be an integer in 0..9, got -1"),  # ONNX Gather would wrap it to a 9
+        (["--digit", "12"], "--digit must be an integer in 0..9"),
+        (["--digit", "x"], "--digit must be an integer"),
+        (["--bogus", "1"], "no such option: --bogus"),
+        (["--seed"], "option --seed requires an argument"),
+        (["--n", "2", "stray"], "unexpected argument"),
+    ],
+)
 def test_node_refuses_bad_input_in_one_line(seeded_model, tmp_path, extra, message):
-    proc = subprocess.run([NODE, "sample.mjs", str(seeded_model), *extra, "--out", str(tmp_path / "x.png")]
-                          if extra[-1] != "--seed" else [NODE, "sample.mjs", str(seeded_model), *extra],
-                          cwd=NODE_DIR, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [NODE, "sample.mjs", str(seeded_model), *extra, "--out", str(tmp_path / "x.png")]
+        if extra[-1] != "--seed"
+        else [NODE, "sample.mjs", str(seeded_model), *extra],
+        cwd=NODE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2 and proc.stderr.startswith("error: ") and message in proc.stderr, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "x.png").exists()
 
@@ -76,8 +89,14 @@ def test_node_uses_the_bundled_model_and_writes_nothing_under_home(tmp_path):
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "ORT_DISABLE_TELEMETRY")}
     out = tmp_path / "b.png"
-    proc = subprocess.run([NODE, "sample.mjs", "--seed", "3", "--n", "10", "--out", str(out)], cwd=NODE_DIR,
-                          capture_output=True, text=True, timeout=120, env={**env, "HOME": str(home)})
+    proc = subprocess.run(
+        [NODE, "sample.mjs", "--seed", "3", "--n", "10", "--out", str(out)],
+        cwd=NODE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "HOME": str(home)},
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""  # no onnxruntime warning about the `truncation` input
     sampler = Sampler()

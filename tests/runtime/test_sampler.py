@@ -97,7 +97,7 @@ def test_thread_safe(cond):
     serial = [cond.sample(8, seed=s) for s in range(16)]
     with ThreadPoolExecutor(max_workers=8) as pool:
         parallel = list(pool.map(lambda s: cond.sample(8, seed=s), range(16)))
-    for a, b in zip(serial, parallel):
+    for a, b in zip(serial, parallel, strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -115,21 +115,24 @@ def test_idle_sampler_uses_no_cpu(exported):
             assert time.process_time() - start < 0.01
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"n": 0}, "between 1 and"),
-    ({"n": -3}, "between 1 and"),
-    ({"n": 2.5}, "must be an integer"),
-    ({"n": True}, "must be an integer"),
-    ({"n": 10**9}, "between 1 and 100000"),
-    ({"n": 3, "labels": [1, 2]}, "got 2 labels for 3 images"),
-    ({"n": 3, "labels": 10}, r"labels must be in 0\.\.9"),
-    ({"n": 2, "labels": [-1, 0]}, r"labels must be in 0\.\.9"),
-    ({"n": 2, "labels": ["a", "b"]}, "1-D sequence of ints"),
-    ({"n": 2, "truncation": 0}, "positive finite"),
-    ({"n": 2, "truncation": float("nan")}, "positive finite"),
-    ({"n": 2, "truncation": float("inf")}, "positive finite"),
-    ({"n": 2, "truncation": -1.0}, "positive finite"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"n": 0}, "between 1 and"),
+        ({"n": -3}, "between 1 and"),
+        ({"n": 2.5}, "must be an integer"),
+        ({"n": True}, "must be an integer"),
+        ({"n": 10**9}, "between 1 and 100000"),
+        ({"n": 3, "labels": [1, 2]}, "got 2 labels for 3 images"),
+        ({"n": 3, "labels": 10}, r"labels must be in 0\.\.9"),
+        ({"n": 2, "labels": [-1, 0]}, r"labels must be in 0\.\.9"),
+        ({"n": 2, "labels": ["a", "b"]}, "1-D sequence of ints"),
+        ({"n": 2, "truncation": 0}, "positive finite"),
+        ({"n": 2, "truncation": float("nan")}, "positive finite"),
+        ({"n": 2, "truncation": float("inf")}, "positive finite"),
+        ({"n": 2, "truncation": -1.0}, "positive finite"),
+    ],
+)
 def test_bad_arguments_raise_value_error(cond, kwargs, message):
     with pytest.raises(ValueError, match=message):
         cond.sample(**kwargs)
@@ -156,9 +159,12 @@ def test_model_without_gantool_metadata(tmp_path):
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper
 
-    graph = helper.make_graph([helper.make_node("Identity", ["z"], ["image"])], "g",
-                              [helper.make_tensor_value_info("z", TensorProto.FLOAT, [None, 8])],
-                              [helper.make_tensor_value_info("image", TensorProto.FLOAT, [None, 8])])
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["z"], ["image"])],
+        "g",
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, [None, 8])],
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [None, 8])],
+    )
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), tmp_path / "plain.onnx")
     with pytest.raises(ValueError, match="no gantool metadata"):
         Sampler(tmp_path / "plain.onnx")
@@ -199,8 +205,23 @@ def test_wheel_ships_the_bundled_model(tmp_path):
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                           str(tmp_path), str(root)], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(root),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     wheel = next(tmp_path.glob("gantool-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()

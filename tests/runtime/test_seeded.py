@@ -44,8 +44,11 @@ def seeded_export(trained_run, tmp_path_factory):
     from gantool.export import ExportConfig, export
 
     out = tmp_path_factory.mktemp("seeded")
-    export(trained_run("dcgan", 10), ExportConfig(out_dir=str(out), formats=("seeded",), variants=("int8",),
-                                                  fid=False), progress=False)
+    export(
+        trained_run("dcgan", 10),
+        ExportConfig(out_dir=str(out), formats=("seeded",), variants=("int8",), fid=False),
+        progress=False,
+    )
     return out
 
 
@@ -55,8 +58,9 @@ def test_graph_latents_equal_numpy_bit_for_bit(seeded_export):
     from gantool.export.seeded import latent_model
     from gantool.runtime.session import open_session
 
-    seeds = np.concatenate([np.arange(4000), [2**31 - 1, 2**31, 2**32, 2**62, 2**63 - 1, 2**40 + 3, 12345678901234,
-                                              -1, -(2**63), 99]]).astype(np.int64)  # 4,010 seeds, negatives wrap
+    seeds = np.concatenate(
+        [np.arange(4000), [2**31 - 1, 2**31, 2**32, 2**62, 2**63 - 1, 2**40 + 3, 12345678901234, -1, -(2**63), 99]]
+    ).astype(np.int64)  # 4,010 seeds, negatives wrap
     session = open_session(latent_model(8, 18).SerializeToString())
     for trunc in (None, 0.6):
         feeds = {"seed": seeds} if trunc is None else {"seed": seeds, "truncation": np.array([trunc], np.float32)}
@@ -106,9 +110,24 @@ def test_cli_samples_a_seeded_file(seeded_export, tmp_path):
     from gantool.cli import app
 
     runner = CliRunner()
-    res = runner.invoke(app, ["sample", str(seeded_export / "model.seeded.onnx"), "--n", "5", "--seed", "9",
-                              "--digit", "4", "--out", str(tmp_path / "x.npy")])
+    res = runner.invoke(
+        app,
+        [
+            "sample",
+            str(seeded_export / "model.seeded.onnx"),
+            "--n",
+            "5",
+            "--seed",
+            "9",
+            "--digit",
+            "4",
+            "--out",
+            str(tmp_path / "x.npy"),
+        ],
+    )
     assert res.exit_code == 0, res.output
-    assert np.array_equal(np.load(tmp_path / "x.npy"), Sampler(seeded_export / "model.seeded.onnx").sample(5, seed=9, labels=4))
+    assert np.array_equal(
+        np.load(tmp_path / "x.npy"), Sampler(seeded_export / "model.seeded.onnx").sample(5, seed=9, labels=4)
+    )
     res = runner.invoke(app, ["sample", str(seeded_export / "model.seeded.onnx"), "--seed", "-3"])
     assert res.exit_code == 2 and res.stderr.count("\n") == 1 and "seed must be between 0" in res.stderr

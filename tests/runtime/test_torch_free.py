@@ -23,8 +23,9 @@ BLOCK = textwrap.dedent("""
 
 
 def _run(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", BLOCK + textwrap.dedent(code)], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", BLOCK + textwrap.dedent(code)], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_runtime_import_and_sample_without_torch(exported):
@@ -63,8 +64,12 @@ def test_cli_sample_and_info_without_torch(exported, tmp_path):
 
 
 def test_sample_help_is_fast_and_light():
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "gantool", "sample", "--help"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "gantool", "sample", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
     assert "torch" not in imported and "onnxruntime" not in imported and "numpy" not in imported
@@ -150,10 +155,15 @@ def test_sample_info_verify_write_nothing_under_home(exported, tmp_path):
     shutil.copytree(exported("mlp", 0), export_dir)
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "ORT_DISABLE_TELEMETRY", "XDG_CACHE_HOME")}
     env.update(HOME=str(home), GANTOOL_CACHE=str(cache))
-    for args in (["sample", "--n", "4", "--seed", "1", "--out", str(tmp_path / "s.png")], ["info"],
-                 ["info", str(export_dir / "model.onnx")], ["verify", str(export_dir), "--hashes-only"]):
-        proc = subprocess.run([sys.executable, "-m", "gantool", *args], capture_output=True, text=True, timeout=120,
-                              env=env)
+    for args in (
+        ["sample", "--n", "4", "--seed", "1", "--out", str(tmp_path / "s.png")],
+        ["info"],
+        ["info", str(export_dir / "model.onnx")],
+        ["verify", str(export_dir), "--hashes-only"],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "gantool", *args], capture_output=True, text=True, timeout=120, env=env
+        )
         assert proc.returncode == 0, (args, proc.stderr)
         assert list(home.rglob("*")) == [], (args, sorted(str(p) for p in home.rglob("*")))
 

@@ -17,8 +17,8 @@ import pytest
 
 from gantool.core.errors import GantoolError
 from gantool.runtime import Sampler
-from gantool.scale.generate import generate
 from gantool.scale.configs import CHUNK, GenerateConfig
+from gantool.scale.generate import generate
 from gantool.scale.plan import labels_for_range, parse_mix
 from gantool.scale.writers import npz_bytes
 
@@ -29,8 +29,8 @@ def read_idx(path: Path) -> np.ndarray:
         data = gzip.decompress(data)
     assert data[:3] == b"\0\0\x08"
     ndim = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
-    return np.frombuffer(data[4 + 4 * ndim:], dtype=np.uint8).reshape(shape)
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    return np.frombuffer(data[4 + 4 * ndim :], dtype=np.uint8).reshape(shape)
 
 
 def digests(out: Path) -> dict[str, bytes]:
@@ -53,8 +53,9 @@ def test_same_bytes_whatever_the_shard_size_and_format_options(tmp_path):
     b = generate(GenerateConfig(n=1000, seed=3, shard_size=768), tmp_path / "b", size="nano", progress=False)
     assert digests(tmp_path / "a") == digests(tmp_path / "b") and a.files == b.files
     generate(GenerateConfig(n=1000, seed=3, shard_size=512, gzip=True), tmp_path / "c", size="nano", progress=False)
-    np.testing.assert_array_equal(read_idx(tmp_path / "c" / "train-images-idx3-ubyte.gz"),
-                                  read_idx(tmp_path / "a" / "train-images-idx3-ubyte"))
+    np.testing.assert_array_equal(
+        read_idx(tmp_path / "c" / "train-images-idx3-ubyte.gz"), read_idx(tmp_path / "a" / "train-images-idx3-ubyte")
+    )
     generate(GenerateConfig(n=1000, seed=3, shard_size=512, gzip=True), tmp_path / "c2", size="nano", progress=False)
     assert digests(tmp_path / "c") == digests(tmp_path / "c2")  # gzip's header carries no time
 
@@ -83,8 +84,9 @@ def test_unconditional_model_writes_images_only(exported, tmp_path):
     r = generate(GenerateConfig(n=300, seed=0, shard_size=256), tmp_path / "u", model=model, progress=False)
     assert set(r.files) == {"train-images-idx3-ubyte"}
     sampler = Sampler(model)
-    np.testing.assert_array_equal(read_idx(tmp_path / "u" / "train-images-idx3-ubyte")[:5],
-                                  sampler.sample_seeds(range(0, 5)))
+    np.testing.assert_array_equal(
+        read_idx(tmp_path / "u" / "train-images-idx3-ubyte")[:5], sampler.sample_seeds(range(0, 5))
+    )
     with pytest.raises(GantoolError, match="conditional"):
         generate(GenerateConfig(n=300, mix=(1.0,) * 10), tmp_path / "u2", model=model, progress=False)
 
@@ -130,8 +132,20 @@ def test_killed_run_resumes_to_the_same_bytes(tmp_path):
     out, ref = tmp_path / "killed", tmp_path / "ref"
     cfg = dict(n=32768, seed=0, shard_size=256)
     generate(GenerateConfig(**cfg), ref, size="nano", progress=False)
-    cmd = [sys.executable, "-c", "from gantool.cli import main; main()", "generate", "--size", "nano",
-           "--n", "32768", "--shard-size", "256", "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from gantool.cli import main; main()",
+        "generate",
+        "--size",
+        "nano",
+        "--n",
+        "32768",
+        "--shard-size",
+        "256",
+        "--out",
+        str(out),
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # kill it once some shards are recorded, before the end
@@ -162,11 +176,18 @@ def test_bad_folders_are_refused_and_left_alone(tmp_path):
         generate(cfg, tmp_path / "file", size="nano", progress=False)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(n=0), "--n must be"), (dict(n=-3), "--n must be"), (dict(n=10**11), "--n must be"),
-    (dict(n=10, format="parquet"), "unknown --format"), (dict(n=10, shard_size=300), "multiple of 256"),
-    (dict(n=10, seed=2**63 - 5), "int64"), (dict(n=10, prefix="../x"), "--prefix"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(n=0), "--n must be"),
+        (dict(n=-3), "--n must be"),
+        (dict(n=10**11), "--n must be"),
+        (dict(n=10, format="parquet"), "unknown --format"),
+        (dict(n=10, shard_size=300), "multiple of 256"),
+        (dict(n=10, seed=2**63 - 5), "int64"),
+        (dict(n=10, prefix="../x"), "--prefix"),
+    ],
+)
 def test_bad_configs_are_one_line(kwargs, message):
     with pytest.raises(GantoolError, match=message):
         GenerateConfig(**kwargs)
@@ -184,24 +205,32 @@ def test_cli_summary_and_one_line_errors(tmp_path):
     assert ok.returncode == 0 and ok.stdout.startswith("wrote 512 images to") and ok.stderr == ""
     (tmp_path / "f").mkdir()
     (tmp_path / "f" / "keep.txt").write_text("x")
-    for args, needle in [(["--n", "0"], "--n must be"), (["--format", "csv"], "unknown --format"),
-                         (["--mix", "0:1"], None), (["--out", str(tmp_path / "f")], "keep.txt")]:
+    for args, needle in [
+        (["--n", "0"], "--n must be"),
+        (["--format", "csv"], "unknown --format"),
+        (["--mix", "0:1"], None),
+        (["--out", str(tmp_path / "f")], "keep.txt"),
+    ]:
         out = args if "--out" in args else [*args, "--out", str(tmp_path / "e")]
-        r = subprocess.run([*cli, "--n", "256", *out] if "--n" not in args else [*cli, *out], capture_output=True,
-                           text=True)
+        r = subprocess.run(
+            [*cli, "--n", "256", *out] if "--n" not in args else [*cli, *out], capture_output=True, text=True
+        )
         if needle is None:  # a mix on a conditional model is fine
             assert r.returncode == 0, r.stderr
             continue
         assert r.returncode == 2 and r.stderr.count("\n") == 1 and needle in r.stderr, r.stderr
-    assert (tmp_path / "f" / "keep.txt").read_text() == "x" and sorted(p.name for p in (tmp_path / "f").iterdir()) == ["keep.txt"]
+    assert (tmp_path / "f" / "keep.txt").read_text() == "x" and sorted(p.name for p in (tmp_path / "f").iterdir()) == [
+        "keep.txt"
+    ]
 
 
 def test_no_model_means_the_bundled_base_model(tmp_path):
     r = generate(GenerateConfig(n=256, seed=1), tmp_path / "d", progress=False)
     manifest = json.loads((tmp_path / "d" / "manifest.json").read_text())
     assert manifest["model"]["name"] == "bundled:base" and r.made == 1
-    np.testing.assert_array_equal(read_idx(tmp_path / "d" / "train-images-idx3-ubyte")[:4],
-                                  Sampler().sample_seeds(range(1, 5), [0, 1, 2, 3]))
+    np.testing.assert_array_equal(
+        read_idx(tmp_path / "d" / "train-images-idx3-ubyte")[:4], Sampler().sample_seeds(range(1, 5), [0, 1, 2, 3])
+    )
 
 
 BLOCK = """
@@ -216,15 +245,19 @@ app({argv!r})
 """
 
 
-@pytest.mark.parametrize("blocked, argv, extra", [
-    (("uvicorn", "starlette"), ["serve", "--size", "nano", "--port", "0"], "serve"),
-    (("ray",), ["generate", "--size", "nano", "--n", "256", "--engine", "ray", "--out", "OUT"], "ray"),
-    (("ray",), ["serve", "--ray", "--size", "nano"], "ray"),
-])
+@pytest.mark.parametrize(
+    "blocked, argv, extra",
+    [
+        (("uvicorn", "starlette"), ["serve", "--size", "nano", "--port", "0"], "serve"),
+        (("ray",), ["generate", "--size", "nano", "--n", "256", "--engine", "ray", "--out", "OUT"], "ray"),
+        (("ray",), ["serve", "--ray", "--size", "nano"], "ray"),
+    ],
+)
 def test_a_missing_extra_is_named_in_one_line(tmp_path, blocked, argv, extra):
     argv = [str(tmp_path / "d") if a == "OUT" else a for a in argv]
-    proc = subprocess.run([sys.executable, "-c", BLOCK.format(blocked=blocked, argv=argv)], capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", BLOCK.format(blocked=blocked, argv=argv)], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert f"pip install 'gantool[{extra}]'" in proc.stderr
     assert not (tmp_path / "d").exists()  # refused before anything was written

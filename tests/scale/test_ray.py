@@ -28,13 +28,16 @@ pytest.importorskip("ray")
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 if [name for _, name in socket.if_nameindex()] != ["lo"]:  # this namespace's interfaces (sysfs shows the host's)
-    pytest.skip("Ray tests run only in a loopback-only network namespace: ../shared/tools/loopback "
-                ".venv/bin/python -m pytest -m ray (make test does this)", allow_module_level=True)
+    pytest.skip(
+        "Ray tests run only in a loopback-only network namespace: ../shared/tools/loopback "
+        ".venv/bin/python -m pytest -m ray (make test does this)",
+        allow_module_level=True,
+    )
 
 from gantool.core.errors import GantoolError  # noqa: E402
 from gantool.runtime import Sampler  # noqa: E402
-from gantool.scale.generate import generate  # noqa: E402
 from gantool.scale.configs import GenerateConfig  # noqa: E402
+from gantool.scale.generate import generate  # noqa: E402
 from gantool.scale.ray_start import check_address, ray_cluster  # noqa: E402
 
 CLI = [sys.executable, "-c", "from gantool.cli import main; main()"]
@@ -114,9 +117,17 @@ def test_gantools_local_cluster_stays_on_loopback_and_asks_no_metadata_service()
             assert [n["NodeManagerAddress"] for n in nodes] == ["127.0.0.1"]
             assert _wait_for_probe(8) == []
         # The control: Ray started plainly (dashboard off, usage stats off) does ask, so the check can fail.
-        probe = subprocess.run([sys.executable, "-c", "import ray; ray.init(include_dashboard=False, "
-                                "_node_ip_address='127.0.0.1'); import time; time.sleep(8); ray.shutdown()"],
-                               env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}, capture_output=True, timeout=120)
+        probe = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import ray; ray.init(include_dashboard=False, "
+                "_node_ip_address='127.0.0.1'); import time; time.sleep(8); ray.shutdown()",
+            ],
+            env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"},
+            capture_output=True,
+            timeout=120,
+        )
         assert probe.returncode == 0
         assert any(p.startswith(("/metadata", "/latest")) for p in _wait_for_probe(2))
     finally:
@@ -124,8 +135,12 @@ def test_gantools_local_cluster_stays_on_loopback_and_asks_no_metadata_service()
 
 
 def test_serve_ray_answers_like_the_sampler_and_stops_on_ctrl_c():
-    proc = subprocess.Popen([*CLI, "serve", "--ray", "--size", "nano", "--port", "8431", "--replicas", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*CLI, "serve", "--ray", "--size", "nano", "--port", "8431", "--replicas", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = "http://127.0.0.1:8431"
     try:
         deadline = time.monotonic() + 120

@@ -21,8 +21,8 @@ from starlette.testclient import TestClient  # noqa: E402
 
 from gantool.core.errors import GantoolError  # noqa: E402
 from gantool.runtime import Sampler  # noqa: E402
-from gantool.scale.protocol import DigitsRequest, run_batch  # noqa: E402
 from gantool.scale.configs import ServeConfig  # noqa: E402
+from gantool.scale.protocol import DigitsRequest, run_batch  # noqa: E402
 from gantool.scale.service import create_app  # noqa: E402
 
 
@@ -38,9 +38,12 @@ def npy(response) -> np.ndarray:
 
 def test_digits_equal_the_samplers(nano):
     with TestClient(create_app(nano)) as c:
-        np.testing.assert_array_equal(npy(c.get("/digits?n=8&seed=3&digit=5&format=npy")), nano.sample(8, seed=3, labels=5))
-        np.testing.assert_array_equal(npy(c.get("/digits?n=10&seed=7&truncation=0.7&format=npy")),
-                                      nano.sample(10, seed=7, truncation=0.7))
+        np.testing.assert_array_equal(
+            npy(c.get("/digits?n=8&seed=3&digit=5&format=npy")), nano.sample(8, seed=3, labels=5)
+        )
+        np.testing.assert_array_equal(
+            npy(c.get("/digits?n=10&seed=7&truncation=0.7&format=npy")), nano.sample(10, seed=7, truncation=0.7)
+        )
         png = c.get("/digits?n=16&seed=1")
         assert png.headers["content-type"] == "image/png" and png.content[:8] == b"\x89PNG\r\n\x1a\n"
         assert c.get("/digits?n=4").headers["x-seed"].isdigit()  # a random seed is reported, so it can be replayed
@@ -48,8 +51,11 @@ def test_digits_equal_the_samplers(nano):
 
 def test_unseeded_model_and_batches_of_mixed_requests(exported):
     sampler = Sampler(exported("dcgan", 10) / "model.onnx", max_n=4096)
-    reqs = [DigitsRequest(5, 1, 3, None, None, "npy"), DigitsRequest(7, 2, None, 0.8, None, "npy"),
-            DigitsRequest(3, 9, None, None, None, "npy")]
+    reqs = [
+        DigitsRequest(5, 1, 3, None, None, "npy"),
+        DigitsRequest(7, 2, None, 0.8, None, "npy"),
+        DigitsRequest(3, 9, None, None, None, "npy"),
+    ]
     out = run_batch(sampler, reqs)
     np.testing.assert_array_equal(out[0], sampler.sample(5, seed=1, labels=3))
     np.testing.assert_array_equal(out[1], sampler.sample(7, seed=2, truncation=0.8))
@@ -67,9 +73,26 @@ def test_concurrent_requests_are_batched_and_each_gets_its_own_images(nano):
     assert batches < 16 and 'gantool_responses_total{code="200"} 16' in metrics
 
 
-@pytest.mark.parametrize("query", ["n=0", "n=257", "n=abc", "n=2.5", "digit=10", "digit=-1", "seed=-5", "seed=1e9",
-                                   "truncation=0", "truncation=nan", "truncation=1e-300", "color=red", "format=gif",
-                                   "nrow=0", "n=" + "9" * 40])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "n=0",
+        "n=257",
+        "n=abc",
+        "n=2.5",
+        "digit=10",
+        "digit=-1",
+        "seed=-5",
+        "seed=1e9",
+        "truncation=0",
+        "truncation=nan",
+        "truncation=1e-300",
+        "color=red",
+        "format=gif",
+        "nrow=0",
+        "n=" + "9" * 40,
+    ],
+)
 def test_bad_queries_are_400_with_a_json_error(nano, query):
     with TestClient(create_app(nano)) as c:
         r = c.get("/digits?" + query)
@@ -108,8 +131,12 @@ def test_bad_settings_are_one_line():
 
 def test_the_cli_server_answers_and_stops_on_sigterm(tmp_path):
     """No model argument: the bundled base model, as the README's first serve line."""
-    proc = subprocess.Popen([sys.executable, "-c", "from gantool.cli import main; main()", "serve",
-                             "--port", "0", "--threads", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from gantool.cli import main; main()", "serve", "--port", "0", "--threads", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         url = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)
@@ -129,7 +156,19 @@ def test_a_port_in_use_is_one_line():
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        r = subprocess.run([sys.executable, "-c", "from gantool.cli import main; main()", "serve", "--size", "nano",
-                            "--port", str(port)], capture_output=True, text=True, timeout=60,
-                           )
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from gantool.cli import main; main()",
+                "serve",
+                "--size",
+                "nano",
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--port" in r.stderr

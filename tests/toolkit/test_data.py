@@ -19,12 +19,15 @@ def test_idx_roundtrip_plain_and_gz(tmp_path):
         np.testing.assert_array_equal(read_idx(p), images)
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda b: b[:-10], "header promises"),
-    (lambda b: b"\x01\x02" + b[2:], "bad magic"),
-    (lambda b: b[:2] + b"\x0d" + b[3:], "data type"),
-    (lambda b: b[:6], "truncated header"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda b: b[:-10], "header promises"),
+        (lambda b: b"\x01\x02" + b[2:], "bad magic"),
+        (lambda b: b[:2] + b"\x0d" + b[3:], "data type"),
+        (lambda b: b[:6], "truncated header"),
+    ],
+)
 def test_corrupt_idx_is_one_line_error(tmp_path, damage, message):
     images, _ = synthetic_digits(3)
     raw = (write_idx(tmp_path / "ok", images, compress=False)).read_bytes()
@@ -91,8 +94,11 @@ def test_a_named_data_dir_without_the_split_names_the_files_and_leaves_nothing(t
         raise OSError("network unreachable")
 
     monkeypatch.setattr(tvd, "MNIST", offline)
-    with pytest.raises(GantoolError, match=r"no train-images-idx3-ubyte\[.gz\] and train-labels-idx1-ubyte\[.gz\] "
-                                           r"in .* \(it holds the t10k files only\)"):
+    with pytest.raises(
+        GantoolError,
+        match=r"no train-images-idx3-ubyte\[.gz\] and train-labels-idx1-ubyte\[.gz\] "
+        r"in .* \(it holds the t10k files only\)",
+    ):
         load_dataset("mnist", "train", str(tmp_path), download=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
     assert capsys.readouterr().err == ""

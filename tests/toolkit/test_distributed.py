@@ -17,11 +17,38 @@ def test_torchrun_two_cpu_processes(idx_dir, tmp_path):
     with socket.socket() as sock:  # a free loopback port for the rendezvous
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes=1", "--nproc_per_node=2",
-           "--master_addr=127.0.0.1", f"--master_port={port}",
-           "-m", "gantool", "train", "--dataset", "idx", "--data-dir", str(idx_dir), "--arch", "dcgan",
-           "--width", "4", "--latent-dim", "8", "--epochs", "2", "--batch-size", "32", "--device", "cpu",
-           "--conditional", "--run-dir", str(run), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nnodes=1",
+        "--nproc_per_node=2",
+        "--master_addr=127.0.0.1",
+        f"--master_port={port}",
+        "-m",
+        "gantool",
+        "train",
+        "--dataset",
+        "idx",
+        "--data-dir",
+        str(idx_dir),
+        "--arch",
+        "dcgan",
+        "--width",
+        "4",
+        "--latent-dim",
+        "8",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "32",
+        "--device",
+        "cpu",
+        "--conditional",
+        "--run-dir",
+        str(run),
+        "--quiet",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
     assert proc.returncode == 0, (proc.stdout[-2000:], proc.stderr[-4000:])
@@ -46,12 +73,38 @@ def test_nproc_trains_and_ctrl_c_is_one_line_without_a_traceback(idx_dir, tmp_pa
     import time
 
     run = tmp_path / "ddp"
-    cmd = [sys.executable, "-c", "from gantool.cli import main; main()", "train", "--nproc", "2", "--dataset", "idx",
-           "--data-dir", str(idx_dir), "--arch", "dcgan", "--width", "4", "--latent-dim", "8", "--epochs", "400",
-           "--batch-size", "32", "--device", "cpu", "--conditional", "--run-dir", str(run), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from gantool.cli import main; main()",
+        "train",
+        "--nproc",
+        "2",
+        "--dataset",
+        "idx",
+        "--data-dir",
+        str(idx_dir),
+        "--arch",
+        "dcgan",
+        "--width",
+        "4",
+        "--latent-dim",
+        "8",
+        "--epochs",
+        "400",
+        "--batch-size",
+        "32",
+        "--device",
+        "cpu",
+        "--conditional",
+        "--run-dir",
+        str(run),
+        "--quiet",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
+    )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and not (run / "metrics.jsonl").is_file():
         time.sleep(0.2)

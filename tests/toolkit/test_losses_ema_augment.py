@@ -44,7 +44,7 @@ def test_ema_tracks_weights_and_bn_buffers():
     before = [t.clone() for t in ema.model.state_dict().values()]
     ema.update(net)
     w = 1 - min(0.5, 1 / 10)  # first update uses the warm-up decay 0.1
-    for (name, now), old, cur in zip(ema.model.state_dict().items(), before, net.state_dict().values()):
+    for (name, now), old, cur in zip(ema.model.state_dict().items(), before, net.state_dict().values(), strict=True):
         if now.dtype.is_floating_point:
             torch.testing.assert_close(now, old + w * (cur - old), msg=name)
         else:

@@ -79,8 +79,9 @@ def test_feature_net_recipe_accuracy_on_5k_sample(shared_mnist, tmp_path, monkey
     monkeypatch.setenv("GANTOOL_CACHE", str(tmp_path))
     train = load_dataset("mnist-sample")
     test = load_dataset("mnist", "test", str(shared_mnist), download=False)
-    ext = load_or_train(train.images, train.labels, dataset="mnist-sample", test=(test.images, test.labels),
-                        progress=False)
+    ext = load_or_train(
+        train.images, train.labels, dataset="mnist-sample", test=(test.images, test.labels), progress=False
+    )
     assert ext.test_accuracy >= 0.98
     cached = load_or_train(train.images, train.labels, dataset="mnist-sample", progress=False)
     assert cached.test_accuracy == ext.test_accuracy  # from the cache, not retrained
@@ -96,4 +97,3 @@ def test_feature_net_cache_is_keyed_by_data(idx_dir, tmp_path, monkeypatch):
     assert json.dumps(first.info, sort_keys=True) == json.dumps(again.info, sort_keys=True)
     load_or_train(data.images[:200], data.labels[:200], dataset="idx", progress=False)
     assert len(list(tmp_path.rglob("*.pt"))) == 2
-

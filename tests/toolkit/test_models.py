@@ -44,10 +44,14 @@ def test_unknown_arch_is_gantool_error():
 def test_adding_a_model_is_one_function():
     name = "test-linear"
     if name not in MODELS:
+
         @MODELS.register(name)
         def _linear(cfg):
-            g = torch.nn.Sequential(torch.nn.Linear(cfg.latent_dim, 784), torch.nn.Tanh(), torch.nn.Unflatten(1, (1, 28, 28)))
+            g = torch.nn.Sequential(
+                torch.nn.Linear(cfg.latent_dim, 784), torch.nn.Tanh(), torch.nn.Unflatten(1, (1, 28, 28))
+            )
             return ModelPair(g, torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 1)))
+
     pair = create_models(ModelConfig(arch=name))
     assert pair.generator(torch.randn(2, 64)).shape == (2, 1, 28, 28)
 
@@ -57,9 +61,9 @@ def test_only_standard_ops():
     for arch in ("mlp", "dcgan"):
         G = create_models(ModelConfig(arch=arch, num_classes=10, width=4)).generator
         custom = {type(m).__module__ for m in G.modules() if not list(m.children())}
-        assert custom <= {"torch.nn.modules." + s for s in
-                          ("linear", "activation", "conv", "batchnorm", "sparse", "flatten")} | {
-                              "torch.nn.modules.container"}, custom
+        assert custom <= {
+            "torch.nn.modules." + s for s in ("linear", "activation", "conv", "batchnorm", "sparse", "flatten")
+        } | {"torch.nn.modules.container"}, custom
 
 
 @pytest.mark.parametrize("num_classes", [0, 10])

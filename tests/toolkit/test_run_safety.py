@@ -32,17 +32,46 @@ def test_second_writer_is_refused_while_the_lock_is_held(tiny_cfg):
 
 
 def _train_cmd(idx_dir, run, *extra):
-    return [sys.executable, "-m", "gantool", "train", "--dataset", "idx", "--data-dir", str(idx_dir), "--arch", "mlp",
-            "--width", "4", "--latent-dim", "8", "--batch-size", "8", "--device", "cpu", "--run-dir", str(run),
-            "--quiet", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "gantool",
+        "train",
+        "--dataset",
+        "idx",
+        "--data-dir",
+        str(idx_dir),
+        "--arch",
+        "mlp",
+        "--width",
+        "4",
+        "--latent-dim",
+        "8",
+        "--batch-size",
+        "8",
+        "--device",
+        "cpu",
+        "--run-dir",
+        str(run),
+        "--quiet",
+        *extra,
+    ]
 
 
 def test_two_processes_into_one_run_dir(idx_dir, tmp_path):
     """Started together, one trains and the other is refused; started mid-run, refused too."""
     run = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    procs = [subprocess.Popen(_train_cmd(idx_dir, run, "--minutes", "0.08"), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            _train_cmd(idx_dir, run, "--minutes", "0.08"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(2)
+    ]
     while not (run / "config.json").exists() and all(p.poll() is None for p in procs):
         time.sleep(0.05)
     late = subprocess.run(_train_cmd(idx_dir, run, "--epochs", "1"), capture_output=True, text=True, env=env)
@@ -146,16 +175,25 @@ def test_kill_9_at_spread_moments_always_leaves_a_resumable_run(idx_dir, tmp_pat
     dir holds a loadable checkpoint from a completed step, and --resume finishes the run."""
     run = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    moments = [("STEP", k) for k in (13, 3, 9, 14, 22, 31, 40, 5, 16, 1)]  # the first: after epoch 1 + [("SAVING", k) for k in range(1, 11)]
+    moments = [
+        ("STEP", k) for k in (13, 3, 9, 14, 22, 31, 40, 5, 16, 1)
+    ]  # the first: after epoch 1 + [("SAVING", k) for k in range(1, 11)]
     last_step, mode = 0, "new"
     for i, (marker, k) in enumerate(moments):
-        proc = subprocess.Popen([sys.executable, "-c", CHILD, str(run), str(idx_dir), mode], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(run), str(idx_dir), mode],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         seen = 0
         for line in proc.stdout:
             if line.startswith(marker):
                 seen += 1
-                if (marker == "STEP" and int(line.split()[1]) >= k + last_step) or (marker == "SAVING" and seen >= 1 + i % 2):
+                if (marker == "STEP" and int(line.split()[1]) >= k + last_step) or (
+                    marker == "SAVING" and seen >= 1 + i % 2
+                ):
                     os.kill(proc.pid, signal.SIGKILL)
                     break
             if line.startswith("DONE"):
@@ -164,8 +202,13 @@ def test_kill_9_at_spread_moments_always_leaves_a_resumable_run(idx_dir, tmp_pat
         ckpt = load_checkpoint(run)  # loadable after every kill
         assert ckpt.step >= last_step, (i, marker, ckpt.step, last_step)
         last_step, mode = ckpt.step, "resume"
-    done = subprocess.run([sys.executable, "-c", CHILD, str(run), str(idx_dir), "resume"], capture_output=True,
-                          text=True, env=env, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(run), str(idx_dir), "resume"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode == 0 and "DONE" in done.stdout, done.stderr[-2000:]
     final = load_checkpoint(run)
     assert final.state["epoch"] == 12 and final.step == 12 * (320 // 32)

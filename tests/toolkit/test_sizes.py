@@ -51,9 +51,29 @@ def test_nano_fits_a_microcontroller_budget():
 
 def test_train_cli_size_records_the_preset_and_typed_fields_win(idx_dir, tmp_path):
     run = tmp_path / "run"
-    res = runner.invoke(app, ["train", "--dataset", "idx", "--data-dir", str(idx_dir), "--size", "nano",
-                              "--latent-dim", "12", "--epochs", "1", "--batch-size", "32", "--run-dir", str(run),
-                              "--device", "cpu", "-q"])
+    res = runner.invoke(
+        app,
+        [
+            "train",
+            "--dataset",
+            "idx",
+            "--data-dir",
+            str(idx_dir),
+            "--size",
+            "nano",
+            "--latent-dim",
+            "12",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "32",
+            "--run-dir",
+            str(run),
+            "--device",
+            "cpu",
+            "-q",
+        ],
+    )
     assert res.exit_code == 0, res.output
     model = json.loads((run / "config.json").read_text())["model"]
     assert model["size"] == "nano" and model["width"] == 8 and model["d_width"] == 32 and model["latent_dim"] == 12
@@ -65,8 +85,10 @@ def test_sample_size_nano_uses_the_bundled_nano_model(tmp_path):
     from gantool.runtime.sampler import Sampler
 
     out = tmp_path / "nano.png"
-    res = runner.invoke(app, ["sample", "--size", "nano", "--n", "10", "--labels", "0,1,2,3,4,5,6,7,8,9",
-                              "--seed", "3", "--out", str(out)])
+    res = runner.invoke(
+        app,
+        ["sample", "--size", "nano", "--n", "10", "--labels", "0,1,2,3,4,5,6,7,8,9", "--seed", "3", "--out", str(out)],
+    )
     assert res.exit_code == 0 and out.is_file(), res.output
     nano = Sampler.bundled("nano")
     assert nano.latent_dim == 16 and nano.metadata["variant"] == "int8" and nano.seeded

@@ -51,8 +51,9 @@ def load_dataset(name: str, split: str = "train", data_dir: str | None = None, d
 
 def _from_arrays(images: np.ndarray, labels: np.ndarray, name: str, num_classes: int = 10) -> ImageData:
     if len(labels) and int(labels.max()) >= num_classes:
-        raise GantoolError(f"{name} labels must be in 0..{num_classes - 1}, found {int(labels.max())}; "
-                           "are these the right files?")
+        raise GantoolError(
+            f"{name} labels must be in 0..{num_classes - 1}, found {int(labels.max())}; are these the right files?"
+        )
     return ImageData(np.ascontiguousarray(images, dtype=np.uint8), labels.astype(np.int64), num_classes, name)
 
 
@@ -85,13 +86,17 @@ def _torchvision_download(cls_name: str, root: Path, split: str) -> bool:
     before = set(folders[-1].iterdir()) if folders[-1].is_dir() else set()
     root.mkdir(parents=True, exist_ok=True)
     try:
-        with _socket_timeout(DOWNLOAD_TIMEOUT_S), open(os.devnull, "w") as null, \
-                contextlib.redirect_stdout(null), contextlib.redirect_stderr(null):
+        with (
+            _socket_timeout(DOWNLOAD_TIMEOUT_S),
+            open(os.devnull, "w") as null,
+            contextlib.redirect_stdout(null),
+            contextlib.redirect_stderr(null),
+        ):
             getattr(tvd, cls_name)(str(root), train=(split == "train"), download=True)
         return True
     except Exception:  # offline, DNS failure, HTTP error: caller falls back
         raw = folders[-1]
-        for p in (set(raw.iterdir()) - before if raw.is_dir() else set()):
+        for p in set(raw.iterdir()) - before if raw.is_dir() else set():
             if p.is_file() and not p.is_symlink():
                 p.unlink(missing_ok=True)
         for d in reversed(made):
@@ -124,18 +129,24 @@ def mnist(split: str, data_dir: str | None, download: bool) -> ImageData:
     if data_dir:  # a folder the user named: say what is missing there, no substitute data
         prefix = "train" if split == "train" else "t10k"
         other = "t10k" if split == "train" else "train"
-        holds = f" (it holds the {other} files only)" if find_idx_pair(root, "test" if split == "train" else "train") \
+        holds = (
+            f" (it holds the {other} files only)"
+            if find_idx_pair(root, "test" if split == "train" else "train")
             else ""
+        )
         raise GantoolFileNotFoundError(
             f"no {prefix}-images-idx3-ubyte[.gz] and {prefix}-labels-idx1-ubyte[.gz] in {str(root)!r}{holds}"
             f"{' and no network to download them' if download else ''}; add them, or leave out --data-dir to use "
-            "the cache (or, offline, the 5,000-digit sample)")
+            "the cache (or, offline, the 5,000-digit sample)"
+        )
     if split == "test":
         raise GantoolFileNotFoundError(
             f"no MNIST test files in {str(root)!r} and no network; put t10k-*-ubyte.gz there"
         )
-    _warn(f"MNIST not found in {str(root)!r} and could not be downloaded; "
-          "using the offline 5,000-digit sample (mnist-sample) instead")
+    _warn(
+        f"MNIST not found in {str(root)!r} and could not be downloaded; "
+        "using the offline 5,000-digit sample (mnist-sample) instead"
+    )
     return mnist_sample(split, None, False)
 
 

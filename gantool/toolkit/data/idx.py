@@ -47,12 +47,16 @@ def _read(path: Path) -> bytes:
     """The file's bytes, inflated if .gz, refusing more than MAX_IDX_BYTES (a gzip bomb)."""
     if path.suffix != ".gz":
         if path.stat().st_size > MAX_IDX_BYTES:
-            raise GantoolError(f"IDX file {str(path)!r} is larger than {MAX_IDX_BYTES >> 20} MB; not an MNIST-size dataset")
+            raise GantoolError(
+                f"IDX file {str(path)!r} is larger than {MAX_IDX_BYTES >> 20} MB; not an MNIST-size dataset"
+            )
         return path.read_bytes()
     with gzip.open(path, "rb") as f:
         raw = f.read(MAX_IDX_BYTES + 1)
     if len(raw) > MAX_IDX_BYTES:
-        raise GantoolError(f"IDX file {str(path)!r} inflates to more than {MAX_IDX_BYTES >> 20} MB; not an MNIST-size dataset")
+        raise GantoolError(
+            f"IDX file {str(path)!r} inflates to more than {MAX_IDX_BYTES >> 20} MB; not an MNIST-size dataset"
+        )
     return raw
 
 

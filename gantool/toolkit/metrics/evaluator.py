@@ -25,8 +25,14 @@ def reference_dataset(train_dataset: str) -> str:
 class Evaluator:
     """The feature network and the real test split's features, built once and reused."""
 
-    def __init__(self, train_dataset: str, data_dir: Optional[str] = None, seed: int = 0,
-                 progress: bool = True, download: bool = False) -> None:
+    def __init__(
+        self,
+        train_dataset: str,
+        data_dir: Optional[str] = None,
+        seed: int = 0,
+        progress: bool = True,
+        download: bool = False,
+    ) -> None:
         from gantool.toolkit.data import load_dataset
 
         ref = reference_dataset(train_dataset)
@@ -38,14 +44,20 @@ class Evaluator:
         self.train_images = train.images
         self.dataset, self.reference = train_dataset, ref
         self.extractor: FeatureExtractor = load_or_train(
-            train.images, train.labels, dataset=train.name, seed=seed, test=(test.images, test.labels),
-            progress=progress)
+            train.images,
+            train.labels,
+            dataset=train.name,
+            seed=seed,
+            test=(test.images, test.labels),
+            progress=progress,
+        )
         self.test_feats, self.test_probs = self.extractor(test.images)
         self.test_stats = scores.gaussian_stats(self.test_feats)
 
     @classmethod
-    def for_model(cls, train_config: Any, dataset: Optional[str] = None, data_dir: Optional[str] = None,
-                  **kwargs: Any) -> "Evaluator":
+    def for_model(
+        cls, train_config: Any, dataset: Optional[str] = None, data_dir: Optional[str] = None, **kwargs: Any
+    ) -> "Evaluator":
         """The evaluator for a model trained with `train_config` (a TrainConfig or its dict):
         its dataset and data dir unless overridden."""
         cfg = train_config if isinstance(train_config, dict) else train_config.to_dict()
@@ -58,12 +70,15 @@ class Evaluator:
         feats, _ = self.extractor(self.train_images[rng.choice(len(self.train_images), m, replace=False)])
         return scores.frechet_distance(*self.test_stats, *scores.gaussian_stats(feats))
 
-    def score(self, images: np.ndarray, labels: Optional[np.ndarray] = None, pr_samples: int = 5000,
-              k: int = 3, seed: int = 0) -> dict[str, Any]:
+    def score(
+        self, images: np.ndarray, labels: Optional[np.ndarray] = None, pr_samples: int = 5000, k: int = 3, seed: int = 0
+    ) -> dict[str, Any]:
         """Metrics for generated uint8 images (N, 28, 28) against the real test split."""
         feats, probs = self.extractor(images)
         rng = np.random.default_rng(seed)
-        real_pr = self.test_feats[rng.choice(len(self.test_feats), min(pr_samples, len(self.test_feats)), replace=False)]
+        real_pr = self.test_feats[
+            rng.choice(len(self.test_feats), min(pr_samples, len(self.test_feats)), replace=False)
+        ]
         fake_pr = feats[rng.choice(len(feats), min(pr_samples, len(feats)), replace=False)]
         precision, recall = scores.precision_recall(real_pr, fake_pr, k=k)
         out = {
@@ -82,18 +97,26 @@ class Evaluator:
         return self.score(images, labels, pr_samples=min(pr_samples, n), seed=seed)
 
 
-def generated_images(generator: Generator, n: int, seed: int, batch: int = 500
-                     ) -> tuple[np.ndarray, Optional[np.ndarray]]:
+def generated_images(
+    generator: Generator, n: int, seed: int, batch: int = 500
+) -> tuple[np.ndarray, Optional[np.ndarray]]:
     """n uint8 images from seeded latents (PCG64(seed); a seeded file: its seeds seed .. seed+n-1);
     labels cycle 0..K-1. Chunked: memory stays bounded."""
     labels = cycle_labels(n, generator.num_classes) if generator.conditional else None
     if generator.seeded:
         seeds = np.arange(seed, seed + n, dtype=np.int64)
-        parts = [to_uint8(check_finite(generator.run_seeds(seeds[i : i + batch],
-                                                           None if labels is None else labels[i : i + batch])))
-                 for i in range(0, n, batch)]
+        parts = [
+            to_uint8(
+                check_finite(
+                    generator.run_seeds(seeds[i : i + batch], None if labels is None else labels[i : i + batch])
+                )
+            )
+            for i in range(0, n, batch)
+        ]
     else:
         z = latents(n, generator.latent_dim, seed)
-        parts = [generator.images(z[i : i + batch], None if labels is None else labels[i : i + batch])
-                 for i in range(0, n, batch)]
+        parts = [
+            generator.images(z[i : i + batch], None if labels is None else labels[i : i + batch])
+            for i in range(0, n, batch)
+        ]
     return np.concatenate(parts), labels

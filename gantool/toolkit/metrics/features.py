@@ -32,11 +32,19 @@ class FeatureNet(nn.Module):
     def __init__(self, num_classes: int = 10) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(1, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(32, 32, 3, padding=1),
+            nn.ReLU(),
             nn.MaxPool2d(2),  # (B, 32, 14, 14)
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(64, 64, 3, padding=1),
+            nn.ReLU(),
             nn.MaxPool2d(2),  # (B, 64, 7, 7)
-            nn.Flatten(), nn.Linear(64 * 49, FEATURE_DIM), nn.ReLU(),  # (B, 128): the features
+            nn.Flatten(),
+            nn.Linear(64 * 49, FEATURE_DIM),
+            nn.ReLU(),  # (B, 128): the features
         )
         self.dropout = nn.Dropout(0.3)
         self.head = nn.Linear(FEATURE_DIM, num_classes)
@@ -82,8 +90,14 @@ def _data_key(images: np.ndarray, labels: np.ndarray, seed: int) -> str:
     return h.hexdigest()[:16]
 
 
-def train_feature_net(images: np.ndarray, labels: np.ndarray, num_classes: int = 10, seed: int = 0,
-                      steps: int | None = None, progress: bool = False) -> FeatureNet:
+def train_feature_net(
+    images: np.ndarray,
+    labels: np.ndarray,
+    num_classes: int = 10,
+    seed: int = 0,
+    steps: int | None = None,
+    progress: bool = False,
+) -> FeatureNet:
     """The fixed recipe: Adam (1e-3, cosine decay) on batches of 128 digits with ±10°
     rotations and ±2 px shifts, for `steps` steps: by default 1,000, or 26 epochs where
     that is fewer. A step budget rather than an epoch count keeps the one-time cost near a
@@ -127,8 +141,15 @@ def accuracy(net: FeatureNet, images: np.ndarray, labels: np.ndarray) -> float:
     return float((ext(images)[1].argmax(1) == np.asarray(labels)).mean())
 
 
-def load_or_train(train_images: np.ndarray, train_labels: np.ndarray, *, dataset: str, seed: int = 0,
-                  test: tuple[np.ndarray, np.ndarray] | None = None, progress: bool = True) -> FeatureExtractor:
+def load_or_train(
+    train_images: np.ndarray,
+    train_labels: np.ndarray,
+    *,
+    dataset: str,
+    seed: int = 0,
+    test: tuple[np.ndarray, np.ndarray] | None = None,
+    progress: bool = True,
+) -> FeatureExtractor:
     """The feature network for this training data: from the cache, or trained now and cached."""
     key = _data_key(train_images, train_labels, seed)
     directory = cache_dir()
@@ -142,12 +163,20 @@ def load_or_train(train_images: np.ndarray, train_labels: np.ndarray, *, dataset
             return FeatureExtractor(net.eval(), info.get("test_accuracy"), info)
         except Exception:  # a damaged cache entry is rebuilt below
             pass
-    say(progress, f"training gantool's feature network on {len(train_images)} {dataset} digits "
-                  f"(once; cached in {directory})")
+    say(
+        progress,
+        f"training gantool's feature network on {len(train_images)} {dataset} digits (once; cached in {directory})",
+    )
     net = train_feature_net(train_images, train_labels, num_classes, seed, progress=progress)
     acc = accuracy(net, *test) if test is not None else None
-    info = {"dataset": dataset, "train_size": len(train_images), "seed": seed, "recipe_version": RECIPE_VERSION,
-            "test_accuracy": acc, "test_size": None if test is None else len(test[0])}
+    info = {
+        "dataset": dataset,
+        "train_size": len(train_images),
+        "seed": seed,
+        "recipe_version": RECIPE_VERSION,
+        "test_accuracy": acc,
+        "test_size": None if test is None else len(test[0]),
+    }
     try:
         directory.mkdir(parents=True, exist_ok=True)
         with atomic_path(weights) as tmp:

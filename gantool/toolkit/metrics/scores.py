@@ -1,10 +1,10 @@
 """Sample-quality scores on features and class probabilities (numpy only).
 
-    fid(real_feats, fake_feats)            Fréchet distance of Gaussian fits (Heusel et al. 2017)
-    inception_score(probs)                 exp E[KL(p(y|x) || p(y))] (Salimans et al. 2016)
-    class_coverage(probs)                  normalised entropy of the predicted-class histogram
-    precision_recall(real, fake, k=3)      k-NN manifolds (Kynkäänniemi et al. 2019)
-    class_accuracy(probs, labels)          share of samples of class k classified as k
+fid(real_feats, fake_feats)            Fréchet distance of Gaussian fits (Heusel et al. 2017)
+inception_score(probs)                 exp E[KL(p(y|x) || p(y))] (Salimans et al. 2016)
+class_coverage(probs)                  normalised entropy of the predicted-class histogram
+precision_recall(real, fake, k=3)      k-NN manifolds (Kynkäänniemi et al. 2019)
+class_accuracy(probs, labels)          share of samples of class k classified as k
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ import torch
 import torch.nn as nn
 
 from gantool.toolkit.config import ModelConfig
-from gantool.toolkit.models.registry import MODELS, ModelPair
 from gantool.toolkit.models.conditioning import LabelEmbedding, MinibatchStdDev, ProjectionHead, spectral_normalize
+from gantool.toolkit.models.registry import MODELS, ModelPair
 from gantool.toolkit.models.subpixel import rewrite_sequential
 
 

@@ -8,8 +8,8 @@ import torch
 import torch.nn as nn
 
 from gantool.toolkit.config import ModelConfig
-from gantool.toolkit.models.registry import MODELS, ModelPair
 from gantool.toolkit.models.conditioning import LabelEmbedding, ProjectionHead, spectral_normalize
+from gantool.toolkit.models.registry import MODELS, ModelPair
 
 
 class MLPGenerator(nn.Module):

@@ -36,8 +36,15 @@ def fold_batchnorm(ct: nn.ConvTranspose2d, bn: Optional[nn.BatchNorm2d]) -> tupl
 
 
 def can_rewrite(ct: nn.Module) -> bool:
-    return (isinstance(ct, nn.ConvTranspose2d) and ct.kernel_size == (4, 4) and ct.stride == (2, 2)
-            and ct.padding == (1, 1) and ct.output_padding == (0, 0) and ct.groups == 1 and ct.dilation == (1, 1))
+    return (
+        isinstance(ct, nn.ConvTranspose2d)
+        and ct.kernel_size == (4, 4)
+        and ct.stride == (2, 2)
+        and ct.padding == (1, 1)
+        and ct.output_padding == (0, 0)
+        and ct.groups == 1
+        and ct.dilation == (1, 1)
+    )
 
 
 class SubPixelConv(nn.Module):

@@ -26,7 +26,8 @@ $(STAMP): pyproject.toml | $(PY)
 
 PYTEST := $(PY) -m pytest -q --durations=15
 
-# Lint and format first (ruff, settings in pyproject.toml), the layer contracts (import-linter), then two pytest processes: the edge-format tests load
+# Lint and format first (ruff), types (mypy, the torch-free packages; settings in pyproject.toml),
+# the layer contracts (import-linter), then two pytest processes: the edge-format tests load
 # ExecuTorch's and OpenVINO's native runtimes, which bundle their own copies of libraries torch also
 # ships (XNNPACK, cpuinfo), so they run apart from the rest. Both share the runs they train
 # (GANTOOL_TEST_FIXTURES), made once per `make test`.
@@ -38,6 +39,7 @@ system-deps:
 test: system-deps $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	@fixtures=$$(mktemp -d); trap 'rm -rf "$$fixtures"' EXIT; \
 	GANTOOL_TEST_FIXTURES=$$fixtures $(PYTEST) -m "not edge and not ray" && \

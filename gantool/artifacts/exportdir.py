@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional, overload
 
 from gantool.artifacts.registry import ARTIFACTS, artifact_for_file
 from gantool.core.console import columns
@@ -62,6 +62,10 @@ class ExportDir:
         return changed
 
 
+@overload
+def read_export_dir(path: str | os.PathLike, required: Literal[True] = True) -> ExportDir: ...
+@overload
+def read_export_dir(path: str | os.PathLike, required: bool) -> Optional[ExportDir]: ...
 def read_export_dir(path: str | os.PathLike, required: bool = True) -> Optional[ExportDir]:
     """Parse and validate `path/manifest.json`; None when there is none and not `required`."""
     path = Path(path)

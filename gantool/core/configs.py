@@ -22,7 +22,7 @@ def from_dict(cls: type[T], data: Any, where: str = "config") -> T:
         raise GantoolError(f"{where} must be a JSON object / dict, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     kwargs = {}
-    for f in dataclasses.fields(cls):
+    for f in dataclasses.fields(typing.cast(Any, cls)):  # T is a dataclass: callers pass config classes
         if f.name in data:
             kwargs[f.name] = _convert(hints[f.name], data[f.name], f"{where} field {f.name!r}")
     return cls(**kwargs)
@@ -41,7 +41,7 @@ def _convert(tp: Any, value: Any, what: str) -> Any:
                 errors.append(e)
         raise errors[0]
     if dataclasses.is_dataclass(tp):
-        return from_dict(tp, value, what)
+        return from_dict(typing.cast(Any, tp), value, what)
     if origin in (tuple, list):
         if not isinstance(value, (list, tuple)):
             raise GantoolError(f"{what} must be a list, got {_short(value)}")

@@ -6,13 +6,15 @@ command prints exactly one line there.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 
 def say(progress: bool, msg: str) -> None:
     if progress:
         print(f"… {msg}", flush=True)
 
 
-def columns(rows: list[tuple[str, ...]]) -> str:
+def columns(rows: Sequence[tuple[str, ...]]) -> str:
     """Left-aligned columns as wide as their longest cell, two spaces apart: no value runs into the next."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in rows)

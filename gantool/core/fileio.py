@@ -215,9 +215,9 @@ def remove_orphans(parent: str | os.PathLike, prefix: str) -> list[str]:
     this user's plain folders, never one whose pid is alive (a reused pid keeps its folder: the safe side)."""
     import shutil
 
-    removed = []
+    removed: list[str] = []
     try:
-        entries = list(os.scandir(parent))
+        entries = list(os.scandir(os.fspath(parent)))
     except OSError:
         return removed
     uid = os.getuid() if hasattr(os, "getuid") else None

@@ -25,7 +25,7 @@ def check_seed(seed: Any, name: str = "seed") -> Optional[int]:
         return None
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise GantoolError(f"{name} must be an integer, got {seed!r:.40}")
-    if not 0 <= seed <= MAX_SEED:
+    if not 0 <= int(seed) <= MAX_SEED:
         raise GantoolError(f"{name} must be between 0 and {MAX_SEED} (int64), got {seed}")
     return int(seed)
 
@@ -48,8 +48,9 @@ def latents(n: int, latent_dim: int, seed: Optional[int] = None, truncation: Opt
     (the truncation trick), drawn from the normal truncated to [-T, T]."""
     rng = np.random.Generator(np.random.PCG64(check_seed(seed)))
     z = rng.standard_normal((n, latent_dim), dtype=np.float32)
-    if truncation is not None:
-        _truncate(z, check_truncation(truncation), rng)
+    limit = check_truncation(truncation)
+    if limit is not None:
+        _truncate(z, limit, rng)
     return z
 
 

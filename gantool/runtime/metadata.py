@@ -207,8 +207,9 @@ def check_signature(meta: dict[str, Any], path: str | Path, inputs: list[tuple],
     for (_, dtype, shape), name in zip(inputs, meta["inputs"], strict=True):
         if dtype != KNOWN_INPUTS[name]:
             raise GantoolError(f"{where}: graph input {name!r} is {dtype}, its metadata needs {KNOWN_INPUTS[name]}")
-        if want_dims[name] is not None:
-            _check_dims(where, f"input {name!r}", shape, want_dims[name])
+        want = want_dims[name]
+        if want is not None:
+            _check_dims(where, f"input {name!r}", shape, want)
     if len(outputs) != 1 or outputs[0][0] not in (None, "image") or outputs[0][1] != "float32":
         raise GantoolError(
             f"{where}: graph output {[o[0] for o in outputs]} is not the float 'image' its metadata names"

@@ -56,10 +56,12 @@ class OnnxGenerator(Generator):
             raise GantoolError(f"{str(self.path)!r} takes latents, not seeds: it was exported without --seeded")
         if (labels is not None) != self.conditional:
             raise GantoolError("labels are needed for a conditional model, and only for one")
-        extra = {} if truncation is None else {"truncation": np.array([truncation], dtype=np.float32)}
+        extra: dict[str, np.ndarray] = {}
+        if truncation is not None:
+            extra["truncation"] = np.array([truncation], dtype=np.float32)
 
         def run(chunk: np.ndarray, chunk_labels: Optional[np.ndarray]) -> np.ndarray:
-            feeds = {"seed": np.ascontiguousarray(chunk, dtype=np.int64), **extra}
+            feeds: dict[str, np.ndarray] = {"seed": np.ascontiguousarray(chunk, dtype=np.int64), **extra}
             if chunk_labels is not None:
                 feeds["label"] = np.ascontiguousarray(chunk_labels, dtype=np.int64)
             return self.run_feeds(feeds)

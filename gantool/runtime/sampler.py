@@ -111,7 +111,7 @@ class Sampler:
     def check_n(self, n: Any) -> int:
         if isinstance(n, bool) or not isinstance(n, numbers.Integral):
             raise GantoolError(f"n must be an integer, got {n!r:.40}")
-        if not 1 <= n <= self.max_n:
+        if not 1 <= int(n) <= self.max_n:
             raise GantoolError(f"n must be between 1 and {self.max_n}, got {n}")
         return int(n)
 
@@ -153,7 +153,10 @@ class Sampler:
         """One image per seed (StyleGAN's --seeds): (len(seeds), H, W) uint8. A seeded model draws
         seed s's latent in its graph; any other model uses the first latent of PCG64(s), which is
         image 0 of `sample(n, seed=s)`."""
-        seeds = [check_seed(s) for s in seeds]
+        checked = [check_seed(s) for s in seeds]
+        if any(s is None for s in checked):
+            raise GantoolError("seeds must be integers in 0..2**63-1, got None among them")
+        seeds = [int(s) for s in checked if s is not None]
         n, truncation = self.check_n(len(seeds)), check_truncation(truncation)
         label_arr = self.labels_for(n, labels)
         if self.seeded:

@@ -95,6 +95,7 @@ def open_session(
     """An InferenceSession for an .onnx / .ort file (or serialized model bytes), or a one-line GantoolError."""
     import onnxruntime as ort
 
+    source: str | bytes
     if not isinstance(path, bytes):
         p = Path(path)
         if not p.is_file():

@@ -31,7 +31,7 @@ class GenerateConfig:
 
         for name, lo, hi in (("n", 1, MAX_N), ("seed", 0, MAX_SEED), ("shard_size", CHUNK, 1 << 24)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not lo <= value <= hi:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not lo <= int(value) <= hi:
                 raise GantoolError(f"--{name.replace('_', '-')} must be an integer in {lo}..{hi}, got {value!r:.40}")
         if self.shard_size % CHUNK:
             raise GantoolError(

@@ -17,7 +17,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -153,7 +153,7 @@ def read_manifest(path: Path) -> dict:
         ) from None
 
 
-def parse_parts(raw: object) -> Optional[list[Part]]:
+def parse_parts(raw: Any) -> Optional[list[Part]]:
     """A manifest's shard record, or None when it is malformed (the shard is then made again)."""
     try:
         parts = [Part(str(p["file"]), int(p["offset"]), int(p["size"]), str(p["sha256"])) for p in raw]
@@ -232,8 +232,9 @@ def open_sampler(model: Optional[str | Path], size: Optional[str], threads: Opti
 
     if size is not None and model is not None:
         raise GantoolError("--size picks a bundled model: give it or a model file, not both")
-    kwargs = {"threads": threads, "max_batch": CHUNK, "max_n": max_n}
-    return Sampler(model, **kwargs) if model is not None else Sampler.bundled(size or "base", **kwargs)
+    if model is not None:
+        return Sampler(model, threads=threads, max_batch=CHUNK, max_n=max_n)
+    return Sampler.bundled(size or "base", threads=threads, max_batch=CHUNK, max_n=max_n)
 
 
 def model_facts(sampler, size: Optional[str]) -> ModelFacts:

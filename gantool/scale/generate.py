@@ -49,13 +49,14 @@ class GenerateResult:
     seconds: float
     files: dict[str, str]  # the data set's files -> SHA-256
     engine: str
+    made_images: int = 0  # images in the shards made by this run
 
     def summary(self) -> str:
-        rate = self.made and f", {self.images * self.made / max(self.made + self.kept, 1) / self.seconds:,.0f} images/s"
+        rate = f", {self.made_images / max(self.seconds, 1e-9):,.0f} images/s" if self.made_images else ""
         kept = f", {self.kept} kept from an earlier run" if self.kept else ""
         return (
             f"wrote {self.images:,} images to {self.out}/ ({len(self.files)} file(s), {self.made} shard(s) made"
-            f"{kept}) in {self.seconds:.1f} s{rate or ''} [{self.engine}]; manifest: {self.out / MANIFEST}"
+            f"{kept}) in {self.seconds:.1f} s{rate} [{self.engine}]; manifest: {self.out / MANIFEST}"
         )
 
 
@@ -123,7 +124,9 @@ def generate(
                 else {p.file: p.sha256 for k in sorted(manifest.shards) for p in manifest.shards[k]}
             )
             save_manifest(out, manifest)
-        return GenerateResult(out, config.n, len(pending), kept, time.perf_counter() - t0, dict(manifest.files), engine)
+        made_images = sum(_count(config, k) for k in pending)
+        seconds = time.perf_counter() - t0
+        return GenerateResult(out, config.n, len(pending), kept, seconds, dict(manifest.files), engine, made_images)
 
 
 def _count(config: GenerateConfig, k: int) -> int:
@@ -160,22 +163,23 @@ def _resume(job: ShardJob, out: Path) -> Manifest:
     data = read_manifest(out / MANIFEST)
     theirs = {k: data.get(k) for k in fresh.identity()}
     if theirs != fresh.identity():
+        their_config = theirs["config"] if isinstance(theirs["config"], dict) else {}
         diff = [
-            f"{k} {theirs['config'].get(k)!r} (asked {v!r})"
+            f"{k} {their_config.get(k)!r} (asked {v!r})"
             for k, v in fresh.identity()["config"].items()
-            if isinstance(theirs.get("config"), dict) and theirs["config"].get(k) != v
+            if their_config.get(k) != v
         ]
         what = ", ".join(diff[:3]) if diff else "another model"
         raise GantoolError(
             f"--out {str(out)!r} holds a data set made with other settings: {what}; run the same "
             "command to finish it, or choose another folder"
         )
-    shards = data.get("shards") if isinstance(data.get("shards"), dict) else {}
+    shards = data["shards"] if isinstance(data.get("shards"), dict) else {}
     for key, raw in shards.items():
         parts = parse_parts(raw)
         if key.isdigit() and int(key) < job.config.shards and parts is not None:
             fresh.shards[int(key)] = parts
-    files = data.get("files") if isinstance(data.get("files"), dict) else {}
+    files = data["files"] if isinstance(data.get("files"), dict) else {}
     if files and all(
         isinstance(v, str) and (out / f).is_file() and sha256_file(out / f) == v for f, v in files.items()
     ):

@@ -53,7 +53,7 @@ def parse_query(params: Mapping[str, str], num_classes: int, max_n: int) -> Digi
     unknown = sorted(set(params) - set(PARAMS))
     if unknown:
         raise BadRequest(f"unknown parameter(s): {', '.join(u[:20] for u in unknown[:5])}; use {', '.join(PARAMS)}")
-    n = _integer(params, "n", 16, 1, max_n)
+    n = _integer(params, "n", 16, 1, max_n) or 16  # never None: it has a default
     digit = _integer(params, "digit", None, 0, max(num_classes - 1, 0))
     if digit is not None and num_classes == 0:
         raise BadRequest("this model is unconditional: digit is not accepted")

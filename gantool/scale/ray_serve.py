@@ -40,8 +40,12 @@ class DigitsDeployment:
     def __init__(self, model: Optional[str], size: Optional[str], config: ServeConfig) -> None:
         from gantool.runtime.sampler import Sampler
 
-        kwargs = {"threads": config.threads, "max_n": config.max_n * BATCH_REQUESTS}
-        self.sampler = Sampler(model, **kwargs) if model is not None else Sampler.bundled(size or "base", **kwargs)
+        max_n = config.max_n * BATCH_REQUESTS
+        self.sampler = (
+            Sampler(model, threads=config.threads, max_n=max_n)
+            if model is not None
+            else Sampler.bundled(size or "base", threads=config.threads, max_n=max_n)
+        )
         self.config, self.summary = config, model_summary(self.sampler)
 
     async def images(self, requests):  # wrapped in serve.batch by build_app

@@ -25,7 +25,7 @@ import os
 import shutil
 import socket
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 from gantool.core.errors import GantoolError
 from gantool.core.fileio import owned_temp_dir
@@ -98,7 +98,7 @@ def quiet_loggers(*names: str) -> None:
 
 
 @contextlib.contextmanager
-def ray_cluster(address: Optional[str] = None, num_cpus: Optional[int] = None) -> Iterator[object]:
+def ray_cluster(address: Optional[str] = None, num_cpus: Optional[int] = None) -> Iterator[Any]:
     """ray.init on an existing cluster, or a local one as described above; shut down on exit."""
     ray = import_ray()
     if address is not None:

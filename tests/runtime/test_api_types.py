@@ -34,3 +34,11 @@ def test_a_wrong_kind_of_argument_is_one_line(name):
     with pytest.raises(GantoolError, match=words) as exc:
         call()
     assert "\n" not in str(exc.value)
+
+
+def test_sample_seeds_refuses_none_among_the_seeds():
+    from gantool.core.errors import GantoolError
+    from gantool.runtime import Sampler
+
+    with pytest.raises(GantoolError, match="seeds must be integers"):
+        Sampler.bundled("nano").sample_seeds([1, None, 3])

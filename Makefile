@@ -75,8 +75,7 @@ pretrained: $(STAMP)
 	for f in model model.fp16 model.int8; do $(VENV)/bin/gantool eval $(PRETRAINED)/export/$$f.onnx --n 10000 \
 		--data-dir $(MNIST_TEST) --json $(PRETRAINED)/eval.$$f.json || exit 1; done
 	cp $(PRETRAINED)/export/model.seeded.fp16.onnx gantool/runtime/models/digits.seeded.fp16.onnx
-	sha=$$(sha256sum gantool/runtime/models/digits.seeded.fp16.onnx | cut -d' ' -f1); \
-	sed -i "s/\"digits.seeded.fp16.onnx\": \"[0-9a-f]*\"/\"digits.seeded.fp16.onnx\": \"$$sha\"/" gantool/runtime/bundled.py
+	$(PY) .ci/record_bundled.py digits.seeded.fp16.onnx base  # its SHA-256 into models/manifest.json
 
 # The nano model inside the package (gantool/runtime/models/nano.seeded.int8.onnx) and its C files in
 # examples/mcu/generated: ~6 min on 2 cores. Scored like the base model (benchmarks/results/sizes.md).
@@ -87,8 +86,7 @@ pretrained-nano: $(STAMP)
 	$(VENV)/bin/gantool eval $(PRETRAINED)/nano-export/model.int8.onnx --n 10000 --data-dir $(MNIST_TEST) \
 		--json $(PRETRAINED)/eval.nano.int8.json
 	cp $(PRETRAINED)/nano-export/model.seeded.int8.onnx gantool/runtime/models/nano.seeded.int8.onnx
-	sha=$$(sha256sum gantool/runtime/models/nano.seeded.int8.onnx | cut -d' ' -f1); \
-	sed -i "s/\"nano.seeded.int8.onnx\": \"[0-9a-f]*\"/\"nano.seeded.int8.onnx\": \"$$sha\"/" gantool/runtime/bundled.py
+	$(PY) .ci/record_bundled.py nano.seeded.int8.onnx nano
 	$(MAKE) -C examples/mcu generated PYTHON=$(abspath $(PY))
 
 bench: $(STAMP)

@@ -226,6 +226,7 @@ def test_wheel_ships_the_bundled_model(tmp_path):
     wheel = next(tmp_path.glob("gantool-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "gantool/runtime/models/digits.seeded.fp16.onnx" in names and "gantool/runtime/models/README.md" in names
+    assert "gantool/runtime/models/manifest.json" in names
 
 
 @pytest.mark.parametrize("damage", ["altered", "replaced", "symlink"])

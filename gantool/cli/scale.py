@@ -61,6 +61,7 @@ def generate(
 ) -> None:
     """A labelled synthetic data set, streamed in shards, resumable, the same bytes on every engine."""
     with user_errors():
+        from gantool.scale.generate import GenerateInterrupted
         from gantool.scale.generate import generate as run
         from gantool.scale.plan import parse_mix
 
@@ -73,7 +74,11 @@ def generate(
         config = GenerateConfig(
             n=n, seed=seed, format=format, gzip=gzip, shard_size=shard_size, mix=mix_weights, prefix=prefix
         )
-        result = run(config, out, _model_file(model), size, engine, workers, threads, address, progress=not quiet)
+        try:
+            result = run(config, out, _model_file(model), size, engine, workers, threads, address, progress=not quiet)
+        except GenerateInterrupted as e:
+            typer.echo(str(e), err=True)
+            raise typer.Exit(130) from None
         typer.echo(result.summary())
 
 

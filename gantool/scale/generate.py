@@ -40,6 +40,16 @@ ENGINES = ("local", "ray")
 OnDone = Callable[[int, list[Part]], None]
 
 
+class GenerateInterrupted(KeyboardInterrupt):
+    """Ctrl-C during generation: the finished shards are recorded; the same command finishes the rest."""
+
+    def __init__(self, out: Path, done: int, total: int) -> None:
+        super().__init__(
+            f"interrupted: {done} of {total} shard(s) are written and recorded in {out / MANIFEST}; "
+            "run the same command to finish"
+        )
+
+
 @dataclass(frozen=True)
 class GenerateResult:
     out: Path
@@ -109,14 +119,18 @@ def generate(
                 save_manifest(out, manifest)
                 bar.advance(_count(config, k))
 
-            if engine == "ray":
-                from gantool.scale.ray_engine import run_on_ray
+            try:
+                if engine == "ray":
+                    from gantool.scale.ray_engine import run_on_ray
 
-                run_on_ray(job, pending, done, model, size, workers, threads, address)
-            else:
-                for k in pending:
-                    done(k, job.run(sampler, k))
-            bar.close()
+                    run_on_ray(job, pending, done, model, size, workers, threads, address)
+                else:
+                    for k in pending:
+                        done(k, job.run(sampler, k))
+            except KeyboardInterrupt:
+                raise GenerateInterrupted(out, len(manifest.shards), config.shards) from None
+            finally:
+                bar.close()
         if not manifest.files:
             manifest.files = (
                 finish_idx(job, out)

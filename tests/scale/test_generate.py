@@ -128,35 +128,32 @@ def test_a_damaged_idx_file_is_patched_by_region(tmp_path):
     assert (fixed.made, fixed.kept) == (1, 3) and fixed.files == first.files
 
 
-def test_killed_run_resumes_to_the_same_bytes(tmp_path):
-    out, ref = tmp_path / "killed", tmp_path / "ref"
-    cfg = dict(n=32768, seed=0, shard_size=256)
-    generate(GenerateConfig(**cfg), ref, size="nano", progress=False)
-    cmd = [
-        sys.executable,
-        "-c",
-        "from gantool.cli import main; main()",
-        "generate",
-        "--size",
-        "nano",
-        "--n",
-        "32768",
-        "--shard-size",
-        "256",
-        "--out",
-        str(out),
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def start_generating(out: Path, n: int) -> subprocess.Popen:
+    """`gantool generate` (nano, 256-image shards) in a child process, returned once 2 shards are recorded."""
+    cmd = [sys.executable, "-c", "from gantool.cli import main; main()", "generate", "--size", "nano"]
+    proc = subprocess.Popen(
+        [*cmd, "--n", str(n), "--shard-size", "256", "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # kill it once some shards are recorded, before the end
+    while time.monotonic() < deadline:
         m = out / "manifest.json"
         if m.exists() and 2 <= len(json.loads(m.read_text() or "{}").get("shards", {})):
             break
         time.sleep(0.01)
+    return proc
+
+
+def test_killed_run_resumes_to_the_same_bytes(tmp_path):
+    out, ref = tmp_path / "killed", tmp_path / "ref"
+    generate(GenerateConfig(n=32768, seed=0, shard_size=256), ref, size="nano", progress=False)
+    proc = start_generating(out, 32768)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not json.loads((out / "manifest.json").read_text())["complete"]
-    r = generate(GenerateConfig(**cfg), out, size="nano", progress=False)
+    r = generate(GenerateConfig(n=32768, seed=0, shard_size=256), out, size="nano", progress=False)
     assert r.kept >= 2 and digests(out) == digests(ref)
 
 
@@ -261,3 +258,13 @@ def test_a_missing_extra_is_named_in_one_line(tmp_path, blocked, argv, extra):
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert f"pip install 'gantool[{extra}]'" in proc.stderr
     assert not (tmp_path / "d").exists()  # refused before anything was written
+
+
+def test_ctrl_c_is_one_line_and_keeps_the_finished_shards(tmp_path):
+    out = tmp_path / "d"
+    proc = start_generating(out, 2_000_000)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.count("\n") == 1 and err.startswith("interrupted: "), err
+    assert "run the same command to finish" in err and "Traceback" not in err
+    assert len(json.loads((out / "manifest.json").read_text())["shards"]) >= 2

@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml | $(PY)
 
 PYTEST := $(PY) -m pytest -q --durations=15
 
-# Lint and format first (ruff), types (mypy, the torch-free packages; settings in pyproject.toml),
+# Lint and format first (ruff), types (mypy, the whole package; settings in pyproject.toml),
 # the layer contracts (import-linter), then two pytest processes: the edge-format tests load
 # ExecuTorch's and OpenVINO's native runtimes, which bundle their own copies of libraries torch also
 # ships (XNNPACK, cpuinfo), so they run apart from the rest. Both share the runs they train
@@ -53,8 +53,9 @@ test: system-deps $(STAMP)
 test-arm64: $(STAMP)
 	$(PY) tests/arm64/run.py --out benchmarks/results/arm64.md
 
+# The quick feedback loop (under 2 minutes): no test that trains a model first, no slow, edge or Ray test.
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not slow and not edge and not ray"
+	$(PY) -m pytest -q -m "not slow and not edge and not ray and not trains"
 
 # Train a small DCGAN on the offline 5k MNIST sample, export + verify it, sample a grid.
 demo: $(STAMP)

@@ -60,6 +60,45 @@ def sampler_rss(n: int) -> float:
     return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
 
 
+def report(args, engines: dict, rates: dict, starts: dict, rss: list, old: float) -> list[str]:
+    """The Markdown table of the runs (best of the rounds per engine) and the memory section."""
+    best = {e: max(v) for e, v in rates.items()}
+    local = best["local"]
+    lines = [
+        "# gantool generate at scale (benchmarks/generate_scale.py)",
+        "",
+        f"CPU: {cpu_model()}, {os.cpu_count()} cores; bundled base model; n = {args.n:,} per run; "
+        f"{args.rounds} interleaved rounds (best shown, all listed); a local Ray cluster on 127.0.0.1 in a "
+        "loopback-only network namespace. Every run's files were byte-identical to the local engine's.",
+        "",
+        "| engine | images/s (best) | all rounds | vs local | start s | overhead per image |",
+        "|---|---:|---|---:|---:|---:|",
+    ]
+    for e in engines:
+        over = (1 / best[e] - 1 / local) * 1e6
+        lines.append(
+            f"| {e} | {best[e]:,.0f} | {', '.join(f'{x:,.0f}' for x in rates[e])} | {best[e] / local:.2f}x | "
+            f"{min(starts[e]):.1f} | {over:+.0f} µs |"
+        )
+    per_worker = best["ray x2"] / 2
+    lines += [
+        "",
+        f"On paper: a worker here makes about {per_worker:,.0f} images/s when two share these 2 cores; "
+        f"a cluster of N such 2-core nodes with 2 workers each would make about N x {best['ray x2']:,.0f} images/s "
+        "(shards share nothing and each writes its own file region), less the driver's manifest updates "
+        "(one small JSON write per shard) and the start; 10,000,000 images on 8 nodes: about "
+        f"{10_000_000 / (8 * best['ray x2']) / 60:.0f} min.",
+        "",
+        "## Peak memory (nano model, local engine, the default 32,768-image shards)",
+        "",
+        "| n | peak RSS MB | wall s |",
+        "|---:|---:|---:|",
+    ]
+    lines += [f"| {n:,} | {peak:.0f} | {wall:.0f} |" for n, peak, wall in rss]
+    lines += ["", f"For comparison, `Sampler.sample(100000)` in one call: peak RSS {old:.0f} MB."]
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=200_000)
@@ -107,40 +146,7 @@ def main() -> None:
             print(f"nano n={n:,}: peak RSS {peak:.0f} MB, {wall:.0f} s", flush=True)
             shutil.rmtree(out)
         old = sampler_rss(100_000)
-    best = {e: max(v) for e, v in rates.items()}
-    local = best["local"]
-    lines = [
-        "# gantool generate at scale (benchmarks/generate_scale.py)",
-        "",
-        f"CPU: {cpu_model()}, {os.cpu_count()} cores; bundled base model; n = {args.n:,} per run; "
-        f"{args.rounds} interleaved rounds (best shown, all listed); a local Ray cluster on 127.0.0.1 in a "
-        "loopback-only network namespace. Every run's files were byte-identical to the local engine's.",
-        "",
-        "| engine | images/s (best) | all rounds | vs local | start s | overhead per image |",
-        "|---|---:|---|---:|---:|---:|",
-    ]
-    for e in engines:
-        over = (1 / best[e] - 1 / local) * 1e6
-        lines.append(
-            f"| {e} | {best[e]:,.0f} | {', '.join(f'{x:,.0f}' for x in rates[e])} | {best[e] / local:.2f}x | "
-            f"{min(starts[e]):.1f} | {over:+.0f} µs |"
-        )
-    per_worker = best["ray x2"] / 2
-    lines += [
-        "",
-        f"On paper: a worker here makes about {per_worker:,.0f} images/s when two share these 2 cores; "
-        f"a cluster of N such 2-core nodes with 2 workers each would make about N x {best['ray x2']:,.0f} images/s "
-        "(shards share nothing and each writes its own file region), less the driver's manifest updates "
-        "(one small JSON write per shard) and the start; 10,000,000 images on 8 nodes: about "
-        f"{10_000_000 / (8 * best['ray x2']) / 60:.0f} min.",
-        "",
-        "## Peak memory (nano model, local engine, the default 32,768-image shards)",
-        "",
-        "| n | peak RSS MB | wall s |",
-        "|---:|---:|---:|",
-    ]
-    lines += [f"| {n:,} | {peak:.0f} | {wall:.0f} |" for n, peak, wall in rss]
-    lines += ["", f"For comparison, `Sampler.sample(100000)` in one call: peak RSS {old:.0f} MB."]
+    lines = report(args, engines, rates, starts, rss, old)
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
 

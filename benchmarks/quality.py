@@ -72,7 +72,12 @@ def run_recipe(name, minutes, workdir, evaluator, n, overrides=None) -> dict:
     wall = time.perf_counter() - start
     images, labels = generated_images(open_checkpoint(cfg.run_dir), n, seed=0)
     scores = evaluator.score(images, labels)
-    return {"name": name, **scores, "steps": result.steps, "images_per_s": result.steps * cfg.batch_size / wall}
+    return {
+        "name": name,
+        **scores.to_dict(),
+        "steps": result.steps,
+        "images_per_s": result.steps * cfg.batch_size / wall,
+    }
 
 
 # ----- baselines (plain PyTorch, as the notebooks write them) -----------------------------
@@ -193,7 +198,7 @@ def run_baseline(name, minutes, images_u8, evaluator, n, seed=0) -> dict:
         G.train(mode == "train")
         meta = model_metadata(ModelConfig(latent_dim=G.latent_dim, num_classes=0))
         imgs, _ = generated_images(TorchGenerator(to_pixels(G, conditional=False), meta), n, seed=0)
-        s = evaluator.score(imgs, None)
+        s = evaluator.score(imgs, None).to_dict()
         if best is None or s["fid"] < best["fid"]:
             best = {**s, "sampled_in": mode}
     return {"name": f"baseline: {name}", **best, "steps": steps, "images_per_s": steps * batch / wall}

@@ -59,7 +59,7 @@ def c_figures(export: Path) -> dict:
 
 
 def host_latency(export: Path, calls: int = 200) -> dict:
-    from gantool.export.c_backend import CGenerator
+    from gantool.export.c.backend import CGenerator
     from gantool.runtime.onnx import OnnxGenerator
 
     c = CGenerator(export / "gantool_generator.c")

@@ -46,6 +46,17 @@ def pytest_make_collect_report(collector):
     _ci_refuses(outcome.get_result())
 
 
+TRAINING_FIXTURES = {"trained_run", "tiny_cfg"}  # every fixture that trains uses one of these
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that train a model first (through the fixtures above) are marked `trains`: `make
+    test-fast` leaves them out, so it gives feedback in seconds, not minutes."""
+    for item in items:
+        if TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())):  # the closure: indirect uses count
+            item.add_marker(pytest.mark.trains)
+
+
 def pytest_terminal_summary(terminalreporter):
     """Say plainly, last, what this machine did not run and what would run it (the -ra lines above
     are easy to miss among the durations)."""

@@ -1,4 +1,4 @@
-"""Every code block in the README runs: Python blocks are executed, `gantool` lines of shell blocks
+"""Every code block in the README and docs/ runs: Python blocks are executed, `gantool` lines of shell blocks
 are run for real where they take seconds (export, verify, info, formats, sample, node) and parsed
 against the CLI otherwise (train, eval, bench: minutes of work), so no option in them can drift."""
 
@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 README = (ROOT / "README.md").read_text()
-BLOCKS = re.findall(r"```(\w+)\n(.*?)```", README, flags=re.S)
+BLOCKS = [b for page in PAGES for b in re.findall(r"```(\w+)\n(.*?)```", page.read_text(), flags=re.S)]
 RUN = ("export", "verify", "info", "formats", "sample")  # fast enough to run for real
 
 pytestmark = pytest.mark.slow
@@ -45,6 +46,19 @@ def workdir(trained_run, idx_dir, tmp_path_factory):
 
 def _env():
     return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def test_the_readme_is_short_and_links_every_page_of_docs():
+    """A newcomer's page: at most 250 lines; the detail lives in docs/, each page reachable from it."""
+    assert len(README.splitlines()) <= 250
+    for page in PAGES[1:]:
+        assert f"docs/{page.name}" in README, f"README links no {page.name}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_relative_links_resolve(page):
+    for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
+        assert (page.parent / target).exists(), f"{page.name} links {target}, which does not exist"
 
 
 def test_the_readme_has_blocks_to_check():

@@ -101,7 +101,7 @@ case ${1:-all} in
     check) check_firmware ;;
     check-run) check_firmware && qemu "$BUILD/check.elf" ;;
     generated)
-        "$PYTHON" -c 'from pathlib import Path; from gantool.export.c_export import write_bundled; write_bundled("nano", Path("generated"))' ;;
+        "$PYTHON" -c 'from pathlib import Path; from gantool.export.c.maker import write_bundled; write_bundled("nano", Path("generated"))' ;;
     clean) rm -rf -- "$BUILD" ;;
     *) die "unknown target '$1' (all, run, size, check, check-run, generated, clean)" ;;
 esac

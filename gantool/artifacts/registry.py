@@ -2,7 +2,7 @@
 
 A row (`ArtifactKind`) is one kind of exported file: its name in an export dir, the option group
 that asks for it (`gantool export --GROUP`), the function that makes it, the backends that verify
-it (the first also opens it), where its gantool metadata lives, whether it is judged exactly
+it (the first also opens it), where its gantool metadata lives, whether it is verified exactly
 (atol against PyTorch eager) or by quality gates against the file it was made from, and the pip
 extra it needs. A `Backend` row is one way to run a file. `gantool.artifacts.rows` registers the
 rows; everything else (the exporter, verify, bench, info, formats, the CLI's options, the tests,
@@ -55,12 +55,12 @@ class ArtifactKind:
     metadata: str = "onnx"  # where its gantool metadata lives: one of METADATA_PLACES
     variant: str = "fp32"  # "fp32", or the --fp16 / --int8 option that also asks for it
     source: Optional[str] = None  # made from this kind's file (None: from the PyTorch module)
-    gated: bool = False  # judged by pixel/FID gates against `source` rather than atol against eager
-    seeded: bool = False  # takes seeds: judged at atol against `source` fed the same latents (computed in numpy)
+    gated: bool = False  # verified by pixel/FID gates against `source` rather than atol against eager
+    seeded: bool = False  # takes seeds: verified at atol against `source` fed the same latents (computed in numpy)
     extra: Optional[str] = None  # the pip extra needed to make it: pip install 'gantool[EXTRA]'
     needs: Optional[str] = None  # the module whose presence proves that extra is installed
     companions: tuple[str, ...] = ()  # further files the maker writes beside `file`
-    judge: Optional[Ref] = None  # gated rows with gates of their own: judge(kind, path, source, cfg) -> results
+    verifier: Optional[Ref] = None  # gated rows with gates of their own: (kind, path, source, cfg) -> GateChecks
     archs: tuple[str, ...] = ()  # the architectures its maker handles (empty: every one)
     precheck: Optional[Ref] = None  # precheck(generator, cfg): refuses before anything is made (a budget)
     help: str = ""  # the --GROUP option's help (given on the group's first row)
@@ -140,8 +140,8 @@ def register_artifact(kind: ArtifactKind) -> ArtifactKind:
         raise TableError(f"{where} is the first row of option group --{kind.group}: give it help=")
     if (kind.extra is None) != (kind.needs is None):
         raise TableError(f"{where}: give both extra= (pip extra) and needs= (module) or neither")
-    if kind.judge is not None and not (kind.gated and kind.source):
-        raise TableError(f"{where} has a judge of its own, so it must be gated against a source row")
+    if kind.verifier is not None and not (kind.gated and kind.source):
+        raise TableError(f"{where} has a verifier of its own, so it must be gated against a source row")
     if "." not in kind.file or "/" in kind.file:
         raise TableError(f"{where}: file {kind.file!r} must be a plain name with a suffix")
     ARTIFACTS[kind.name] = kind

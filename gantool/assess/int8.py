@@ -34,12 +34,10 @@ def optimized_graph(path: str | Path, out: Path):
 
     meta = OnnxGenerator(path).metadata
     session = open_session(path, optimized_path=out / "optimized.onnx", profile_prefix=out / "profile", threads=1)
-    feeds = (
-        {"z": np.zeros((1, meta["latent_dim"]), np.float32)}
-        if "z" in meta["inputs"]
-        else {"seed": np.zeros(1, np.int64)}
+    feeds: dict[str, np.ndarray] = (
+        {"z": np.zeros((1, meta.latent_dim), np.float32)} if "z" in meta.inputs else {"seed": np.zeros(1, np.int64)}
     )
-    if meta["num_classes"]:
+    if meta.conditional:
         feeds["label"] = np.zeros(1, np.int64)
     session.run(None, feeds)
     profile = json.loads(Path(session.end_profiling()).read_text())

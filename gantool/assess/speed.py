@@ -14,7 +14,7 @@ import textwrap
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -130,11 +130,11 @@ def bench(source: str | os.PathLike, cfg: BenchConfig, progress: bool = True) ->
         meta = eager.metadata
         k, latent = eager.num_classes, eager.latent_dim
         evaluator = (
-            Evaluator.for_model(meta["train_config"], data_dir=cfg.data_dir, progress=progress) if cfg.fid else None
+            Evaluator.for_model(meta.train_config, data_dir=cfg.data_dir, progress=progress) if cfg.fid else None
         )
         z1, z256 = latents(1, latent, 0), latents(256, latent, 1)
         l1, l256 = (cycle_labels(1, k), cycle_labels(256, k)) if k else (None, None)
-        results = []
+        results: list[dict[str, Any]] = []
         for row in rows:
             say(progress, row.name)
             opts = {"threads": cfg.threads} if cfg.threads and "threads" in BACKENDS[row.backend].options else {}
@@ -144,7 +144,7 @@ def bench(source: str | os.PathLike, cfg: BenchConfig, progress: bool = True) ->
             if not BACKENDS[row.backend].torch_free:
                 time.sleep(TORCH_SPIN_S)  # let torch's OpenMP workers stop spinning before the next row
             cold, rss = fresh_process(cold_code(row, opts, latent, k > 0), cfg.cold_runs)
-            result = {
+            result: dict[str, Any] = {
                 "format": row.name,
                 "file": row.path.name,
                 "size_mb": row.size_bytes / 1e6,
@@ -160,19 +160,20 @@ def bench(source: str | os.PathLike, cfg: BenchConfig, progress: bool = True) ->
             result["seeded"] = g.seeded
             if evaluator is not None:
                 images, labels = generated_images(g, cfg.fid_n, seed=0)
-                result["fid"] = evaluator.score(images, labels, pr_samples=min(cfg.fid_n, 2000))["fid"]
+                result["fid"] = evaluator.score(images, labels, pr_samples=min(cfg.fid_n, 2000)).fid
             results.append(result)
         if evaluator is not None:
-            seeded_ref = None
+            seeded_ref: Optional[float] = None
             for result in results:
                 if result.get("seeded"):  # like with like: eager fed the latents the seeded file draws itself
                     if seeded_ref is None:
                         seeded_ref = _eager_fid_on_seeded_latents(eager, evaluator, cfg.fid_n)
-                    result["fid_change"], result["fid_vs"] = result["fid"] - seeded_ref, "eager on the same seeds"
+                    result["fid_change"] = result["fid"] - seeded_ref
+                    result["fid_vs"] = "eager on the same seeds"
                 else:
                     result["fid_change"], result["fid_vs"] = result["fid"] - results[0]["fid"], "eager"
     return {
-        "model": meta["model"],
+        "model": meta.model,
         "conditional": k > 0,
         "checkpoint": str(ckpt_path),
         "rows": results,
@@ -190,7 +191,7 @@ def _eager_fid_on_seeded_latents(eager, evaluator, n: int) -> float:
     images = np.concatenate(
         [eager.images(z[i : i + 500], None if labels is None else labels[i : i + 500]) for i in range(0, n, 500)]
     )
-    return evaluator.score(images, labels, pr_samples=min(n, 2000))["fid"]
+    return evaluator.score(images, labels, pr_samples=min(n, 2000)).fid
 
 
 def markdown(result: dict[str, Any]) -> str:

@@ -21,8 +21,8 @@ from gantool.core.errors import MODULE_EXTRAS, GantoolError, extra_for_module
 # rich's HTML export whenever rich is merely installed, which prints "\[default: …]": tell it there is none.
 typer.core.HAS_RICH = False
 
-# click's UsageError as typer vendors it (typer re-exports only its subclass BadParameter).
-_UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+# click's UsageError (typer re-exports only its subclass BadParameter; click is typer's own dependency).
+from click.exceptions import UsageError as _UsageError  # noqa: E402
 
 
 class _OneLineUsageError(_UsageError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -12,6 +12,9 @@ from gantool.artifacts.registry import GROUP_HELP, VARIANT_HELP
 from gantool.cli.app import app, default, user_errors
 from gantool.core.console import columns
 from gantool.export.config import ExportConfig
+
+if TYPE_CHECKING:
+    from gantool.export.verification.results import GateCheck, VerificationReport
 
 FORMAT_HELP = "Also write this artifact format (see `gantool formats`); repeatable."
 
@@ -40,61 +43,67 @@ def _table_options(command):
     return command
 
 
+_SourceOpt = Annotated[Path, typer.Argument(help="A run directory or a checkpoint (.pt).")]
+_OutOpt = Annotated[Optional[Path], typer.Option("--out", "-o", help="Output directory. [default: RUN_DIR/export]")]
+_OpsetOpt = Annotated[int, typer.Option(help="ONNX opset; 17-23 work (onnxruntime CPU and onnxruntime-web WASM).")]
+_FormatOpt = Annotated[Optional[list[str]], typer.Option("--format", help=FORMAT_HELP)]
+_VerifyOpt = Annotated[bool, typer.Option("--verify/--no-verify", help="Compare every file with PyTorch eager.")]
+_AtolOpt = Annotated[float, typer.Option(help="Verification tolerance: max absolute error on [0, 1] pixels.")]
+_MaxPixelErrorOpt = Annotated[
+    float, typer.Option(help="Variant gate: mean absolute pixel error vs fp32 (pixels in [0, 1]).")
+]
+_MaxPeakPixelErrorOpt = Annotated[
+    float,
+    typer.Option(
+        help="Variant gate: single-pixel error vs fp32 that 99.99% of pixels stay within (the largest is reported)."
+    ),
+]
+_FidOpt = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--fid/--no-fid",
+        help="Variants: also report the FID change vs fp32. [default: when the test split is found]",
+    ),
+]
+_FidDataDirOpt = Annotated[Optional[Path], typer.Option(help="Folder with the reference test split for --fid.")]
+_MaxFidChangeOpt = Annotated[
+    Optional[float], typer.Option(help="Variant gate: largest FID increase vs fp32. [default: report only]")
+]
+_MaxFlashOpt = Annotated[
+    Optional[str],
+    typer.Option(help="--c: refuse a generator whose weights and tables need more flash, in bytes (or 96K, 1M)."),
+]
+_MaxSramOpt = Annotated[
+    Optional[str],
+    typer.Option(help="--c: refuse a generator whose activation buffers need more SRAM, in bytes (or 32K)."),
+]
+_ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace the files of an earlier export of another model, and remove an earlier export's files "
+        "this one does not make again (never files gantool did not write).",
+    ),
+]
+
+
 @app.command()
 @_table_options
 def export(
-    source: Annotated[Path, typer.Argument(help="A run directory or a checkpoint (.pt).")],
-    out: Annotated[
-        Optional[Path], typer.Option("--out", "-o", help="Output directory. [default: RUN_DIR/export]")
-    ] = None,
-    opset: Annotated[
-        int, typer.Option(help="ONNX opset; 17-23 work (onnxruntime CPU and onnxruntime-web WASM).")
-    ] = default(ExportConfig, "opset"),
-    format_: Annotated[Optional[list[str]], typer.Option("--format", help=FORMAT_HELP)] = None,
-    verify_: Annotated[
-        bool, typer.Option("--verify/--no-verify", help="Compare every file with PyTorch eager.")
-    ] = True,
-    atol: Annotated[float, typer.Option(help="Verification tolerance: max absolute error on [0, 1] pixels.")] = default(
-        ExportConfig, "atol"
-    ),
-    max_pixel_error: Annotated[
-        float, typer.Option(help="Variant gate: mean absolute pixel error vs fp32 (pixels in [0, 1]).")
-    ] = default(ExportConfig, "max_pixel_error"),
-    max_peak_pixel_error: Annotated[
-        float,
-        typer.Option(
-            help="Variant gate: single-pixel error vs fp32 that 99.99% of pixels stay within (the largest is reported)."
-        ),
-    ] = default(ExportConfig, "max_peak_pixel_error"),
-    fid: Annotated[
-        Optional[bool],
-        typer.Option(
-            "--fid/--no-fid",
-            help="Variants: also report the FID change vs fp32. [default: when the test split is found]",
-        ),
-    ] = None,
-    fid_data_dir: Annotated[
-        Optional[Path], typer.Option(help="Folder with the reference test split for --fid.")
-    ] = None,
-    max_fid_change: Annotated[
-        Optional[float], typer.Option(help="Variant gate: largest FID increase vs fp32. [default: report only]")
-    ] = None,
-    max_flash: Annotated[
-        Optional[str],
-        typer.Option(help="--c: refuse a generator whose weights and tables need more flash, in bytes (or 96K, 1M)."),
-    ] = None,
-    max_sram: Annotated[
-        Optional[str],
-        typer.Option(help="--c: refuse a generator whose activation buffers need more SRAM, in bytes (or 32K)."),
-    ] = None,
-    force: Annotated[
-        bool,
-        typer.Option(
-            "--force",
-            help="Replace the files of an earlier export of another model, and remove an earlier export's files "
-            "this one does not make again (never files gantool did not write).",
-        ),
-    ] = False,
+    source: _SourceOpt,
+    out: _OutOpt = None,
+    opset: _OpsetOpt = default(ExportConfig, "opset"),
+    format_: _FormatOpt = None,
+    verify_: _VerifyOpt = True,
+    atol: _AtolOpt = default(ExportConfig, "atol"),
+    max_pixel_error: _MaxPixelErrorOpt = default(ExportConfig, "max_pixel_error"),
+    max_peak_pixel_error: _MaxPeakPixelErrorOpt = default(ExportConfig, "max_peak_pixel_error"),
+    fid: _FidOpt = None,
+    fid_data_dir: _FidDataDirOpt = None,
+    max_fid_change: _MaxFidChangeOpt = None,
+    max_flash: _MaxFlashOpt = None,
+    max_sram: _MaxSramOpt = None,
+    force: _ForceOpt = False,
     **flags: bool,
 ) -> None:
     """Export the EMA generator and prove every file computes what PyTorch computes.
@@ -105,7 +114,7 @@ def export(
     Only files gantool's manifest lists are ever replaced; anything else in the folder stays.
     """
     with user_errors():
-        from gantool.export.config import default_export_dir, parse_bytes
+        from gantool.export.config import CBudget, default_export_dir, parse_bytes
         from gantool.export.exporter import export as run_export
 
         formats = [g for g in GROUP_HELP if flags.get(g)] + list(format_ or [])
@@ -122,8 +131,7 @@ def export(
             fid=fid,
             fid_data_dir=None if fid_data_dir is None else str(fid_data_dir),
             max_fid_change=max_fid_change,
-            max_flash=parse_bytes(max_flash, "--max-flash"),
-            max_sram=parse_bytes(max_sram, "--max-sram"),
+            c=CBudget(parse_bytes(max_flash, "--max-flash"), parse_bytes(max_sram, "--max-sram")),
         )
         result = run_export(source, cfg)
         _print_report(result.report)
@@ -150,13 +158,13 @@ def verify(
     needed; a changed file is never loaded), then its numbers against the checkpoint; exit 1 (and
     files marked .failed) if anything changed or disagrees."""
     with user_errors():
-        from gantool.export.recheck import verify as run_verify
+        from gantool.export.verification.recheck import verify as run_verify
 
         report = run_verify(export_dir, checkpoint, atol, numbers=numbers)
         _print_report(report)
         also = (
             ""
-            if report["numbers_checked"]
+            if report.numbers_checked
             else "; numbers not re-checked: pip install 'gantool[export]' for that"
             if numbers is None
             else "; hashes only"
@@ -164,48 +172,45 @@ def verify(
         typer.echo(f"verified: {export_dir} (every file matches manifest.json{also})")
 
 
-def _print_report(report: dict) -> None:
-    if report.get("results"):
+def _print_report(report: VerificationReport) -> None:
+    """The atol checks as a table, then a line per gate check, maker note and FID note."""
+    if report.results:
         rows = [("file", "backend", "batch", "truncation", "max abs err", "mean abs err", "ok")]
-        for r in report["results"]:
-            if r.get("batch") is None:
-                rows.append((r["file"], r["backend"], "-", "-", "load failed", "", "no"))
+        for r in report.results:
+            if r.batch is None or r.max_abs_error is None or r.mean_abs_error is None:
+                rows.append((r.file, r.backend, "-", "-", "load failed", "", "no"))
                 continue
+            trunc = "-" if r.truncation is None else f"{r.truncation:g}"
+            ok = "yes" if r.passed else "NO"
             rows.append(
-                (
-                    r["file"],
-                    r["backend"],
-                    str(r["batch"]),
-                    "-" if r.get("truncation") is None else f"{r['truncation']:g}",
-                    f"{r['max_abs_error']:.3g}",
-                    f"{r['mean_abs_error']:.3g}",
-                    "yes" if r["passed"] else "NO",
-                )
+                (r.file, r.backend, str(r.batch), trunc, f"{r.max_abs_error:.3g}", f"{r.mean_abs_error:.3g}", ok)
             )
         typer.echo(columns(rows))
-    for v in report.get("variants", []):
-        if "mean_pixel_error" not in v:
-            typer.echo(f"{v['file']:<18}{v.get('error', 'not judged')}  NO")
-            continue
-        if v.get("note"):
-            typer.echo(f"{v['file']}  {v['note']}")
-            continue
-        if "identical_images" in v:
-            typer.echo(
-                f"{v['file']}  {v['backend']} (host build)  {v['samples']} seeds: {v['identical_images']:.1%} of "
-                f"images identical, at most {v['max_level_difference']} levels apart  {'yes' if v['passed'] else 'NO'}"
-            )
-            continue
-        fid = f", FID {v['fid']:.2f} ({v['fid_change']:+.2f} vs fp32)" if "fid_change" in v else ""
-        typer.echo(
-            f"{v['file']:<18}{v.get('backend', ''):<16}{v['samples']} samples: mean pixel error "
-            f"{v['mean_pixel_error']:.5f}, max {v['max_pixel_error']:.4f}{fid}  {'yes' if v['passed'] else 'NO'}"
+    for v in report.variants:
+        typer.echo(_gate_line(v))
+    for name, note in report.notes.items():
+        if note.say:
+            typer.echo(f"{name}: {note.say}")
+    if report.fid_note:
+        typer.echo(report.fid_note)
+
+
+def _gate_line(v: GateCheck) -> str:
+    ok = "yes" if v.passed else "NO"
+    if v.note:
+        return f"{v.file}  {v.note}"
+    if v.pixels is None:
+        return f"{v.file:<18}{v.error or 'not verified'}  NO"
+    if v.identical is not None:
+        return (
+            f"{v.file}  {v.backend} (host build)  {v.samples} seeds: {v.identical.identical_images:.1%} of "
+            f"images identical, at most {v.identical.max_level_difference} levels apart  {ok}"
         )
-    for name, notes in report.get("notes", {}).items():
-        if notes.get("say"):
-            typer.echo(f"{name}: {notes['say']}")
-    if report.get("fid_note"):
-        typer.echo(report["fid_note"])
+    fid = f", FID {v.fid.fid:.2f} ({v.fid.fid_change:+.2f} vs fp32)" if v.fid is not None else ""
+    return (
+        f"{v.file:<18}{v.backend:<16}{v.samples} samples: mean pixel error "
+        f"{v.pixels.mean_pixel_error:.5f}, max {v.pixels.max_pixel_error:.4f}{fid}  {ok}"
+    )
 
 
 @app.command()
@@ -230,7 +235,7 @@ def info(
 
             for model in bundled_models():
                 typer.echo(f"bundled model: {model}")
-                typer.echo(json.dumps(read_metadata(model), indent=2, sort_keys=True))
+                typer.echo(json.dumps(read_metadata(model).to_dict(), indent=2, sort_keys=True))
             return
         if path.is_dir():
             from gantool.artifacts.exportdir import describe, read_export_dir
@@ -239,7 +244,7 @@ def info(
             return
         from gantool.runtime.metadata import checked_metadata
 
-        typer.echo(json.dumps(checked_metadata(path), indent=2, sort_keys=True))
+        typer.echo(json.dumps(checked_metadata(path).to_dict(), indent=2, sort_keys=True))
 
 
 @app.command()
@@ -250,7 +255,7 @@ def formats() -> None:
 
     rows = [("kind", "file", "option", "made from", "checked by", "runtime", "extra")]
     for k in ARTIFACTS.values():
-        if k.judge is not None:
+        if k.verifier is not None:
             check = f"image by image vs {k.source} on {k.backends[0]}"
         elif k.gated:
             check = f"gates vs {k.source} on {k.backends[0]}"

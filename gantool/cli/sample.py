@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -12,53 +12,64 @@ from gantool.assess.configs import BenchConfig, EvalConfig
 from gantool.cli.app import app, default, user_errors
 from gantool.core.errors import GantoolError
 
+_ModelOpt = Annotated[
+    Optional[Path],
+    typer.Argument(
+        help="An exported ONNX / .ort generator (or an export dir). [default: the pretrained model bundled "
+        "with gantool]"
+    ),
+]
+_NOpt = Annotated[Optional[int], typer.Option("--n", help="Number of images. [default: 64, or one per --labels entry]")]
+_SeedOpt = Annotated[
+    Optional[int],
+    typer.Option(
+        help="Seed (0..2^63-1); same seed, same images. Seeded models: image k uses seed+k. [default: a random "
+        "seed, printed]"
+    ),
+]
+_SeedsOpt = Annotated[
+    Optional[str], typer.Option(help="One image per seed, e.g. 0-15 or 1,5,7-9 (instead of --seed and --n).")
+]
+_DigitOpt = Annotated[Optional[int], typer.Option(help="Class for every image (conditional models).")]
+_LabelsOpt = Annotated[
+    Optional[str],
+    typer.Option(help="Comma-separated classes, e.g. 0,1,2; each gets n/len images, one row per label."),
+]
+_TruncationOpt = Annotated[
+    Optional[float],
+    typer.Option(help="Truncation trick: latents drawn from the normal truncated to ±T (e.g. 0.8)."),
+]
+_OutOpt = Annotated[
+    str, typer.Option("--out", "-o", help="grid.png (a grid), DIR/ (one PNG per image) or x.npy (uint8 array).")
+]
+_NrowOpt = Annotated[Optional[int], typer.Option(min=1, help="Images per grid row. [default: square]")]
+_ScaleOpt = Annotated[int, typer.Option(min=1, help="Draw each pixel as a scale x scale block, 1-16 (PNGs only).")]
+_ThreadsOpt = Annotated[
+    Optional[int], typer.Option(min=1, help="onnxruntime intra-op threads. [default: one per physical core]")
+]
+_SizeOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        help="With no model file: the bundled model of this size, base or nano (the microcontroller model). "
+        "[default: base]"
+    ),
+]
+
 
 @app.command()
 def sample(
-    model: Annotated[
-        Optional[Path],
-        typer.Argument(
-            help="An exported ONNX / .ort generator (or an export dir). [default: the pretrained model bundled "
-            "with gantool]"
-        ),
-    ] = None,
-    n: Annotated[
-        Optional[int], typer.Option("--n", help="Number of images. [default: 64, or one per --labels entry]")
-    ] = None,
-    seed: Annotated[
-        Optional[int],
-        typer.Option(
-            help="Seed (0..2^63-1); same seed, same images. Seeded models: image k uses seed+k. [default: a random "
-            "seed, printed]"
-        ),
-    ] = None,
-    seeds: Annotated[
-        Optional[str], typer.Option(help="One image per seed, e.g. 0-15 or 1,5,7-9 (instead of --seed and --n).")
-    ] = None,
-    digit: Annotated[Optional[int], typer.Option(help="Class for every image (conditional models).")] = None,
-    labels: Annotated[
-        Optional[str],
-        typer.Option(help="Comma-separated classes, e.g. 0,1,2; each gets n/len images, one row per label."),
-    ] = None,
-    truncation: Annotated[
-        Optional[float],
-        typer.Option(help="Truncation trick: latents drawn from the normal truncated to ±T (e.g. 0.8)."),
-    ] = None,
-    out: Annotated[
-        str, typer.Option("--out", "-o", help="grid.png (a grid), DIR/ (one PNG per image) or x.npy (uint8 array).")
-    ] = "samples.png",
-    nrow: Annotated[Optional[int], typer.Option(min=1, help="Images per grid row. [default: square]")] = None,
-    scale: Annotated[int, typer.Option(min=1, help="Draw each pixel as a scale x scale block, 1-16 (PNGs only).")] = 1,
-    threads: Annotated[
-        Optional[int], typer.Option(min=1, help="onnxruntime intra-op threads. [default: one per physical core]")
-    ] = None,
-    size: Annotated[
-        Optional[str],
-        typer.Option(
-            help="With no model file: the bundled model of this size, base or nano (the microcontroller model). "
-            "[default: base]"
-        ),
-    ] = None,
+    model: _ModelOpt = None,
+    n: _NOpt = None,
+    seed: _SeedOpt = None,
+    seeds: _SeedsOpt = None,
+    digit: _DigitOpt = None,
+    labels: _LabelsOpt = None,
+    truncation: _TruncationOpt = None,
+    out: _OutOpt = "samples.png",
+    nrow: _NrowOpt = None,
+    scale: _ScaleOpt = 1,
+    threads: _ThreadsOpt = None,
+    size: _SizeOpt = None,
 ) -> None:
     """Generate digits from an exported ONNX file with onnxruntime (no torch)."""
     with user_errors():
@@ -73,7 +84,7 @@ def sample(
             raise GantoolError("use --seeds, or --seed with --n, not both")
         seed_list = parse_seed_ranges(seeds) if seeds is not None else None
         count = len(seed_list) if seed_list is not None else (64 if n is None else n)
-        label_arg = digit
+        label_arg: Any = digit  # one label, a list, or None
         if labels is not None:
             count, label_arg, per_row = rows_per_label(
                 count if (n is not None or seed_list) else None, _parse_labels(labels)
@@ -86,7 +97,8 @@ def sample(
             Sampler.bundled(size, threads=threads) if size is not None else Sampler(_model_file(model), threads=threads)
         )
         if not as_dir and target.suffix.lower() == ".png":  # the grid's size, before any image is made
-            check_grid(sampler.check_n(count), *sampler.image_shape[1:], nrow, scale)
+            h, w = sampler.image_shape[1:]
+            check_grid(sampler.check_n(count), h, w, nrow, scale)
         if digit is not None:
             label_arg = sampler.labels_for(count, digit, what="--digit")
         if seed_list is not None:

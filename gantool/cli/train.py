@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -17,125 +17,149 @@ def _d(name: str):
     return default(ModelConfig if name in {f.name for f in dataclasses.fields(ModelConfig)} else TrainConfig, name)
 
 
+_ArchOpt = Annotated[str, typer.Option(help="Architecture: mlp or dcgan.")]
+_DatasetOpt = Annotated[
+    str,
+    typer.Option(
+        help="mnist (IDX files in --data-dir or the cache, else download, else the offline sample), "
+        "fashion-mnist, mnist-sample (5,000 real digits, offline) or idx."
+    ),
+]
+_DataDirOpt = Annotated[Optional[Path], typer.Option(help="Folder with IDX files (train-images-idx3-ubyte[.gz] …).")]
+_RunDirOpt = Annotated[Optional[Path], typer.Option(help="Where the run is written. [default: runs/ARCH-TIMESTAMP]")]
+_EpochsOpt = Annotated[
+    Optional[int], typer.Option(min=1, help="Epochs to train. [default: 20; no limit with --minutes]")
+]
+_MinutesOpt = Annotated[
+    Optional[float], typer.Option(min=0.001, help="Wall-clock budget; stops at the first step past it.")
+]
+_BatchSizeOpt = Annotated[int, typer.Option(min=1, max=1 << 16, help="Batch size per process.")]
+_LatentDimOpt = Annotated[int, typer.Option(min=1, help="Size of the noise vector z.")]
+_WidthOpt = Annotated[int, typer.Option(min=1, help="Base width (dcgan channels; mlp hidden = 8x).")]
+_SizeOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        help="A preset of the dcgan's sizes: nano (fits a microcontroller: "
+        "~80 KB int8, see export --c), small or base (the default widths); --width/--latent-dim/--d-width given "
+        "as well win."
+    ),
+]
+_DWidthOpt = Annotated[Optional[int], typer.Option(min=1, help="Discriminator width. [default: --width]")]
+_ConditionalOpt = Annotated[
+    bool,
+    typer.Option(
+        "--conditional/--unconditional", help="Feed the class label to G and D, so you can ask for a given digit."
+    ),
+]
+_LossOpt = Annotated[str, typer.Option(help="bce (non-saturating) or hinge.")]
+_LabelSmoothingOpt = Annotated[float, typer.Option(help="One-sided label smoothing for bce.")]
+_LrGOpt = Annotated[float, typer.Option(help="Generator learning rate.")]
+_LrDOpt = Annotated[float, typer.Option(help="Discriminator learning rate.")]
+_EmaOpt = Annotated[bool, typer.Option("--ema/--no-ema", help="Keep an EMA generator for samples and export.")]
+_RotateOpt = Annotated[float, typer.Option(help="Random rotation of real digits, ± degrees.")]
+_SeedOpt = Annotated[int, typer.Option(min=0, max=2**63 - 1, help="Random seed; runs are reproducible on CPU.")]
+_DeviceOpt = Annotated[str, typer.Option(help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps.")]
+_AmpOpt = Annotated[
+    bool, typer.Option("--amp/--no-amp", help="Allow bf16 autocast (--no-amp: fp32, as --precision fp32).")
+]
+_PrecisionOpt = Annotated[
+    str,
+    typer.Option(
+        help="auto (bf16 where the device has bf16 units: CUDA, CPUs with AVX512-BF16 or AMX; else fp32), fp32 or bf16."
+    ),
+]
+_ThreadsOpt = Annotated[
+    Optional[int],
+    typer.Option(
+        min=1, max=1024, help="CPU threads. [default: the cores other processes leave free, measured at start]"
+    ),
+]
+_CompileOpt = Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the models.")]
+_ChannelsLastOpt = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--channels-last/--no-channels-last",
+        help="Keep the convolutions' tensors channels_last (NHWC). [default: on for bf16 on a CPU at batch >= "
+        "128, where it measured 9-12% faster]",
+    ),
+]
+_DNormOpt = Annotated[str, typer.Option(help="Discriminator normalisation: batch or spectral.")]
+_CondWarmupOpt = Annotated[
+    int,
+    typer.Option(
+        min=0,
+        help="Conditional models: steps over which the label's weight "
+        "ramps from 0 to 1 (avoids per-class collapse on small data).",
+    ),
+]
+_DiffaugOpt = Annotated[str, typer.Option(help="DiffAugment policy for D's inputs, e.g. translation,cutout.")]
+_R1GammaOpt = Annotated[float, typer.Option(help="R1 gradient penalty weight on real images (0 = off).")]
+_LrDecayStartOpt = Annotated[
+    float,
+    typer.Option(help="Fraction of training after which the learning rates fall linearly to 0 (1 = constant)."),
+]
+_EvalEveryOpt = Annotated[
+    int, typer.Option(min=0, help="Log FID every N epochs and keep checkpoints/best.pt (0 = off).")
+]
+_EvalNOpt = Annotated[int, typer.Option(min=2, max=50_000, help="Samples per FID during training.")]
+_DownloadOpt = Annotated[
+    bool, typer.Option("--download/--no-download", help="Allow downloading MNIST when files are missing.")
+]
+_ResumeOpt = Annotated[Optional[Path], typer.Option(help="Continue the run in this directory (or checkpoint file).")]
+_OverwriteOpt = Annotated[bool, typer.Option(help="Replace a run already in --run-dir.")]
+_QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+_NprocOpt = Annotated[
+    int,
+    typer.Option(
+        min=1,
+        max=256,
+        help="Processes on this machine (DDP: gloo on CPU, nccl on "
+        "CUDA); gantool starts them with torchrun's launcher. --batch-size is per process.",
+    ),
+]
+
+
 @app.command()
 def train(
     ctx: typer.Context,
-    arch: Annotated[str, typer.Option(help="Architecture: mlp or dcgan.")] = _d("arch"),
-    dataset: Annotated[
-        str,
-        typer.Option(
-            help="mnist (IDX files in --data-dir or the cache, else download, else the offline sample), "
-            "fashion-mnist, mnist-sample (5,000 real digits, offline) or idx."
-        ),
-    ] = _d("dataset"),
-    data_dir: Annotated[
-        Optional[Path], typer.Option(help="Folder with IDX files (train-images-idx3-ubyte[.gz] …).")
-    ] = None,
-    run_dir: Annotated[
-        Optional[Path], typer.Option(help="Where the run is written. [default: runs/ARCH-TIMESTAMP]")
-    ] = None,
-    epochs: Annotated[
-        Optional[int], typer.Option(min=1, help="Epochs to train. [default: 20; no limit with --minutes]")
-    ] = None,
-    minutes: Annotated[
-        Optional[float], typer.Option(min=0.001, help="Wall-clock budget; stops at the first step past it.")
-    ] = None,
-    batch_size: Annotated[int, typer.Option(min=1, max=1 << 16, help="Batch size per process.")] = _d("batch_size"),
-    latent_dim: Annotated[int, typer.Option(min=1, help="Size of the noise vector z.")] = _d("latent_dim"),
-    width: Annotated[int, typer.Option(min=1, help="Base width (dcgan channels; mlp hidden = 8x).")] = _d("width"),
-    size: Annotated[
-        Optional[str],
-        typer.Option(
-            help="A preset of the dcgan's sizes: nano (fits a microcontroller: "
-            "~80 KB int8, see export --c), small or base (the default widths); --width/--latent-dim/--d-width given "
-            "as well win."
-        ),
-    ] = None,
-    d_width: Annotated[Optional[int], typer.Option(min=1, help="Discriminator width. [default: --width]")] = None,
-    conditional: Annotated[
-        bool,
-        typer.Option(
-            "--conditional/--unconditional", help="Feed the class label to G and D, so you can ask for a given digit."
-        ),
-    ] = _d("num_classes") > 0,
-    loss: Annotated[str, typer.Option(help="bce (non-saturating) or hinge.")] = _d("loss"),
-    label_smoothing: Annotated[float, typer.Option(help="One-sided label smoothing for bce.")] = _d("label_smoothing"),
-    lr_g: Annotated[float, typer.Option(help="Generator learning rate.")] = _d("lr_g"),
-    lr_d: Annotated[float, typer.Option(help="Discriminator learning rate.")] = _d("lr_d"),
-    ema: Annotated[bool, typer.Option("--ema/--no-ema", help="Keep an EMA generator for samples and export.")] = _d(
-        "ema"
-    ),
+    arch: _ArchOpt = _d("arch"),
+    dataset: _DatasetOpt = _d("dataset"),
+    data_dir: _DataDirOpt = None,
+    run_dir: _RunDirOpt = None,
+    epochs: _EpochsOpt = None,
+    minutes: _MinutesOpt = None,
+    batch_size: _BatchSizeOpt = _d("batch_size"),
+    latent_dim: _LatentDimOpt = _d("latent_dim"),
+    width: _WidthOpt = _d("width"),
+    size: _SizeOpt = None,
+    d_width: _DWidthOpt = None,
+    conditional: _ConditionalOpt = _d("num_classes") > 0,
+    loss: _LossOpt = _d("loss"),
+    label_smoothing: _LabelSmoothingOpt = _d("label_smoothing"),
+    lr_g: _LrGOpt = _d("lr_g"),
+    lr_d: _LrDOpt = _d("lr_d"),
+    ema: _EmaOpt = _d("ema"),
     ema_decay: Annotated[float, typer.Option(help="EMA decay.")] = _d("ema_decay"),
-    rotate: Annotated[float, typer.Option(help="Random rotation of real digits, ± degrees.")] = _d("rotate"),
-    seed: Annotated[int, typer.Option(min=0, max=2**63 - 1, help="Random seed; runs are reproducible on CPU.")] = _d(
-        "seed"
-    ),
-    device: Annotated[str, typer.Option(help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps.")] = _d("device"),
-    amp: Annotated[
-        bool, typer.Option("--amp/--no-amp", help="Allow bf16 autocast (--no-amp: fp32, as --precision fp32).")
-    ] = _d("amp"),
-    precision: Annotated[
-        str,
-        typer.Option(
-            help="auto (bf16 where the device has bf16 units: CUDA, CPUs with AVX512-BF16 or AMX; else fp32), fp32 "
-            "or bf16."
-        ),
-    ] = _d("precision"),
-    threads: Annotated[
-        Optional[int],
-        typer.Option(
-            min=1, max=1024, help="CPU threads. [default: the cores other processes leave free, measured at start]"
-        ),
-    ] = None,
-    compile: Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the models.")] = _d("compile"),
-    channels_last: Annotated[
-        Optional[bool],
-        typer.Option(
-            "--channels-last/--no-channels-last",
-            help="Keep the convolutions' tensors channels_last (NHWC). [default: on for bf16 on a CPU at batch >= "
-            "128, where it measured 9-12% faster]",
-        ),
-    ] = None,
-    d_norm: Annotated[str, typer.Option(help="Discriminator normalisation: batch or spectral.")] = _d("d_norm"),
-    cond_warmup: Annotated[
-        int,
-        typer.Option(
-            min=0,
-            help="Conditional models: steps over which the label's weight "
-            "ramps from 0 to 1 (avoids per-class collapse on small data).",
-        ),
-    ] = _d("cond_warmup"),
-    diffaug: Annotated[str, typer.Option(help="DiffAugment policy for D's inputs, e.g. translation,cutout.")] = _d(
-        "diffaug"
-    ),
-    r1_gamma: Annotated[float, typer.Option(help="R1 gradient penalty weight on real images (0 = off).")] = _d(
-        "r1_gamma"
-    ),
-    lr_decay_start: Annotated[
-        float,
-        typer.Option(help="Fraction of training after which the learning rates fall linearly to 0 (1 = constant)."),
-    ] = _d("lr_decay_start"),
-    eval_every: Annotated[
-        int, typer.Option(min=0, help="Log FID every N epochs and keep checkpoints/best.pt (0 = off).")
-    ] = _d("eval_every"),
-    eval_n: Annotated[int, typer.Option(min=2, max=50_000, help="Samples per FID during training.")] = _d("eval_n"),
-    download: Annotated[
-        bool, typer.Option("--download/--no-download", help="Allow downloading MNIST when files are missing.")
-    ] = _d("download"),
-    resume: Annotated[
-        Optional[Path], typer.Option(help="Continue the run in this directory (or checkpoint file).")
-    ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace a run already in --run-dir.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    nproc: Annotated[
-        int,
-        typer.Option(
-            min=1,
-            max=256,
-            help="Processes on this machine (DDP: gloo on CPU, nccl on "
-            "CUDA); gantool starts them with torchrun's launcher. --batch-size is per process.",
-        ),
-    ] = 1,
+    rotate: _RotateOpt = _d("rotate"),
+    seed: _SeedOpt = _d("seed"),
+    device: _DeviceOpt = _d("device"),
+    amp: _AmpOpt = _d("amp"),
+    precision: _PrecisionOpt = _d("precision"),
+    threads: _ThreadsOpt = None,
+    compile: _CompileOpt = _d("compile"),
+    channels_last: _ChannelsLastOpt = None,
+    d_norm: _DNormOpt = _d("d_norm"),
+    cond_warmup: _CondWarmupOpt = _d("cond_warmup"),
+    diffaug: _DiffaugOpt = _d("diffaug"),
+    r1_gamma: _R1GammaOpt = _d("r1_gamma"),
+    lr_decay_start: _LrDecayStartOpt = _d("lr_decay_start"),
+    eval_every: _EvalEveryOpt = _d("eval_every"),
+    eval_n: _EvalNOpt = _d("eval_n"),
+    download: _DownloadOpt = _d("download"),
+    resume: _ResumeOpt = None,
+    overwrite: _OverwriteOpt = False,
+    quiet: _QuietOpt = False,
+    nproc: _NprocOpt = 1,
 ) -> None:
     """Train a GAN; writes checkpoints, per-epoch sample grids, losses.png and metrics.jsonl.
 
@@ -157,21 +181,25 @@ def train(
             overrides = {k: v for k, v in params.items() if k in given}
             _report(_call_train(lambda: runs.resume(resume, overrides, progress=not quiet)))
             return
-        model_fields = {f.name for f in dataclasses.fields(ModelConfig)} - {"size"}
-        given = typed(ctx)  # with --size, only what the user typed overrides the preset
-        picked = {
-            k: v
-            for k, v in params.items()
-            if k in model_fields and (size is None or k in given or (k == "num_classes" and "conditional" in given))
-        }
-        cfg = TrainConfig(
-            model=model_config(params.pop("size"), **picked),
-            **{k: v for k, v in params.items() if k not in model_fields},
-        )
-        from gantool.toolkit.config import default_run_dir
-
-        cfg.run_dir = str(run_dir) if run_dir is not None else default_run_dir(cfg.model.arch)
+        cfg = _new_config(params, typed(ctx), run_dir)
         _report(_call_train(lambda: runs.train(cfg, progress=not quiet, overwrite=overwrite)))
+
+
+def _new_config(params: dict, given: dict[str, Any], run_dir: Optional[Path]) -> TrainConfig:
+    """The TrainConfig of a new run: with --size, only the model options the user typed override the
+    preset (the others keep the preset's values, not the option defaults)."""
+    from gantool.toolkit.config import default_run_dir
+
+    size = params.pop("size")
+    model_fields = {f.name for f in dataclasses.fields(ModelConfig)} - {"size"}
+    picked = {
+        k: v
+        for k, v in params.items()
+        if k in model_fields and (size is None or k in given or (k == "num_classes" and "conditional" in given))
+    }
+    cfg = TrainConfig(model=model_config(size, **picked), **{k: v for k, v in params.items() if k not in model_fields})
+    cfg.run_dir = str(run_dir) if run_dir is not None else default_run_dir(cfg.model.arch)
+    return cfg
 
 
 def _launch(nproc: int) -> None:

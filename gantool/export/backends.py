@@ -6,14 +6,15 @@ import contextlib
 import logging
 import warnings
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 import numpy as np
 
 from gantool.core.errors import GantoolError, first_line
-from gantool.export.archive_check import check_archive
+from gantool.export.verification.archive import check_archive
 from gantool.runtime.generator import Generator
-from gantool.runtime.metadata import check_embedding_rows, check_signature, read_metadata
+from gantool.runtime.metadata import read_metadata
+from gantool.runtime.signature import check_embedding_rows, check_signature
 
 ET_DTYPES = {6: "float32", 4: "int64"}  # ExecuTorch ScalarType codes
 OV_DTYPES = {"f32": "float32", "i64": "int64"}
@@ -36,7 +37,8 @@ class ReferenceGenerator(Generator):
 
     def _run(self, z: np.ndarray, labels: Optional[np.ndarray]) -> np.ndarray:
         feeds = {"z": z} if labels is None else {"z": z, "label": labels}
-        return np.asarray(self._evaluator.run(None, feeds)[0])
+        outputs: Any = self._evaluator.run(None, feeds)
+        return np.asarray(outputs[0])
 
 
 class TorchScriptGenerator(Generator):
@@ -101,7 +103,7 @@ class ExecuTorchGenerator(Generator):
 
     def __init__(self, path: Path) -> None:
         from gantool.core.native import quiet_native_stderr
-        from gantool.export.edge_formats import EXECUTORCH_MAX_BATCH
+        from gantool.export.makers.executorch import EXECUTORCH_MAX_BATCH
 
         super().__init__(read_metadata(path), path, max_batch=EXECUTORCH_MAX_BATCH)
         try:

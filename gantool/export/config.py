@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
@@ -16,6 +16,22 @@ from gantool.core.errors import GantoolError
 # Opsets the torch.export-based exporter writes faithfully (older ones fall back to 18)
 # and that onnxruntime (CPU, and WASM in onnxruntime-web >= 1.20) runs.
 OPSET_MIN, OPSET_MAX = 17, 23
+
+
+@dataclass
+class CBudget:
+    """The C row's own options: flash and SRAM budgets (`--max-flash`, `--max-sram`), checked in seconds
+    from the model's size before any conversion and exactly once the C file is generated. ExportConfig
+    carries them as its `c` field, so the manifest records them with the row they belong to."""
+
+    max_flash: Optional[int] = None  # bytes of flash for weights and tables (None: no budget)
+    max_sram: Optional[int] = None  # bytes of SRAM for the activation buffers
+
+    def validate(self) -> None:
+        for name in ("max_flash", "max_sram"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**40):
+                raise GantoolError(f"--{name.replace('_', '-')} must be a positive number of bytes, got {value!r:.40}")
 
 
 @dataclass
@@ -34,8 +50,7 @@ class ExportConfig:
     max_fid_change: Optional[float] = None  # variants: gate on FID(variant) - FID(fp32) (None: report only)
     calibration_samples: int = 512  # seeded latents whose activations calibrate int8
     seed: int = 0
-    max_flash: Optional[int] = None  # --c: refuse a generator whose weights and tables need more bytes of flash
-    max_sram: Optional[int] = None  # --c: refuse a generator whose activation buffers need more bytes of SRAM
+    c: CBudget = field(default_factory=CBudget)  # the C row's own options (--max-flash, --max-sram)
     force: bool = False  # replace an out_dir holding a different model; remove earlier files not made again
 
     def validate(self) -> "ExportConfig":
@@ -62,10 +77,7 @@ class ExportConfig:
                 raise GantoolError(f"{name.replace('_', ' ')} must be a positive number, got {value}")
         if not 1 <= self.variant_samples <= 100_000 or not 1 <= self.calibration_samples <= 100_000:
             raise GantoolError("variant and calibration sample counts must be in 1..100000")
-        for name in ("max_flash", "max_sram"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**40):
-                raise GantoolError(f"--{name.replace('_', '-')} must be a positive number of bytes, got {value!r:.40}")
+        self.c.validate()
         if not 0 <= self.seed < 2**32:
             raise GantoolError(f"seed must be in 0..{2**32 - 1}, got {self.seed}")
         return self
@@ -80,9 +92,10 @@ class ExportConfig:
             if k.group in self.formats and (k.variant == "fp32" or k.variant in self.variants or k.group not in plain)
         }
         for name in list(wanted):
-            while ARTIFACTS[name].source is not None:
-                name = ARTIFACTS[name].source
-                wanted.add(name)
+            source = ARTIFACTS[name].source
+            while source is not None:
+                wanted.add(source)
+                source = ARTIFACTS[source].source
         return [k for k in ARTIFACTS.values() if k.name in wanted]
 
     def to_dict(self) -> dict[str, Any]:

@@ -94,3 +94,11 @@ def publish(staging: Path, out: Path, names: list[str], existing: Optional[Expor
             p.unlink()
     shutil.rmtree(staging, ignore_errors=True)
     return stale
+
+
+def mark_failed(folder: Path, name: str) -> str:
+    """Rename `name` (a file gantool's manifest lists, in `folder`) to NAME.failed and return the new
+    name: a file that failed verification stays for inspection, and no loader takes it for a model."""
+    failed = name + FAILED_SUFFIX
+    os.replace(folder / name, folder / failed)
+    return failed

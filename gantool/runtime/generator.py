@@ -15,6 +15,7 @@ from typing import Any, Optional
 import numpy as np
 
 from gantool.core.errors import GantoolError
+from gantool.runtime.metadata import ModelMetadata
 
 MAX_CHUNK_BYTES = 64 << 20  # one backend call never produces more than this many bytes of images
 
@@ -22,12 +23,12 @@ MAX_CHUNK_BYTES = 64 << 20  # one backend call never produces more than this man
 class Generator:
     backend = "?"
 
-    def __init__(self, metadata: dict[str, Any], path: Optional[Path] = None, max_batch: int = 256) -> None:
+    def __init__(self, metadata: ModelMetadata, path: Optional[Path] = None, max_batch: int = 256) -> None:
         self.metadata = metadata
         self.path = Path(path) if path is not None else None
-        self.latent_dim = int(metadata["latent_dim"])
-        self.num_classes = int(metadata["num_classes"])
-        self.image_shape = tuple(int(v) for v in metadata["image_shape"])  # (C, H, W)
+        self.latent_dim = metadata.latent_dim
+        self.num_classes = metadata.num_classes
+        self.image_shape = metadata.image_shape  # (C, H, W)
         if isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1:
             raise GantoolError(f"max_batch must be a positive integer, got {max_batch!r:.40}")
         image_bytes = 4 * int(np.prod(self.image_shape))
@@ -39,11 +40,11 @@ class Generator:
 
     @property
     def seeded(self) -> bool:
-        return "seed" in self.metadata["inputs"]
+        return self.metadata.seeded
 
     @property
     def variant(self) -> str:
-        return str(self.metadata.get("variant", "fp32"))
+        return self.metadata.variant
 
     def __call__(self, z: np.ndarray, labels: Optional[np.ndarray] = None) -> np.ndarray:
         """(N, C, H, W) float32 pixels in [0, 1] for latents z (N, Z) [and labels (N,) int64]."""
@@ -55,6 +56,13 @@ class Generator:
         b = self.max_batch
         chunks = [run(rows[i : i + b], None if labels is None else labels[i : i + b]) for i in range(0, len(rows), b)]
         return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+
+    def run_seeds(
+        self, seeds: np.ndarray, labels: Optional[np.ndarray], truncation: Optional[float] = None
+    ) -> np.ndarray:
+        """Seeded files: (N,) int64 seeds [+ labels] -> (N, C, H, W) pixels; the backends that run them
+        override this."""
+        raise GantoolError(f"{self._name()} takes latents, not seeds: it was exported without --seeded")
 
     def images(self, z: np.ndarray, labels: Optional[np.ndarray] = None) -> np.ndarray:
         """uint8 images (N, H, W) (or (N, C, H, W) for several channels); a GantoolError if the
@@ -81,7 +89,7 @@ class Generator:
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}({self._name()}, backend={self.backend}, model={self.metadata.get('model')}, "
+            f"{type(self).__name__}({self._name()}, backend={self.backend}, model={self.metadata.model}, "
             f"latent_dim={self.latent_dim}, num_classes={self.num_classes}, variant={self.variant})"
         )
 

@@ -25,7 +25,8 @@ import numpy as np
 from gantool.core.errors import GantoolError, first_line
 from gantool.core.native import quiet_native_stderr
 from gantool.runtime.generator import Generator
-from gantool.runtime.metadata import check_embedding_rows, check_signature, read_metadata
+from gantool.runtime.metadata import read_metadata
+from gantool.runtime.signature import check_embedding_rows, check_signature
 from gantool.runtime.tflite_check import check_tflite_structure
 
 TFLITE_IDENTIFIER = b"TFL3"  # the flatbuffer file identifier of LiteRT models (bytes 4..8)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import re
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from gantool.artifacts.registry import SIDECAR_SUFFIX, ZIP_MEMBER, artifact_for_file
 from gantool.core.errors import GantoolError, GantoolFileNotFoundError
@@ -33,7 +34,51 @@ IDENTIFIER = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # the metadata's name fields: 
 KNOWN_INPUTS = {"z": "float32", "label": "int64", "seed": "int64", "truncation": "float32"}
 
 
-def read_metadata(path: str | Path) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ModelMetadata:
+    """A model file's gantool metadata, validated when read (parse_metadata): the fields the runtime
+    drives a model by are typed; `fields` keeps the whole JSON object as written (the training config,
+    the checkpoint's SHA-256, what a maker recorded), read with `get`."""
+
+    latent_dim: int  # z is (N, latent_dim) float32
+    num_classes: int  # 0: unconditional (no label input)
+    image_shape: tuple[int, int, int]  # (C, H, W) of each output image
+    inputs: tuple[str, ...]  # graph input names, in order: z | seed, [label], [truncation]
+    outputs: tuple[str, ...] = ("image",)
+    model: Optional[str] = None  # the architecture ("dcgan", "mlp")
+    variant: str = "fp32"  # "fp32" | "fp16" | "int8"
+    artifact_format: Optional[str] = None  # the artifact table's format ("onnx", "torchscript", …)
+    fields: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes > 0
+
+    @property
+    def seeded(self) -> bool:
+        return "seed" in self.inputs
+
+    @property
+    def train_config(self) -> dict[str, Any]:
+        """The training config the file was exported with ({} when it does not say)."""
+        cfg = self.fields.get("train_config")
+        return cfg if isinstance(cfg, dict) else {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A field beyond the typed ones, as written (e.g. "checkpoint_sha256", "latent_algorithm")."""
+        return self.fields.get(key, default)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object as written (what `gantool info` shows)."""
+        return dict(self.fields)
+
+    @classmethod
+    def from_dict(cls, meta: dict[str, Any], where: str = "metadata") -> ModelMetadata:
+        """Validate a metadata object (as written into a file) and type it."""
+        return parse_metadata(json.dumps(meta), where)
+
+
+def read_metadata(path: str | Path) -> ModelMetadata:
     """Validated metadata of any exported artifact; GantoolError if it has none or it is malformed."""
     path = Path(path)
     if not path.is_file():
@@ -51,7 +96,7 @@ def metadata_place(path: Path) -> str:
     return "zip" if zipfile.is_zipfile(path) else "onnx"
 
 
-def read_sidecar_metadata(path: Path) -> dict[str, Any]:
+def read_sidecar_metadata(path: Path) -> ModelMetadata:
     sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
     if not sidecar.is_file():
         raise GantoolError(f"{str(path)!r} has no gantool metadata: its {sidecar.name} is missing; export it again")
@@ -66,7 +111,7 @@ def _read_capped(path: Path) -> str:
     return utf8(raw, path)
 
 
-def read_onnx_metadata(path: str | Path) -> dict[str, Any]:
+def read_onnx_metadata(path: str | Path) -> ModelMetadata:
     from gantool.runtime.session import open_session
 
     return parse_metadata(onnx_metadata_text(open_session(path, optimize=False), path), path)
@@ -87,7 +132,7 @@ def utf8(raw: bytes, path: str | Path) -> str:
         raise GantoolError(f"{str(path)!r} has gantool metadata that is not valid UTF-8; export it again") from None
 
 
-def read_zip_metadata(path: Path) -> dict[str, Any]:
+def read_zip_metadata(path: Path) -> ModelMetadata:
     return parse_metadata(zip_metadata_text(path), path)
 
 
@@ -105,8 +150,8 @@ def zip_metadata_text(path: Path) -> str | None:
         raise GantoolError(f"{str(path)!r} is a damaged archive ({e})") from None
 
 
-def parse_metadata(raw: str | None, path: str | Path) -> dict[str, Any]:
-    """JSON text -> a metadata dict whose every field the runtime uses has been checked."""
+def parse_metadata(raw: str | None, path: str | Path) -> ModelMetadata:
+    """JSON text -> ModelMetadata, every field the runtime uses checked."""
     where = repr(str(path))
     if not raw:
         raise GantoolError(f"{where} has no gantool metadata; export it with `gantool export`")
@@ -154,7 +199,17 @@ def parse_metadata(raw: str | None, path: str | Path) -> dict[str, Any]:
                 f"{where}: metadata field {key!r} must be a name of letters, digits, '_', '.' "
                 f"or '-' (at most 64), got {_short(meta[key])}"
             )
-    return meta
+    return ModelMetadata(
+        latent_dim=meta["latent_dim"],
+        num_classes=meta["num_classes"],
+        image_shape=(shape[0], shape[1], shape[2]),
+        inputs=tuple(meta["inputs"]),
+        outputs=tuple(meta["outputs"]),
+        model=meta.get("model"),
+        variant=meta.get("variant", "fp32"),
+        artifact_format=meta.get("artifact_format"),
+        fields=meta,
+    )
 
 
 def _check_io(meta: dict[str, Any], where: str) -> None:
@@ -195,58 +250,7 @@ def _short(v: Any) -> str:
 READERS = {"onnx": read_onnx_metadata, "zip": read_zip_metadata, "sidecar": read_sidecar_metadata}
 
 
-def check_signature(meta: dict[str, Any], path: str | Path, inputs: list[tuple], outputs: list[tuple]) -> None:
-    """A program's own inputs and outputs, as (name or None, dtype name, shape with None or a symbol
-    for dynamic dims), agree with its metadata: names (where the format has them), dtypes, ranks and
-    every static dim. Sidecar metadata is checked this way as ONNX metadata is against its graph."""
-    where = repr(str(path))
-    names = [n for n, _, _ in inputs]
-    if len(inputs) != len(meta["inputs"]) or (None not in names and names != list(meta["inputs"])):
-        raise GantoolError(f"{where}: graph inputs {names} do not match its metadata {meta['inputs']}")
-    want_dims = {"z": [meta["latent_dim"]], "label": [], "seed": [], "truncation": None}
-    for (_, dtype, shape), name in zip(inputs, meta["inputs"], strict=True):
-        if dtype != KNOWN_INPUTS[name]:
-            raise GantoolError(f"{where}: graph input {name!r} is {dtype}, its metadata needs {KNOWN_INPUTS[name]}")
-        want = want_dims[name]
-        if want is not None:
-            _check_dims(where, f"input {name!r}", shape, want)
-    if len(outputs) != 1 or outputs[0][0] not in (None, "image") or outputs[0][1] != "float32":
-        raise GantoolError(
-            f"{where}: graph output {[o[0] for o in outputs]} is not the float 'image' its metadata names"
-        )
-    _check_dims(where, "output 'image'", outputs[0][2], list(meta["image_shape"]))
-
-
-def check_embedding_rows(meta: dict[str, Any], path: str | Path, rows: int | None) -> None:
-    """The classes the metadata names exist in the program: its label embedding has that many rows
-    (None: the program holds no such table to compare with). A sidecar claiming more classes would
-    let a label index past the table, which some runtimes do not check."""
-    if rows is not None and rows != meta["num_classes"]:
-        raise GantoolError(
-            f"{str(path)!r}: its metadata says {meta['num_classes']} classes, but the program's "
-            f"label embedding has {rows} rows; export it again"
-        )
-
-
-def _check_dims(where: str, what: str, shape, want: list) -> None:
-    """shape = [batch, *rest]: rank must match; each static dim must equal the metadata's."""
-    if shape is None or len(shape) != 1 + len(want):
-        raise GantoolError(
-            f"{where}: graph {what} has shape {shape}, metadata says [N, {', '.join(map(str, want))}]".replace(
-                ", ]", "]"
-            )
-        )
-    batch = shape[0]
-    if isinstance(batch, int) and batch < 1:
-        raise GantoolError(f"{where}: graph {what} has a batch dimension of {batch}")
-    for got, expected in zip(shape[1:], want, strict=False):
-        if isinstance(got, int) and got != expected:
-            raise GantoolError(
-                f"{where}: graph {what} has shape {list(shape)}, but its metadata says [N, {', '.join(map(str, want))}]"
-            )
-
-
-def checked_metadata(path: str | Path) -> dict[str, Any]:
+def checked_metadata(path: str | Path) -> ModelMetadata:
     """A file's gantool metadata, as `gantool info` shows it. Metadata kept in a sidecar is believed
     only after the program itself agrees (its backend opens the file and compares input and output
     shapes), when that backend is installed; otherwise it is validated on its own."""

@@ -10,8 +10,9 @@ import numpy as np
 
 from gantool.core.errors import GantoolError, first_line
 from gantool.runtime.generator import Generator
-from gantool.runtime.metadata import check_signature, onnx_metadata_text, parse_metadata
+from gantool.runtime.metadata import ModelMetadata, onnx_metadata_text, parse_metadata
 from gantool.runtime.session import open_session, run_options
+from gantool.runtime.signature import check_signature
 
 ORT_TYPES = {"float32": "tensor(float)", "int64": "tensor(int64)"}
 
@@ -34,7 +35,7 @@ class OnnxGenerator(Generator):
         meta = parse_metadata(onnx_metadata_text(self.session, path), path)
         super().__init__(meta, path, max_batch)
         check_graph(self.session, meta, path)
-        self._outputs = list(meta["outputs"])
+        self._outputs = list(meta.outputs)
         self._run_options = run_options()
 
     def _run(self, z: np.ndarray, labels: Optional[np.ndarray]) -> np.ndarray:
@@ -69,7 +70,7 @@ class OnnxGenerator(Generator):
         return self.in_chunks(run, seeds, labels)
 
 
-def check_graph(session, meta: dict, path: Path) -> None:
+def check_graph(session, meta: ModelMetadata, path: Path) -> None:
     """The graph's declared inputs and output agree with its metadata (names, dtypes, static dims)."""
     types = {v: k for k, v in ORT_TYPES.items()}
     check_signature(

@@ -202,8 +202,8 @@ class Sampler:
 
     def __repr__(self) -> str:
         return (
-            f"Sampler({str(self.path)!r}, model={self.metadata.get('model')}, latent_dim={self.latent_dim}, "
-            f"num_classes={self.num_classes}, variant={self.metadata.get('variant', 'fp32')})"
+            f"Sampler({str(self.path)!r}, model={self.metadata.model}, latent_dim={self.latent_dim}, "
+            f"num_classes={self.num_classes}, variant={self.metadata.variant})"
         )
 
 

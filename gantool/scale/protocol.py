@@ -120,8 +120,8 @@ def render(images: np.ndarray, request: DigitsRequest) -> tuple[bytes, str]:
 def model_summary(sampler) -> dict:
     meta = sampler.metadata
     return {
-        "model": meta.get("model"),
-        "variant": meta.get("variant", "fp32"),
+        "model": meta.model,
+        "variant": meta.variant,
         "latent_dim": sampler.latent_dim,
         "num_classes": sampler.num_classes if sampler.conditional else 0,
         "seeded": sampler.seeded,

@@ -14,7 +14,7 @@ started here therefore has:
     listener on 169.254.169.254.
 Ray's core worker still points a socket at 8.8.8.8:53 to learn the host's address (network_util.cc,
 "Failed to determine local IP via external connectivity" where there is no route); no setting turns
-that off, so the README says to start Ray in a loopback-only network namespace where that matters.
+that off, so docs/scale.md says to start Ray in a loopback-only network namespace where that matters.
 """
 
 from __future__ import annotations

@@ -62,7 +62,8 @@ def any_rank(flag: bool, info: DistInfo) -> bool:
 
 def no_sync(module: torch.nn.Module):
     """DDP's gradient-accumulation context (skip the all-reduce), or a no-op."""
-    return module.no_sync() if hasattr(module, "no_sync") else contextlib.nullcontext()
+    sync_off = getattr(module, "no_sync", None)  # DistributedDataParallel's
+    return sync_off() if sync_off is not None else contextlib.nullcontext()
 
 
 def launch(nproc: int, argv: list[str]) -> int:

@@ -22,7 +22,7 @@ class EMA:
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
         weight = 1.0 - self.current_decay()
-        ema_params = list(self.model.parameters())
+        ema_params: list[torch.Tensor] = list(self.model.parameters())
         params = [p.detach() for p in model.parameters()]
         torch._foreach_lerp_(ema_params, params, weight)
         for ema_b, b in zip(self.model.buffers(), model.buffers(), strict=True):

@@ -8,9 +8,10 @@ Randomness comes only from the `rng` it is given, so a run is reproducible on CP
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 import torch
+from torch import nn
 
 from gantool.core.errors import GantoolError, first_line
 from gantool.toolkit import distributed as ddp
@@ -41,8 +42,9 @@ class GANStep:
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
         self.loss = create_loss(cfg.loss, cfg.label_smoothing)
-        compiled_g = torch.compile(self.G) if cfg.compile else self.G
-        compiled_d = torch.compile(self.D) if cfg.compile else self.D
+        # torch.compile returns the module wrapped (an OptimizedModule), typed as a plain callable.
+        compiled_g = cast(nn.Module, torch.compile(self.G)) if cfg.compile else self.G
+        compiled_d = cast(nn.Module, torch.compile(self.D)) if cfg.compile else self.D
         self.G_train = self._ddp(compiled_g)  # G as the steps call it
         self.D_train = self._ddp(compiled_d)  # D in its own step (gradients all-reduced under DDP)
         # D as called in the G step: not DDP-wrapped, so its grads (zeroed before the next

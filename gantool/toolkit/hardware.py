@@ -1,9 +1,8 @@
 """What this machine can do for training, checked at run time: bf16 units and free CPU cores.
 
-Measured on a 2-core AMD EPYC (Zen 5, AVX512-BF16), default conditional DCGAN step at batch 128
-(`benchmarks/train_speed.py`): bf16 autocast 1.6-1.7x fp32. With one other busy process, two
-OpenMP threads fell to ~33% of the idle rate (a worker spins waiting for the thread the scheduler
-parked), one thread kept ~57-62%: so training uses as many threads as there are free cores.
+bf16 autocast trains faster than fp32 where the CPU has bf16 units; beside a busy process, OpenMP
+threads beyond the free cores spin waiting for the thread the scheduler parked, so training uses as many
+threads as there are free cores (figures: benchmarks/results/train_speed.md).
 """
 
 from __future__ import annotations

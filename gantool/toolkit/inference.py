@@ -16,6 +16,7 @@ import torch
 import torch.nn as nn
 
 from gantool.runtime.generator import Generator
+from gantool.runtime.metadata import ModelMetadata
 from gantool.toolkit.config import ModelConfig
 
 
@@ -79,12 +80,13 @@ class TorchGenerator(Generator):
     def __init__(
         self,
         module: nn.Module,
-        metadata: dict[str, Any],
+        metadata: dict[str, Any] | ModelMetadata,
         path: Optional[Path] = None,
         max_batch: int = 500,
         checkpoint: Any = None,
     ) -> None:
-        super().__init__(metadata, path, max_batch)
+        meta = metadata if isinstance(metadata, ModelMetadata) else ModelMetadata.from_dict(metadata)
+        super().__init__(meta, path, max_batch)
         self.module = module
         self.checkpoint = checkpoint  # the Checkpoint it was rebuilt from, if any
         param = next(module.parameters(), None)

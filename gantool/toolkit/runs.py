@@ -63,6 +63,22 @@ def resume(
     return _run(replace(cfg, run_dir=str(run_path)).validate(), ckpt, progress, on_step)
 
 
+def _stretch_warning(ckpt: Checkpoint, cfg: TrainConfig) -> None:
+    """Said once the checkpoint's states have loaded (a damaged checkpoint gets its one error line only)."""
+    if (
+        cfg.lr_decay_start < 1.0
+        and (cfg.epochs, cfg.minutes) != (ckpt.train.epochs, ckpt.train.minutes)
+        and os.environ.get("RANK", "0") == "0"
+    ):  # under torchrun, rank 0 alone says it
+        # The decay is a fraction of the run's length: a new length moves it (interrupted runs resumed as
+        # they were stay exact; with --lr-decay-start 1 a longer run equals one trained that long).
+        print(
+            f"warning: --resume with a new length stretches the learning-rate decay (--lr-decay-start "
+            f"{cfg.lr_decay_start:g}) over it; the result differs from a run trained to that length from the start",
+            file=sys.stderr,
+        )
+
+
 def refuse_finished(ckpt: Checkpoint, cfg: TrainConfig, run_path: Path) -> None:
     """A run that already reached its length has nothing to resume: say so and how to extend it, before
     anything is loaded or written (resuming it would only rewrite its config)."""
@@ -77,7 +93,7 @@ def refuse_finished(ckpt: Checkpoint, cfg: TrainConfig, run_path: Path) -> None:
     if done_time:
         raise GantoolError(
             f"the run in {str(run_path)!r} already used its {cfg.minutes:g}-minute budget; extend it "
-            f"with gantool train --resume {run_path} --minutes {cfg.minutes * 2:g} (a larger budget)"
+            f"with gantool train --resume {run_path} --minutes {(cfg.minutes or 0) * 2:g} (a larger budget)"
         )
 
 
@@ -100,18 +116,6 @@ def apply_resume_overrides(ckpt: Checkpoint, overrides: dict[str, Any]) -> Train
                 f"--resume keeps the run's settings; only --epochs, --minutes, --device, --precision, "
                 f"--threads and --channels-last may change (got --{key.replace('_', '-')})"
             )
-    if (
-        cfg.lr_decay_start < 1.0
-        and (cfg.epochs, cfg.minutes) != (ckpt.train.epochs, ckpt.train.minutes)
-        and os.environ.get("RANK", "0") == "0"
-    ):  # under torchrun, rank 0 alone says it
-        # The decay is a fraction of the run's length: a new length moves it (interrupted runs resumed as
-        # they were stay exact; with --lr-decay-start 1 a longer run equals one trained that long).
-        print(
-            f"warning: --resume with a new length stretches the learning-rate decay (--lr-decay-start "
-            f"{cfg.lr_decay_start:g}) over it; the result differs from a run trained to that length from the start",
-            file=sys.stderr,
-        )
     return cfg
 
 
@@ -158,6 +162,7 @@ def _run(
             trainer = Trainer(cfg, data, info)
             if ckpt is not None:
                 trainer.load_state_dict(ckpt.state)
+                _stretch_warning(ckpt, cfg)
             return trainer.fit(progress=progress, on_step=on_step)
     finally:
         ddp.shutdown_distributed(info)

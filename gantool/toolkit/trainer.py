@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import torch
 
 from gantool.core.errors import GantoolError
@@ -180,9 +181,10 @@ class Trainer(StateMixin):
         }
         is_best = False
         if self.evaluator is not None and (self.epoch % self.cfg.eval_every == 0 or self.epoch == self.cfg.max_epochs):
-            entry.update(self.evaluate())
-            is_best = entry["fid"] < self.best_fid
-            self.best_fid = min(self.best_fid, entry["fid"])
+            quality = self.evaluate()
+            entry.update(quality)
+            is_best = quality["fid"] < self.best_fid
+            self.best_fid = min(self.best_fid, quality["fid"])
         self.history.append(entry)
         self._outputs(partial=False)  # before the checkpoint: a kill in between re-runs the epoch
         self.save()
@@ -301,7 +303,7 @@ class Trainer(StateMixin):
                 signal.signal(s, h)
 
     # ----- outputs ------------------------------------------------------------------
-    def sample_grid_images(self, per_class: int = 10, unconditional: int = 64):
+    def sample_grid_images(self, per_class: int = 10, unconditional: int = 64) -> tuple[np.ndarray, int]:
         """Images from fixed noise: (N, 28, 28) uint8 and the grid's row length."""
         m = self.cfg.model
         gen = torch.Generator().manual_seed(self.seed("grid"))
@@ -328,19 +330,20 @@ class Trainer(StateMixin):
 
     def evaluate(self) -> dict:
         """FID and friends of the sample generator on cfg.eval_n seeded samples."""
+        assert self.evaluator is not None  # evaluate() runs only when the run has an evaluator
         with eval_mode(self.gan.sample_generator):
             res = self.evaluator.score_generator(self.generator(), self.cfg.eval_n, self.cfg.seed, pr_samples=2000)
         # The quality's precision and recall (Kynkäänniemi et al.) under their own names: the epoch's entry
         # already has "precision", the arithmetic it trained in ("bf16" | "fp32").
         out = {
-            "fid": res["fid"],
-            "coverage": res["coverage"],
-            "sample_precision": res["precision"],
-            "sample_recall": res["recall"],
-            "inception_score": res["inception_score"],
+            "fid": res.fid,
+            "coverage": res.coverage,
+            "sample_precision": res.precision,
+            "sample_recall": res.recall,
+            "inception_score": res.inception_score,
         }
-        if "class_accuracy" in res:
-            out["class_accuracy"] = res["class_accuracy"]["overall"]
+        if res.accuracy is not None:
+            out["class_accuracy"] = res.accuracy
         return out
 
     def save(self, name: str = "last.pt") -> Path:

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from gantool.core.errors import GantoolError, first_line
 
+if TYPE_CHECKING:
+    from gantool.toolkit import distributed as ddp
+    from gantool.toolkit.config import TrainConfig
+    from gantool.toolkit.gan_step import GANStep
+
 
 class StateMixin:
     """state_dict / load_state_dict for the Trainer (which provides the attributes used here)."""
+
+    cfg: TrainConfig
+    gan: GANStep
+    rng: torch.Generator
+    info: ddp.DistInfo
+
+    def seed(self, purpose: str, offset: int = 0) -> int:
+        raise NotImplementedError  # the Trainer's
 
     def state_dict(self) -> dict[str, Any]:
         cfg = self.cfg.to_dict()

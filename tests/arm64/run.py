@@ -228,7 +228,7 @@ def job_for(export: Path, stage: Path) -> tuple[dict, dict]:
     want["latents"] = seeded_latents(np.array(latent_seeds, dtype=np.int64), 64)
     import onnx
 
-    from gantool.export.seeded import latent_model
+    from gantool.export.makers.seeded import latent_model
     from gantool.runtime.session import open_session
 
     onnx.save(latent_model(64, 18), str(stage / "latents.onnx"))

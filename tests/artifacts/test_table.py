@@ -16,6 +16,7 @@ from gantool.artifacts import ARTIFACTS, ArtifactKind, artifact_for_file, open_g
 from gantool.artifacts.registry import GROUP_HELP  # noqa: E402
 from gantool.cli import app  # noqa: E402
 from gantool.core.errors import GantoolError  # noqa: E402
+from gantool.export.job import MakerNote  # noqa: E402
 from gantool.runtime.latents import seeded_inputs  # noqa: E402
 
 runner = CliRunner()
@@ -26,12 +27,12 @@ def make_dummy(job, target):
     its metadata saying which format it is."""
     import onnx
 
-    from gantool.export.formats import set_onnx_metadata
+    from gantool.export.makers.onnx import set_onnx_metadata
 
     model = onnx.load(str(target.source))
     set_onnx_metadata(model, target.metadata)
     onnx.save(model, str(target.path))
-    return {"say": "dummy made"}
+    return MakerNote("dummy made")
 
 
 @pytest.fixture
@@ -56,18 +57,20 @@ def test_a_new_kind_is_one_row_and_one_function(dummy_kind, trained_run, tmp_pat
     out = tmp_path / "exp"
     result = export(trained_run("mlp", 10), ExportConfig(out_dir=str(out), formats=("dummy",)))
     assert set(result.files) == {"onnx", "dummy"}  # its source is made too
-    checked = [r for r in result.report["results"] if r["file"] == "model.dummy.onnx"]
-    assert {r["batch"] for r in checked} == {1, 3, 64} and all(r["passed"] for r in checked)
-    assert result.report["notes"]["model.dummy.onnx"] == {"say": "dummy made"}
+    checked = [r for r in result.report.results if r.file == "model.dummy.onnx"]
+    assert {r.batch for r in checked} == {1, 3, 64} and all(r.passed for r in checked)
+    assert result.report.notes["model.dummy.onnx"] == MakerNote("dummy made")
+    saved = json.loads((out / "verification.json").read_text())
+    assert saved["notes"]["model.dummy.onnx"] == {"say": "dummy made"}
     assert json.loads((out / "manifest.json").read_text())["files"]["model.dummy.onnx"]["kind"] == "dummy"
     report = verify(out)  # verify reads the table too
-    assert any(r["file"] == "model.dummy.onnx" for r in report["results"])
+    assert any(r.file == "model.dummy.onnx" for r in report.results)
 
     g = open_generator(out / "model.dummy.onnx")
     ref = open_generator(out / "model.onnx")
     feeds = seeded_inputs(5, 8, 10, seed=1)
     np.testing.assert_array_equal(g(feeds["z"], feeds["label"]), ref(feeds["z"], feeds["label"]))
-    assert g.metadata["artifact_format"] == "dummy"
+    assert g.metadata.artifact_format == "dummy"
 
     res = runner.invoke(app, ["info", str(out)])
     assert res.exit_code == 0 and "model.dummy.onnx" in res.stdout and "dummy" in res.stdout

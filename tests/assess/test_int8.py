@@ -53,7 +53,7 @@ def test_unrewritable_model_says_why(trained_run, tmp_path, monkeypatch):
         ExportConfig(out_dir=str(tmp_path / "o"), formats=("onnx",), variants=("int8",), fid=False),
         progress=False,
     )
-    note = result.report["notes"]["model.int8.onnx"]["say"]
+    note = result.report.notes["model.int8.onnx"].say or ""
     assert "no sub-pixel form" in note and "will not be faster" in note and "\n" not in note
     assert integer_mac_share(result.files["int8"])["share"] < 0.5  # ConvTranspose stayed float
 
@@ -74,7 +74,7 @@ def _int8_weights(path):
 @pytest.mark.parametrize("arch, k", [("dcgan", 10), ("mlp", 10)])
 def test_int8_weights_are_7_bit_so_no_cpu_saturates_them(exported, arch, k):
     """onnxruntime's AVX2 (no VNNI) u8 x s8 kernels add product pairs in int16: |w| <= 64 keeps them exact."""
-    from gantool.export.variants import WEIGHT_LIMIT
+    from gantool.export.makers.variants import WEIGHT_LIMIT
 
     weights = _int8_weights(exported(arch, k) / "model.int8.onnx")
     assert weights and max(weights) <= WEIGHT_LIMIT == 64
@@ -92,7 +92,7 @@ def test_an_int8_file_with_8_bit_weights_is_refused():
     from onnx import helper, numpy_helper
 
     from gantool.core.errors import GantoolError
-    from gantool.export.variants import check_weight_range
+    from gantool.export.makers.variants import check_weight_range
 
     w = numpy_helper.from_array(np.array([3, -100, 7], dtype=np.int8), "conv.weight_quantized")
     graph = helper.make_graph([], "g", [], [], initializer=[w])

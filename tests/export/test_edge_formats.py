@@ -50,7 +50,7 @@ def test_every_edge_format_exported_and_verified(edge_export, arch, k):
     out, result = edge_export(arch, k)
     report = result.report
     # ExecuTorch: what stayed outside the XNNPACK delegate is reported; the label lookup only.
-    outside = report["notes"]["model.pte"]["outside_delegate"]
+    outside = report.notes["model.pte"].facts["outside_delegate"]
     assert len(outside) == (0 if k == 0 else 1) and all("embedding" in o for o in outside), outside
     assert (out / "model.int8.pte").stat().st_size < 0.6 * (
         out / "model.pte"

@@ -101,13 +101,13 @@ def test_metadata_in_every_artifact(exported, arch, k):
         ("model.int8.onnx", "onnx", "int8"),
     ]:
         meta = read_metadata(out / name)
-        assert meta["format_version"] == 1 and meta["gantool_version"] == __version__
-        assert (meta["artifact_format"], meta["variant"], meta["model"]) == (fmt, variant, arch)
-        assert meta["latent_dim"] == 8 and meta["num_classes"] == k
-        assert meta["image_shape"] == [1, 28, 28] and meta["value_range"] == [0.0, 1.0]
-        assert meta["inputs"] == (["z", "label"] if k else ["z"]) and meta["outputs"] == ["image"]
-        assert meta["opset"] == (None if fmt == "torchscript" else 18)
-        assert meta["train_config"]["model"]["arch"] == arch and len(meta["checkpoint_sha256"]) == 64
+        assert meta.get("format_version") == 1 and meta.get("gantool_version") == __version__
+        assert (meta.artifact_format, meta.variant, meta.model) == (fmt, variant, arch)
+        assert meta.latent_dim == 8 and meta.num_classes == k
+        assert meta.image_shape == (1, 28, 28) and meta.get("value_range") == [0.0, 1.0]
+        assert meta.inputs == (("z", "label") if k else ("z",)) and meta.outputs == ("image",)
+        assert meta.get("opset") == (None if fmt == "torchscript" else 18)
+        assert meta.train_config["model"]["arch"] == arch and len(meta.get("checkpoint_sha256")) == 64
 
 
 @pytest.mark.parametrize("arch, k", MODELS)
@@ -162,7 +162,8 @@ def test_verify_passes_on_intact_export(exported, tmp_path):
     out = tmp_path / "intact"
     shutil.copytree(exported("mlp", 0), out)
     report = verify(out)
-    assert report["passed"] and all(report["sha256_matches_manifest"].values())
+    assert report.passed and report.sha256_matches_manifest and all(report.sha256_matches_manifest.values())
+    assert report.numbers_checked and {r.file for r in report.results} >= {"model.onnx"}
 
 
 @pytest.mark.parametrize("opset", [17, 23])
@@ -170,7 +171,7 @@ def test_opset_range(trained_run, tmp_path, opset):
     result = export(trained_run("mlp", 10), ExportConfig(out_dir=str(tmp_path / "o"), formats=("onnx",), opset=opset))
     model = onnx.load(str(result.files["onnx"]))
     assert [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")] == [opset]
-    assert result.report["passed"]
+    assert result.report.passed
 
 
 @pytest.mark.parametrize("opset", [11, 16, 24])
@@ -188,7 +189,7 @@ def test_out_dir_with_different_model_needs_force(exported, trained_run, tmp_pat
         export(trained_run("dcgan", 0), ExportConfig(out_dir=str(out)))
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # untouched
     export(trained_run("dcgan", 0), ExportConfig(out_dir=str(out), force=True))
-    assert read_metadata(out / "model.onnx")["model"] == "dcgan"
+    assert read_metadata(out / "model.onnx").model == "dcgan"
     assert not (out / "model.int8.onnx").exists()  # the old export's variants are gone
 
 
@@ -210,7 +211,9 @@ def test_fid_gate(trained_run, tmp_path):
     result = export(
         trained_run("mlp", 10), ExportConfig(out_dir=str(out), variants=("fp16",), formats=("onnx",), fid=False)
     )
-    assert "fid_change" not in result.report["variants"][0] and "--no-fid" in result.report["fid_note"]
+    assert result.report.variants[0].fid is None and "--no-fid" in (result.report.fid_note or "")
+    saved = json.loads((out / "verification.json").read_text())
+    assert "fid_change" not in saved["variants"][0] and "--no-fid" in saved["fid_note"]
 
 
 def test_int8_gate_failure_writes_nothing(trained_run, tmp_path):
@@ -262,7 +265,7 @@ def test_failed_export_leaves_the_previous_folder_whole(exported, trained_run, t
     that export exactly as it was: the new folder is built beside it and swapped in only at the end."""
     import errno
 
-    import gantool.export.variants as variants
+    import gantool.export.makers.variants as variants
 
     out = tmp_path / "whole"
     shutil.copytree(exported("mlp", 0), out)

@@ -1,4 +1,4 @@
-"""The int8 file's phase form (gantool.export.int8_phase): each quantized sub-pixel convolution runs as
+"""The int8 file's phase form (gantool.export.makers.int8_phase): each quantized sub-pixel convolution runs as
 four 2x2 phase convolutions interleaved in uint8, the image's convolution widened to 16 outputs; the
 C lowering follows it (c_phase), refuses moves that are not a phase interleave, and files made in the
 earlier sub-pixel form still open, verify, sample and lower."""
@@ -45,7 +45,7 @@ def test_the_int8_file_runs_phase_convolutions_and_no_zero_taps(c_export):
 
 
 def test_the_c_file_follows_the_phase_form_with_fewer_weights(c_export):
-    from gantool.export.c_source import generate_from_onnx
+    from gantool.export.c.source import generate_from_onnx
 
     files = generate_from_onnx(c_export(10) / "model.seeded.int8.onnx")
     assert "place_phase(" in files.source and "depth_to_space(" not in files.source
@@ -56,7 +56,7 @@ def test_moves_that_are_not_a_phase_interleave_are_refused(c_export):
     """Swapping the two row phases of the interleave draws a valid image of the wrong pixels: refused."""
     import onnx
 
-    from gantool.export.c_lower import lower
+    from gantool.export.c.lower import lower
 
     model = onnx.load(str(c_export(10) / "model.seeded.int8.onnx"))
     cat_h = next(n for n in model.graph.node if n.op_type == "Concat" and n.name.startswith("phase_cat_h"))
@@ -69,7 +69,7 @@ def test_moves_that_are_not_a_phase_interleave_are_refused(c_export):
 def test_a_file_in_the_earlier_sub_pixel_form_still_opens_verifies_samples_and_lowers(
     trained_run, tmp_path, monkeypatch
 ):
-    import gantool.export.variants as variants
+    import gantool.export.makers.variants as variants
     from gantool.export import ExportConfig, export
     from gantool.runtime import Sampler
 
@@ -91,9 +91,9 @@ def test_the_phase_form_is_close_to_the_sub_pixel_form_it_came_from(trained_run,
     """The same int8 weights with one rounding where the sub-pixel file had two: within a few levels."""
     import onnx
 
-    import gantool.export.variants as variants
+    import gantool.export.makers.variants as variants
     from gantool.export import ExportConfig, export
-    from gantool.export.int8_phase import to_phase_form
+    from gantool.export.makers.int8_phase import to_phase_form
     from gantool.runtime.onnx import OnnxGenerator
 
     out = tmp_path / "sub"

@@ -180,6 +180,6 @@ def test_ort_file_lists_its_required_operators(trained_run, tmp_path):
     from gantool.export import ExportConfig, export
 
     result = export(trained_run("mlp", 0), ExportConfig(out_dir=str(tmp_path / "o"), formats=("ort",)), progress=False)
-    ops = result.report["notes"]["model.ort"]["required_operators"]
+    ops = result.report.notes["model.ort"].facts["required_operators"]
     assert any("Gemm" in line or "MatMul" in line for line in ops)
     assert (tmp_path / "o" / "model.required_operators.config").is_file()

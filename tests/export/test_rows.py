@@ -93,17 +93,17 @@ def test_row_is_exported_and_verified_as_it_says(row_export, kind, arch, k):
     for companion in kind.all_companions:
         assert (out / companion).is_file() and manifest[companion] == {**manifest[companion], "companion": True}
     report = result.report
-    mine = [r for r in report["results"] if r["file"] == kind.file]
-    judged = [v for v in report["variants"] if v["file"] == kind.file]
-    if kind.gated:  # judged by its images against its source, on every backend of its row
-        assert {v["backend"] for v in judged} == set(kind.backends) and all(v["passed"] for v in judged)
+    mine = [r for r in report.results if r.file == kind.file]
+    gated = [v for v in report.variants if v.file == kind.file]
+    if kind.gated:  # verified by its images against its source, on every backend of its row
+        assert {v.backend for v in gated} == set(kind.backends) and all(v.passed for v in gated)
         assert not mine
     else:  # exact: every backend of its row at every batch that backend verifies on
-        seen = {(r["backend"], r["batch"]) for r in mine}
+        seen = {(r.backend, r.batch) for r in mine}
         want = {(b, n) for b in kind.backends for n in BACKENDS[b].batches}
-        assert want <= seen and all(r["passed"] and r["max_abs_error"] <= 1e-4 for r in mine), mine
+        assert want <= seen and all(r.passed and (r.max_abs_error or 0) <= 1e-4 for r in mine), mine
     meta = read_metadata(path)
-    assert meta["artifact_format"] == kind.group and meta["variant"] == kind.variant
+    assert meta.artifact_format == kind.group and meta.variant == kind.variant
     if kind.sidecar:
         assert json.loads((out / kind.sidecar).read_text())["artifact_format"] == kind.group
 
@@ -117,7 +117,7 @@ def test_row_opens_and_agrees_with_the_onnx_file(row_export, kind):
     assert g.backend == kind.backends[0] and g.variant == kind.variant
     reference = open_generator(out / "model.onnx")
     if kind.seeded:
-        return  # judged against its source on numpy's latents at export (test_row_is_exported…)
+        return  # verified against its source on numpy's latents at export (test_row_is_exported…)
     feeds = seeded_inputs(300, 8, 10, seed=4)  # > 256 rows: a backend with a batch bound runs in chunks
     atol = 0.3 if kind.variant != "fp32" else (1e-3 if kind.gated else 1e-4)
     np.testing.assert_allclose(g(feeds["z"], feeds["label"]), reference(feeds["z"], feeds["label"]), atol=atol)

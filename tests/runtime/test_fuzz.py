@@ -105,8 +105,8 @@ good = {"latent_dim": 8, "num_classes": 10, "image_shape": [1, 28, 28], "inputs"
 def test_metadata_parser(raw):
     meta = _expect_clean(lambda: parse_metadata(raw, "fuzz.onnx"))
     if meta is not None:  # whatever passes is safe to allocate from
-        assert 1 <= meta["latent_dim"] <= 1024 and 0 <= meta["num_classes"] <= 1000
-        assert all(isinstance(v, int) and 1 <= v <= 256 for v in meta["image_shape"])
+        assert 1 <= meta.latent_dim <= 1024 and 0 <= meta.num_classes <= 1000
+        assert all(isinstance(v, int) and 1 <= v <= 256 for v in meta.image_shape)
 
 
 @FUZZ

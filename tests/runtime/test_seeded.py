@@ -55,7 +55,7 @@ def seeded_export(trained_run, tmp_path_factory):
 def test_graph_latents_equal_numpy_bit_for_bit(seeded_export):
     import onnx
 
-    from gantool.export.seeded import latent_model
+    from gantool.export.makers.seeded import latent_model
     from gantool.runtime.session import open_session
 
     seeds = np.concatenate(
@@ -77,7 +77,7 @@ def test_graph_latents_equal_numpy_bit_for_bit(seeded_export):
 
 def test_sampler_on_a_seeded_file(seeded_export):
     s = Sampler(seeded_export / "model.seeded.onnx")
-    assert s.seeded and s.metadata["latent_algorithm"] == "gantool-seeded-v1"
+    assert s.seeded and s.metadata.get("latent_algorithm") == "gantool-seeded-v1"
     batch = s.sample(6, seed=40, labels=3)
     for k in range(6):  # image k of a request is reproducible on its own: seed 40 + k
         assert np.array_equal(batch[k], s.sample(1, seed=40 + k, labels=3)[0])

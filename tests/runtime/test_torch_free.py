@@ -84,7 +84,7 @@ def test_ort_file_samples_without_torch(tmp_path, trained_run):
     proc = _run(f"""
         from gantool.runtime import Sampler
         s = Sampler({str(out / "model.ort")!r})
-        print(s.sample(6, seed=1, labels=2).shape, s.metadata["artifact_format"], "torch" in sys.modules)
+        print(s.sample(6, seed=1, labels=2).shape, s.metadata.artifact_format, "torch" in sys.modules)
     """)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "(6, 28, 28) ort False"
@@ -97,7 +97,7 @@ def test_bundled_model_samples_without_torch(tmp_path):
         from gantool.cli import app
         from gantool.runtime import Sampler
         s = Sampler.default()
-        print(s.seeded, s.conditional, s.metadata["variant"], s.sample(4, seed=7, labels=7).shape)
+        print(s.seeded, s.conditional, s.metadata.variant, s.sample(4, seed=7, labels=7).shape)
         try:
             app(["sample", "--digit", "7", "--n", "16", "--out", {str(out)!r}])
         except SystemExit as e:

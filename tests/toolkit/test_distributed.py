@@ -11,6 +11,14 @@ import pytest
 from gantool.toolkit import load_checkpoint
 
 
+def _tiny_run(idx_dir, run, epochs: int) -> list[str]:
+    """`gantool train` options for a width-4 conditional dcgan on the test IDX data (320 images)."""
+    return (
+        f"--dataset idx --data-dir {idx_dir} --arch dcgan --width 4 --latent-dim 8 --epochs {epochs} "
+        f"--batch-size 32 --device cpu --conditional --run-dir {run} --quiet"
+    ).split()
+
+
 @pytest.mark.slow
 def test_torchrun_two_cpu_processes(idx_dir, tmp_path):
     run = tmp_path / "ddp"
@@ -28,26 +36,7 @@ def test_torchrun_two_cpu_processes(idx_dir, tmp_path):
         "-m",
         "gantool",
         "train",
-        "--dataset",
-        "idx",
-        "--data-dir",
-        str(idx_dir),
-        "--arch",
-        "dcgan",
-        "--width",
-        "4",
-        "--latent-dim",
-        "8",
-        "--epochs",
-        "2",
-        "--batch-size",
-        "32",
-        "--device",
-        "cpu",
-        "--conditional",
-        "--run-dir",
-        str(run),
-        "--quiet",
+        *_tiny_run(idx_dir, run, epochs=2),
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
@@ -80,26 +69,7 @@ def test_nproc_trains_and_ctrl_c_is_one_line_without_a_traceback(idx_dir, tmp_pa
         "train",
         "--nproc",
         "2",
-        "--dataset",
-        "idx",
-        "--data-dir",
-        str(idx_dir),
-        "--arch",
-        "dcgan",
-        "--width",
-        "4",
-        "--latent-dim",
-        "8",
-        "--epochs",
-        "400",
-        "--batch-size",
-        "32",
-        "--device",
-        "cpu",
-        "--conditional",
-        "--run-dir",
-        str(run),
-        "--quiet",
+        *_tiny_run(idx_dir, run, epochs=400),
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(

@@ -91,7 +91,7 @@ def test_sample_size_nano_uses_the_bundled_nano_model(tmp_path):
     )
     assert res.exit_code == 0 and out.is_file(), res.output
     nano = Sampler.bundled("nano")
-    assert nano.latent_dim == 16 and nano.metadata["variant"] == "int8" and nano.seeded
+    assert nano.latent_dim == 16 and nano.metadata.variant == "int8" and nano.seeded
     a, b = nano.sample(4, seed=11, labels=[1, 2, 3, 4]), Sampler.bundled("nano").sample(4, seed=11, labels=[1, 2, 3, 4])
     assert (a == b).all() and a.std() > 20
     res = runner.invoke(app, ["sample", str(out), "--size", "nano"])

@@ -2737,7 +2737,7 @@ static int32_t acc[784]; /* one output plane's int32 sums */
 
 static uint8_t buf_s[1568]; /* one phase's output, then placed in the interleaved image */
 
-/* ---- integer kernels: onnxruntime's QDQ arithmetic (see gantool/export/c_lower.py) ---- */
+/* ---- integer kernels: onnxruntime's QDQ arithmetic (see gantool/export/c/lower.py) ---- */
 static uint8_t requantize(int32_t acc, float multiplier, int32_t zp)
 {
     float v = (float)acc * multiplier;

@@ -6,6 +6,7 @@ exports are scored on the same latents and their FIDs are comparable.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any, Optional
 
 import numpy as np
@@ -20,6 +21,29 @@ from gantool.toolkit.metrics.features import FeatureExtractor, load_or_train
 def reference_dataset(train_dataset: str) -> str:
     """The dataset whose test split judges a model trained on `train_dataset`."""
     return "mnist" if train_dataset == "mnist-sample" else train_dataset
+
+
+@dataclass
+class Scores:
+    """Quality of generated images against a real test split (gantool's own feature network)."""
+
+    fid: float  # Fréchet distance of the 128-d penultimate features
+    inception_score: float  # the Inception-Score analogue, from the feature net's class probabilities
+    coverage: float  # normalised entropy of the predicted classes: 1.0 = all classes equally
+    precision: float  # k-NN manifolds (Kynkäänniemi et al. 2019)
+    recall: float
+    class_accuracy: Optional[dict[str, float]] = None  # conditional samples: {"overall": …, "0": …, …}
+
+    @property
+    def accuracy(self) -> Optional[float]:
+        """The share of conditional samples classified as the class asked for (None: unconditional)."""
+        return None if self.class_accuracy is None else self.class_accuracy["overall"]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        if self.class_accuracy is None:
+            del out["class_accuracy"]
+        return out
 
 
 class Evaluator:
@@ -72,7 +96,7 @@ class Evaluator:
 
     def score(
         self, images: np.ndarray, labels: Optional[np.ndarray] = None, pr_samples: int = 5000, k: int = 3, seed: int = 0
-    ) -> dict[str, Any]:
+    ) -> Scores:
         """Metrics for generated uint8 images (N, 28, 28) against the real test split."""
         feats, probs = self.extractor(images)
         rng = np.random.default_rng(seed)
@@ -81,18 +105,16 @@ class Evaluator:
         ]
         fake_pr = feats[rng.choice(len(feats), min(pr_samples, len(feats)), replace=False)]
         precision, recall = scores.precision_recall(real_pr, fake_pr, k=k)
-        out = {
-            "fid": scores.frechet_distance(*self.test_stats, *scores.gaussian_stats(feats)),
-            "inception_score": scores.inception_score(probs),
-            "coverage": scores.class_coverage(probs),
-            "precision": precision,
-            "recall": recall,
-        }
-        if labels is not None:
-            out["class_accuracy"] = scores.class_accuracy(probs, labels)
-        return out
+        return Scores(
+            fid=scores.frechet_distance(*self.test_stats, *scores.gaussian_stats(feats)),
+            inception_score=scores.inception_score(probs),
+            coverage=scores.class_coverage(probs),
+            precision=precision,
+            recall=recall,
+            class_accuracy=None if labels is None else scores.class_accuracy(probs, labels),
+        )
 
-    def score_generator(self, generator: Generator, n: int, seed: int = 0, pr_samples: int = 5000) -> dict[str, Any]:
+    def score_generator(self, generator: Generator, n: int, seed: int = 0, pr_samples: int = 5000) -> Scores:
         images, labels = generated_images(generator, n, seed)
         return self.score(images, labels, pr_samples=min(pr_samples, n), seed=seed)
 

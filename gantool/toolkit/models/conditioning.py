@@ -60,7 +60,7 @@ def set_condition_strength(module: nn.Module, value: float) -> None:
     they start unconditional and bring the label in gradually. 0 = ignore labels, 1 = full."""
     for m in module.modules():
         if isinstance(m, (LabelEmbedding, ProjectionHead)):
-            m.strength.fill_(value)
+            m.get_buffer("strength").fill_(value)
 
 
 def spectral_normalize(module: nn.Module) -> None:

@@ -63,6 +63,7 @@ class DCGANGenerator(nn.Module):
         """The same maths with every stride-2 ConvTranspose as a sub-pixel Conv (BatchNorm folded in):
         integer kernels exist for it, so an int8 file runs its heavy layers in int8 (see subpixel)."""
         inference = self.for_export()
+        assert isinstance(inference.net, nn.Sequential)
         layers, _, why = rewrite_sequential(list(inference.net))
         if why:
             raise ValueError("; ".join(why))
@@ -79,6 +80,7 @@ class _Project(nn.Module):
 
     def __init__(self, convt: nn.ConvTranspose2d, bn: nn.BatchNorm2d) -> None:
         super().__init__()
+        assert bn.running_var is not None and bn.running_mean is not None  # eval-mode statistics
         scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)  # eval-mode BN: y * scale + shift
         shift = bn.bias - bn.running_mean * scale
         w = convt.weight * scale.view(1, -1, 1, 1)  # (Z, C, k, k)
@@ -100,7 +102,9 @@ class DCGANInference(nn.Module):
     def __init__(self, g: DCGANGenerator) -> None:
         super().__init__()
         self.cond = g.cond
-        self.project = _Project(g.net[0], g.net[1])
+        convt, bn = g.net[0], g.net[1]
+        assert isinstance(convt, nn.ConvTranspose2d) and isinstance(bn, nn.BatchNorm2d)  # DCGANGenerator's layout
+        self.project = _Project(convt, bn)
         self.net = nn.Sequential(*list(g.net)[2:])  # ReLU, ConvTranspose, … Tanh
 
     def forward(self, z: torch.Tensor, label: Optional[torch.Tensor] = None) -> torch.Tensor:

@@ -29,6 +29,7 @@ def fold_batchnorm(ct: nn.ConvTranspose2d, bn: Optional[nn.BatchNorm2d]) -> tupl
     w = ct.weight.detach()
     bias = ct.bias.detach() if ct.bias is not None else torch.zeros(w.shape[1])
     if bn is not None:
+        assert bn.running_var is not None and bn.running_mean is not None  # eval-mode statistics
         scale = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach()
         w = w * scale.view(1, -1, 1, 1)
         bias = bias * scale + (bn.bias - bn.running_mean * scale).detach()
@@ -67,7 +68,7 @@ class SubPixelConv(nn.Module):
         self.conv = nn.Conv2d(c_in, 4 * c_out, 3, 1, 1)
         with torch.no_grad():
             self.conv.weight.copy_(w.reshape(4 * c_out, c_in, 3, 3))  # channel c*4 + a*2 + b: PixelShuffle's order
-            self.conv.bias.copy_(bias.repeat_interleave(4))
+            self.conv.bias.copy_(bias.repeat_interleave(4))  # type: ignore[union-attr]  # Conv2d(bias=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.pixel_shuffle(self.conv(x), 2)
@@ -76,12 +77,14 @@ class SubPixelConv(nn.Module):
 def rewrite_sequential(layers: list[nn.Module]) -> tuple[list[nn.Module], int, list[str]]:
     """Replace each ConvTranspose2d (and the BatchNorm after it) by its sub-pixel form.
     Returns (new layers, how many were rewritten, why any were not)."""
-    out, done, why, i = [], 0, [], 0
+    out: list[nn.Module] = []
+    done, why, i = 0, [], 0
     while i < len(layers):
         layer = layers[i]
         if isinstance(layer, nn.ConvTranspose2d):
             if can_rewrite(layer):
-                bn = layers[i + 1] if i + 1 < len(layers) and isinstance(layers[i + 1], nn.BatchNorm2d) else None
+                after = layers[i + 1] if i + 1 < len(layers) else None
+                bn = after if isinstance(after, nn.BatchNorm2d) else None
                 out.append(SubPixelConv(layer, bn))
                 done, i = done + 1, i + (2 if bn is not None else 1)
                 continue

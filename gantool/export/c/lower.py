@@ -1,6 +1,6 @@
 """Lowering an int8 (QDQ) generator graph to a short list of integer layers for the plain-C export.
 
-The C file (gantool.export.c_source) must compute what onnxruntime computes for the int8 ONNX
+The C file (gantool.export.c.source) must compute what onnxruntime computes for the int8 ONNX
 file, so each layer carries onnxruntime's own arithmetic, not the ONNX spec's float view of it:
 
 - a QDQ Gemm / Conv (DequantizeLinear on input, weight and bias, QuantizeLinear after) runs as
@@ -21,13 +21,25 @@ Anything else is refused in one line naming the operator. Shapes are per image (
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 
 from gantool.core.errors import GantoolError
-from gantool.export.c_phase import int_attribute, phase_group
-from gantool.export.c_tables import pixel_table, quantize_values, requant_table
+from gantool.export.c.graph import attribute, generator_nodes, latent_width, scalar, weight_tensors
+from gantool.export.c.layers import (
+    ConvLayer,
+    DepthToSpaceLayer,
+    GemmLayer,
+    InputLayer,
+    Layer,
+    LinearLayer,
+    Lowered,
+    PhaseLayer,
+    TableLayer,
+)
+from gantool.export.c.phase import int_attribute, phase_group
+from gantool.export.c.tables import pixel_table, quantize_values, requant_table
 
 ELEMENTWISE = {"Relu", "LeakyRelu", "Tanh", "Sigmoid", "Clip", "Add", "Sub", "Mul", "Div"}
 MOVES = {"Reshape", "Flatten", "Identity", "DepthToSpace"}
@@ -36,36 +48,6 @@ SUPPORTED = sorted(
     | MOVES
     | {"Gather", "Concat", "QuantizeLinear", "DequantizeLinear", "Gemm", "Conv", "Slice", "Transpose", "Unsqueeze"}
 )  # the last three: phase groups
-
-
-@dataclass
-class Layer:
-    op: str  # "input" | "gemm" | "conv" | "phase" | "d2s" | "lut"
-    shape_in: tuple[int, ...]
-    shape_out: tuple[int, ...]
-    params: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def macs(self) -> int:
-        if self.op == "gemm":
-            return int(self.params["weight"].size)
-        if self.op == "conv":
-            return int(np.prod(self.shape_out) * np.prod(self.params["weight"].shape[1:]))
-        if self.op == "phase":
-            return sum(sub.macs for _, _, sub in self.params["phases"])
-        return 0
-
-
-@dataclass
-class Lowered:
-    latent_dim: int
-    num_classes: int
-    image_shape: tuple[int, ...]
-    layers: list[Layer]
-
-    @property
-    def macs(self) -> int:
-        return sum(layer.macs for layer in self.layers)
 
 
 @dataclass
@@ -79,7 +61,7 @@ class _T:
     scale: float = 0.0
     zp: int = 0
     chain: list = field(default_factory=list)  # "view": elementwise nodes since the DequantizeLinear
-    layer: Optional[Layer] = None  # "acc": the layer whose output scale/zp the Q fills in; "q": its producer
+    layer: Optional[LinearLayer] = None  # "acc": the layer whose output scale/zp the Q fills in; "q": its producer
     table: Optional[np.ndarray] = None  # "float": the label embedding (num_classes, E) float32
 
 
@@ -92,10 +74,10 @@ def lower(model) -> Lowered:
     if any(t.data_location == 1 for t in graph.initializer):  # TensorProto.EXTERNAL: never read other files
         raise GantoolError("the ONNX file keeps weights in external files; the C export reads one self-contained file")
     inits = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
-    nodes = _generator_nodes(graph)
-    latent_dim = _latent_dim(model)
+    nodes = generator_nodes(graph)
+    latent_dim = latent_width(model)
     tensors: dict[str, _T] = {"z": _T("float", (latent_dim,))}
-    weights = _weights(nodes, inits)  # DQ outputs of constant int tensors
+    weights = weight_tensors(nodes, inits)  # DQ outputs of constant int tensors
     consumers: dict[str, list] = {}
     for n in nodes:
         for i in n.input:
@@ -114,7 +96,7 @@ def lower(model) -> Lowered:
             continue
         if op == "DequantizeLinear":
             t = _get(tensors, ins[0], "q", node)
-            _check_params(t, _scalar(inits, ins[1]), int(_scalar(inits, ins[2], 0)), node)
+            _check_params(t, scalar(inits, ins[1]), int(scalar(inits, ins[2], 0)), node)
             tensors[out] = _T("view", t.shape, t.scale, t.zp)
         elif op == "Gather":
             table = inits.get(ins[0])
@@ -142,32 +124,12 @@ def lower(model) -> Lowered:
             tensors[out] = _elementwise(tensors, node, inits)
     output = graph.output[0].name
     final = _get(tensors, output, "view", None)
-    layers.append(
-        Layer(
-            "lut", final.shape, final.shape, {"table": pixel_table(final.scale, final.zp, final.chain), "pixels": True}
-        )
-    )
+    table = pixel_table(final.scale, final.zp, final.chain)
+    layers.append(TableLayer(shape_in=final.shape, shape_out=final.shape, table=table, pixels=True))
     image_shape = tuple(int(d.dim_value) for d in graph.output[0].type.tensor_type.shape.dim[1:])
     if int(np.prod(final.shape)) != int(np.prod(image_shape)):
         raise GantoolError(f"the graph's output has {np.prod(final.shape)} values per image, not {image_shape}")
     return Lowered(latent_dim, num_classes, image_shape, layers)
-
-
-def _weights(nodes: list, inits: dict) -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
-    """DequantizeLinear outputs of constant integer tensors: (values, scales, 1 if a zero point is non-zero)."""
-    out = {}
-    for node in nodes:
-        ins = list(node.input)
-        if node.op_type == "DequantizeLinear" and ins[0] in inits:
-            if len(ins) < 2 or ins[1] not in inits:
-                raise GantoolError(f"DequantizeLinear {node.output[0]!r}: its scale is not a constant")
-            zp = inits.get(ins[2]) if len(ins) > 2 else None
-            out[node.output[0]] = (
-                inits[ins[0]],
-                inits[ins[1]].astype(np.float32).reshape(-1),
-                0 if zp is None or not np.any(zp) else 1,
-            )
-    return out
 
 
 def _phase_group(node, consumers: dict, inits: dict, tensors: dict, weights: dict):
@@ -177,21 +139,22 @@ def _phase_group(node, consumers: dict, inits: dict, tensors: dict, weights: dic
 
 
 def _phase_layer(group, tensors: dict, weights: dict, layers: list, inits: dict, latent_dim: int) -> _T:
-    """One "phase" layer: the group's four convolutions (each lowered as a conv), interleaved."""
-    phases = []
+    """One phase layer: the group's four convolutions (each lowered as a conv), interleaved."""
+    phases: list[tuple[int, int, ConvLayer]] = []
     for (a, b), conv in sorted(group.convs.items()):
         own: list[Layer] = []
         tensors[conv.output[0]] = _linear(tensors, weights, own, conv, inits)
         q = _quantize(tensors, own, group.quants[a, b], inits, latent_dim)
+        assert isinstance(own[0], ConvLayer)  # a phase group's members are Convs
         phases.append((a, b, own[0]))
     c, h, w = phases[0][2].shape_out
-    layer = Layer("phase", phases[0][2].shape_in, (c, 2 * h, 2 * w), {"phases": phases})
+    layer = PhaseLayer(shape_in=phases[0][2].shape_in, shape_out=(c, 2 * h, 2 * w), phases=phases)
     layers.append(layer)
     return _T("q", layer.shape_out, q.scale, q.zp)
 
 
 def _slice_channels(tensors: dict, layers: list, node, inits: dict) -> _T:
-    """A Slice of a convolution's first output channels (the widened last conv, gantool.export.int8_phase):
+    """A Slice of a convolution's first output channels (the widened last conv, gantool.export.makers.int8_phase):
     the convolution keeps only those channels' weights."""
     t = _get(tensors, node.input[0], "q", node)
     args = [inits.get(i) if i else None for i in list(node.input)[1:]]
@@ -208,56 +171,16 @@ def _slice_channels(tensors: dict, layers: list, node, inits: dict) -> _T:
         or int(starts[0]) != 0
         or layer is None
         or layer is not layers[-1]
-        or layer.op != "conv"
+        or not isinstance(layer, ConvLayer)
     ):
         raise GantoolError(
             f"Slice {node.output[0]!r}: the C backend slices only the first channels of the convolution just before it"
         )
     n = min(int(ends[0]), t.shape[0])
-    p = layer.params
-    if n < 1 or len(p.get("multiplier", ())) < n:
+    if n < 1 or layer.out is None or len(layer.out.multiplier) < n:
         raise GantoolError(f"Slice {node.output[0]!r} keeps no channel")
-    p["weight"], p["bias"], p["multiplier"] = p["weight"][:n], p["bias"][:n], p["multiplier"][:n]
-    layer.shape_out = (n,) + tuple(layer.shape_out[1:])
+    layer.keep_channels(n)
     return _T("q", layer.shape_out, t.scale, t.zp)
-
-
-def _generator_nodes(graph) -> list:
-    """The nodes after the latent: a seeded file's in-graph sampler (prefix seeded_) is dropped."""
-    nodes = [
-        n for n in graph.node if not n.name.startswith("seeded_") and not any(o.startswith("seeded_") for o in n.output)
-    ]
-    produced = {o for n in nodes for o in n.output}
-    if "z" not in produced and "z" not in {i.name for i in graph.input}:
-        raise GantoolError("the graph has no latent tensor 'z'; the C export needs a gantool int8 ONNX file")
-    return [n for n in nodes if n.output[0] != "z"]
-
-
-def _latent_dim(model) -> int:
-    """z's width: the graph input of a plain file, the metadata's for a seeded one (z is internal)."""
-    import json
-
-    from gantool.runtime.metadata import METADATA_KEY
-
-    for vi in model.graph.input:
-        if vi.name == "z":
-            return int(vi.type.tensor_type.shape.dim[1].dim_value)
-    meta = {p.key: p.value for p in model.metadata_props}
-    try:
-        return int(json.loads(meta[METADATA_KEY])["latent_dim"])
-    except (KeyError, ValueError, TypeError):
-        raise GantoolError("the file has no gantool metadata; the C export needs a gantool int8 ONNX file") from None
-
-
-def _scalar(inits: dict, name: str, default: Optional[float] = None) -> Any:
-    if name == "" or name not in inits:
-        if default is None:
-            raise GantoolError(f"quantization parameter {name!r} is not a constant; the C backend needs constants")
-        return default
-    arr = inits[name]
-    if arr.size != 1:
-        raise GantoolError(f"per-channel quantization ({name!r}) is not supported by the C backend")
-    return arr.reshape(()).item() if arr.dtype.kind != "f" else np.float32(arr.reshape(()))
 
 
 def _get(tensors: dict, name: str, state: str, node) -> _T:
@@ -278,24 +201,21 @@ def _check_params(t: _T, scale: float, zp: int, node) -> None:
 
 def _quantize(tensors: dict, layers: list, node, inits: dict, latent_dim: int) -> _T:
     ins = list(node.input)
-    scale, zp = np.float32(_scalar(inits, ins[1])), int(_scalar(inits, ins[2], 0))
+    scale, zp = np.float32(scalar(inits, ins[1])), int(scalar(inits, ins[2], 0))
     if len(ins) > 2 and ins[2] in inits and inits[ins[2]].dtype != np.uint8:
         raise GantoolError("the C backend runs uint8 activations only (this file quantizes to int8)")
     t = tensors.get(ins[0])
     if t is not None and t.state == "float":  # the latent [+ the label's embedding]
         table = None if t.table is None else quantize_values(t.table, scale, zp)
-        layers.append(Layer("input", (latent_dim,), t.shape, {"scale": scale, "zp": zp, "embed": table}))
+        layers.append(InputLayer(shape_in=(latent_dim,), shape_out=t.shape, scale=scale, zp=zp, embed=table))
         return _T("q", t.shape, scale, zp)
-    if t is not None and t.state == "acc":
-        p = t.layer.params  # onnxruntime's order: x_scale * w_scale[o] / y_scale, in float32
-        channels = p["weight"].shape[0]
-        w_scale = np.broadcast_to(p["w_scale"], (channels,)).astype(np.float32)
-        p["multiplier"] = ((np.float32(p["x_scale"]) * w_scale) / np.float32(scale)).astype(np.float32)
-        t.layer.params["y_zp"] = zp
+    if t is not None and t.state == "acc" and t.layer is not None:
+        t.layer.requantize_to(scale, zp)
         return _T("q", t.shape, scale, zp, layer=t.layer)
     t = _get(tensors, ins[0], "view", node)
     if t.chain or np.float32(t.scale) != scale or t.zp != zp:  # requantize through a table
-        layers.append(Layer("lut", t.shape, t.shape, {"table": requant_table(t.scale, t.zp, t.chain, scale, zp)}))
+        table = requant_table(t.scale, t.zp, t.chain, scale, zp)
+        layers.append(TableLayer(shape_in=t.shape, shape_out=t.shape, table=table))
     return _T("q", t.shape, scale, zp)
 
 
@@ -309,12 +229,13 @@ def _linear(tensors: dict, weights: dict, layers: list, node, inits: dict) -> _T
     bias, b_scale, _ = weights[node.input[2]]
     if w.dtype != np.int8 or w_zp != 0 or bias.dtype != np.int32:
         raise GantoolError(f"{node.op_type} {node.output[0]!r}: the C backend needs symmetric int8 weights")
-    attrs = {a.name: _attr(a) for a in node.attribute}
+    attrs = {a.name: attribute(a) for a in node.attribute}
     if w_scale.size not in (1, w.shape[0]):
         raise GantoolError(
             f"{node.op_type} {node.output[0]!r}: weight scales per output channel or one, not {w_scale.size}"
         )
     params = {"weight": w, "bias": bias.reshape(-1), "x_zp": x.zp, "x_scale": np.float32(x.scale), "w_scale": w_scale}
+    layer: LinearLayer
     if node.op_type == "Gemm":
         if (
             attrs.get("transA", 0)
@@ -325,14 +246,14 @@ def _linear(tensors: dict, weights: dict, layers: list, node, inits: dict) -> _T
             or w.shape[1] != int(np.prod(x.shape))
         ):
             raise GantoolError(f"Gemm {node.output[0]!r}: the C backend runs x @ W.T + b only")
-        layer = Layer("gemm", x.shape, (w.shape[0],), params)
+        layer = GemmLayer(shape_in=x.shape, shape_out=(w.shape[0],), **params)
     else:
         layer = _conv_layer(x, w, attrs, params, node)
     layers.append(layer)
     return _T("acc", layer.shape_out, layer=layer)
 
 
-def _conv_layer(x: _T, w: np.ndarray, attrs: dict, params: dict, node) -> Layer:
+def _conv_layer(x: _T, w: np.ndarray, attrs: dict, params: dict, node) -> ConvLayer:
     if (
         len(x.shape) != 3
         or w.ndim != 4
@@ -347,8 +268,7 @@ def _conv_layer(x: _T, w: np.ndarray, attrs: dict, params: dict, node) -> Layer:
     pads = int_attribute(attrs.get("pads", [0, 0, 0, 0]), 4, 0, "pads", node)
     sh, sw = int_attribute(attrs.get("strides", [1, 1]), 2, 1, "strides", node)
     oh, ow = (h + pads[0] + pads[2] - kh) // sh + 1, (wd + pads[1] + pads[3] - kw) // sw + 1
-    params.update({"pads": pads, "strides": (sh, sw)})
-    return Layer("conv", x.shape, (w.shape[0], oh, ow), params)
+    return ConvLayer(shape_in=x.shape, shape_out=(w.shape[0], oh, ow), pads=tuple(pads), strides=(sh, sw), **params)
 
 
 def _move(tensors: dict, layers: list, node, inits: dict) -> _T:
@@ -357,7 +277,7 @@ def _move(tensors: dict, layers: list, node, inits: dict) -> _T:
         raise GantoolError(f"{node.op_type} {node.output[0]!r}: the C backend moves quantized tensors only")
     moved = _T(t.state, t.shape, t.scale, t.zp, list(t.chain))
     if node.op_type == "DepthToSpace":
-        attrs = {a.name: _attr(a) for a in node.attribute}
+        attrs = {a.name: attribute(a) for a in node.attribute}
         (b,), mode = int_attribute([attrs.get("blocksize")], 1, 2, "blocksize", node), attrs.get("mode", "DCR")
         c, h, w = t.shape
         if mode not in ("DCR", "CRD") or len(t.shape) != 3 or c % (b * b):
@@ -366,7 +286,7 @@ def _move(tensors: dict, layers: list, node, inits: dict) -> _T:
                 "is not a depth-to-space the C backend runs"
             )
         moved.shape = (c // (b * b), h * b, w * b)
-        layers.append(Layer("d2s", t.shape, moved.shape, {"block": b, "mode": mode}))
+        layers.append(DepthToSpaceLayer(shape_in=t.shape, shape_out=moved.shape, block=b, mode=mode))
     elif node.op_type == "Reshape":
         shape = [int(v) for v in inits[node.input[1]].reshape(-1)][1:]  # drop the batch dim
         moved.shape = tuple(np.empty(t.shape, dtype=np.uint8).reshape(shape).shape)
@@ -385,10 +305,3 @@ def _elementwise(tensors: dict, node, inits: dict) -> _T:
         return _T("float", t.shape, table=(t.table * c if node.op_type == "Mul" else t.table + c).astype(np.float32))
     t = _get(tensors, node.input[0], "view", node)
     return _T("view", t.shape, t.scale, t.zp, t.chain + [(node, {c: inits[c] for c in constants})])
-
-
-def _attr(a):
-    from onnx import helper
-
-    v = helper.get_attribute_value(a)
-    return v.decode() if isinstance(v, bytes) else v

@@ -1,6 +1,6 @@
-"""Phase groups of an int8 graph, found for the C lowering (gantool.export.c_lower).
+"""Phase groups of an int8 graph, found for the C lowering (gantool.export.c.lower).
 
-A phase group is what gantool.export.int8_phase writes for each stride-2 up-sampling layer: four
+A phase group is what gantool.export.makers.int8_phase writes for each stride-2 up-sampling layer: four
 2x2 convolutions of one input, each quantized with the same scale and zero point, then uint8
 moves (Transpose, Unsqueeze, Concat, Reshape) that interleave the four outputs into one image of
 twice the height and width. The C file runs each convolution and places its plane straight into
@@ -72,7 +72,9 @@ def _group(convs: list, consumers: dict, inits: dict, c_out: int, shape: tuple[i
         values[q.output[0]] = (p * plane + np.arange(plane)).reshape(1, c_out, h, w)
     output = _run_moves(values, consumers, members, inits)
     got = values[output]
-    phases, convs_by, quants_by = {}, {}, {}
+    phases: dict[tuple[int, int], Any] = {}
+    convs_by: dict[tuple[int, int], Any] = {}
+    quants_by: dict[tuple[int, int], Any] = {}
     for a in (0, 1):
         for b in (0, 1):
             if got.shape != (1, c_out, 2 * h, 2 * w):

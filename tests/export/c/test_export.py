@@ -18,7 +18,7 @@ from gantool.core.errors import GantoolError
 
 pytest.importorskip("onnx")
 runner = CliRunner()
-MCU = Path(__file__).resolve().parents[2] / "examples" / "mcu"
+MCU = Path(__file__).resolve().parents[3] / "examples" / "mcu"
 
 
 def _onnx_pixels(out: Path, seeds: np.ndarray, labels) -> np.ndarray:
@@ -105,7 +105,7 @@ def test_an_operator_the_c_backend_lacks_is_named(c_export):
     import onnx
     from onnx import helper
 
-    from gantool.export.c_lower import lower
+    from gantool.export.c.lower import lower
 
     model = onnx.load(str(c_export(10) / "model.seeded.int8.onnx"))
     last = model.graph.node[-1]
@@ -117,14 +117,14 @@ def test_an_operator_the_c_backend_lacks_is_named(c_export):
 
 def test_without_a_c_compiler_the_check_is_a_note(c_export, monkeypatch, tmp_path):
     from gantool.artifacts import ARTIFACTS
-    from gantool.export.c_export import judge_c
+    from gantool.export.c.maker import verify_c
     from gantool.export.config import ExportConfig
 
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.delenv("CC", raising=False)
     out = c_export(10)
-    [result] = judge_c(ARTIFACTS["c"], out / "gantool_generator.c", out / "model.seeded.int8.onnx", ExportConfig())
-    assert result["passed"] and "no C compiler" in result["note"]
+    [result] = verify_c(ARTIFACTS["c"], out / "gantool_generator.c", out / "model.seeded.int8.onnx", ExportConfig())
+    assert result.passed and result.note and "no C compiler" in result.note and result.pixels is None
 
 
 def _need(*tools: str) -> None:
@@ -179,7 +179,7 @@ def test_the_bundled_nano_firmware_builds_and_draws_a_digit(tmp_path):
 
 
 def test_the_committed_nano_c_files_are_what_gantool_generates_from_the_bundled_model():
-    from gantool.export.c_source import generate_from_onnx
+    from gantool.export.c.source import generate_from_onnx
     from gantool.runtime.bundled import bundled_for_size
 
     files = generate_from_onnx(bundled_for_size("nano"))
@@ -191,7 +191,7 @@ def test_the_committed_nano_c_files_are_what_gantool_generates_from_the_bundled_
 
 def test_the_bundled_nano_model_fits_a_microcontroller():
     """The nano preset's targets: <= 100 KB of int8 weights (and tables), <= 32 KB of activations."""
-    from gantool.export.c_source import generate_from_onnx
+    from gantool.export.c.source import generate_from_onnx
     from gantool.runtime.bundled import bundled_for_size
 
     files = generate_from_onnx(bundled_for_size("nano"))

@@ -23,9 +23,8 @@ import torch
 
 from gantool.core.errors import GantoolError, first_line
 from gantool.core.native import quiet_native_stderr
-from gantool.export.formats import ExportJob, Target
+from gantool.export.job import ExportJob, MakerNote, Target
 from gantool.export.wrapper import example_inputs
-from gantool.runtime.latents import seeded_inputs
 
 TFLITE_BATCH = 1
 NOTE = (
@@ -33,13 +32,13 @@ NOTE = (
 )
 
 
-def export_tflite(job: ExportJob, target: Target) -> dict[str, Any]:
+def export_tflite(job: ExportJob, target: Target) -> MakerNote:
     """fp32 `.tflite`: the inference form of the generator, converted as is."""
     _convert(job.module, job, target)
-    return {"batch": TFLITE_BATCH, "say": NOTE}
+    return MakerNote(NOTE, {"batch": TFLITE_BATCH})
 
 
-def export_tflite_int8(job: ExportJob, target: Target) -> dict[str, Any]:
+def export_tflite_int8(job: ExportJob, target: Target) -> MakerNote:
     """Static int8 (PT2E with litert-torch's quantizer: per-channel symmetric weights, int8
     activations, the latent input quantized), calibrated on the same seeded latents as the ONNX
     int8 file."""
@@ -53,15 +52,14 @@ def export_tflite_int8(job: ExportJob, target: Target) -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         prepared = prepare_pt2e(torch.export.export(job.module, inputs).module(), quantizer)
-        meta, n = job.metadata, job.cfg.calibration_samples
-        feeds = seeded_inputs(n, meta["latent_dim"], meta["num_classes"], seed=job.cfg.seed + 1)
+        n, feeds = job.cfg.calibration_samples, job.calibration_feeds()
         values = [torch.from_numpy(v) for v in feeds.values()]
         with torch.no_grad():
             for i in range(0, n - TFLITE_BATCH + 1, TFLITE_BATCH):  # the traced graph's own batch
                 prepared(*(v[i : i + TFLITE_BATCH] for v in values))
         converted = convert_pt2e(prepared, fold_quantize=False)
     _convert(converted, job, target, quant_config=QuantConfig(pt2e_quantizer=quantizer))
-    return {"batch": TFLITE_BATCH, "say": NOTE + "; int8 weights and activations (PT2E, per-channel weights)"}
+    return MakerNote(NOTE + "; int8 weights and activations (PT2E, per-channel weights)", {"batch": TFLITE_BATCH})
 
 
 def _inputs(job: ExportJob) -> tuple[torch.Tensor, ...]:

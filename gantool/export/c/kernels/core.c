@@ -1,14 +1,4 @@
-"""The C kernels of the plain-C export, as text (gantool.export.c_source puts them in each file).
-
-KERNELS is in every generated file; D2S_KERNEL (between conv2d and apply_table) only when the graph
-has a DepthToSpace (the sub-pixel form of earlier int8 files) and PHASE_KERNEL only when it has phase
-groups: an unused static function fails -Werror=unused-function, and earlier files must regenerate
-byte for byte. The arithmetic is onnxruntime's QDQ arithmetic (see gantool/export/c_lower.py).
-"""
-
-from __future__ import annotations
-
-KERNELS = r"""/* ---- integer kernels: onnxruntime's QDQ arithmetic (see gantool/export/c_lower.py) ---- */
+/* ---- integer kernels: onnxruntime's QDQ arithmetic (see gantool/export/c/lower.py) ---- */
 static uint8_t requantize(int32_t acc, float multiplier, int32_t zp)
 {
     float v = (float)acc * multiplier;
@@ -88,40 +78,3 @@ static void conv2d(const uint8_t *x, int c_in, int h, int w, const int8_t *wt, c
     }
 }
 
-static void apply_table(const uint8_t *x, int n, const uint8_t table[256], uint8_t *y)
-{
-    int i;
-    for (i = 0; i < n; ++i) y[i] = table[x[i]];
-}
-"""
-
-D2S_KERNEL = r"""static void depth_to_space(const uint8_t *x, int c, int h, int w, int b, int dcr, uint8_t *y)
-{
-    const int co = c / (b * b);
-    int oc, yy, xx, i, j;
-    for (oc = 0; oc < co; ++oc)
-        for (i = 0; i < b; ++i)
-            for (j = 0; j < b; ++j) {
-                const int ic = dcr ? (i * b + j) * co + oc : oc * b * b + i * b + j;
-                for (yy = 0; yy < h; ++yy)
-                    for (xx = 0; xx < w; ++xx)
-                        y[((size_t)oc * (size_t)(h * b) + (size_t)(yy * b + i)) * (size_t)(w * b) + (size_t)(xx * b + j)] =
-                            x[((size_t)ic * (size_t)h + (size_t)yy) * (size_t)w + (size_t)xx];
-            }
-}
-
-"""  # between conv2d and apply_table in KERNELS, when the graph has a d2s layer
-
-
-PHASE_KERNEL = r"""
-/* Phase (a, b) of a stride-2 up-sampling: its (c, h, w) plane goes to rows 2m + a, columns 2n + b. */
-static void place_phase(const uint8_t *x, int c, int h, int w, int a, int b, uint8_t *y)
-{
-    int ch, i, j;
-    for (ch = 0; ch < c; ++ch)
-        for (i = 0; i < h; ++i)
-            for (j = 0; j < w; ++j)
-                y[((size_t)ch * (size_t)(2 * h) + (size_t)(2 * i + a)) * (size_t)(2 * w) + (size_t)(2 * j + b)] =
-                    x[((size_t)ch * (size_t)h + (size_t)i) * (size_t)w + (size_t)j];
-}
-"""

@@ -3,7 +3,7 @@
 Every file's size and SHA-256 are compared with `manifest.json` before anything opens a file: a
 file that changed since export fails at once and is never loaded (a loader that can run code never
 touches it). This part needs neither torch nor onnx. Then, when torch is installed (or asked for),
-the numbers: each file judged against the checkpoint exactly as at export (gantool.export.checks).
+the numbers: each file verified against the checkpoint exactly as at export (gantool.export.verification.checks).
 Files that fail are renamed with a `.failed` suffix so nothing uses them as good.
 """
 
@@ -12,16 +12,17 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 from gantool.artifacts import ARTIFACTS
-from gantool.artifacts.exportdir import FAILED_SUFFIX, MANIFEST, REPORT, read_export_dir
+from gantool.artifacts.exportdir import MANIFEST, REPORT, read_export_dir
 from gantool.core.configs import from_dict
 from gantool.core.console import say
 from gantool.core.errors import GantoolError, GantoolFileNotFoundError, VerificationError
 from gantool.core.fileio import path_lock, sha256_file, write_json_atomic
 from gantool.export.config import ExportConfig
-from gantool.export.report import failure_line, new_report, passed
+from gantool.export.publish import mark_failed
+from gantool.export.verification.results import VerificationReport
 
 NUMBERS_NEED = ("torch", "onnx")  # the modules the numerical re-check imports (gantool[export])
 
@@ -39,7 +40,7 @@ def verify(
     atol: Optional[float] = None,
     progress: bool = True,
     numbers: Optional[bool] = None,
-) -> dict[str, Any]:
+) -> VerificationReport:
     """Hashes against the manifest, then (numbers=True, or None with torch installed) the numbers
     against the checkpoint. Returns the report; VerificationError (exit 1) if anything failed."""
     out = Path(export_dir)
@@ -56,21 +57,20 @@ def verify(
         changed = d.changed_files()
         if numbers is None:
             numbers = numbers_available()
-        report = new_report(cfg, d.checkpoint_path, d.checkpoint_sha256)
-        report["numbers_checked"] = bool(numbers and not changed)
+        report = VerificationReport.new(cfg, d.checkpoint_path, d.checkpoint_sha256)
+        report.numbers_checked = bool(numbers and not changed)
         if numbers and not changed:  # a changed file is never loaded: it fails on its hash alone
             _check_numbers(d, cfg, checkpoint, report, progress)
-        report["sha256_matches_manifest"] = {name: name not in changed for name in d.entries}
-        report["changed_since_export"] = changed
-        report["passed"] = passed(report) and not changed
-        _mark_failed(out, d, report, changed)
-        if not report["passed"]:
-            raise VerificationError(failure_line(report, out / REPORT))
+        report.sha256_matches_manifest = {name: name not in changed for name in d.entries}
+        report.changed_since_export = changed
+        _mark_failed(out, d, report)
+        if not report.passed:
+            raise VerificationError(report.failure_line(out / REPORT))
         return report
 
 
-def _check_numbers(d, cfg: ExportConfig, checkpoint, report: dict, progress: bool) -> None:
-    from gantool.export.checks import judge
+def _check_numbers(d, cfg: ExportConfig, checkpoint, report: VerificationReport, progress: bool) -> None:
+    from gantool.export.verification.checks import verify_file
     from gantool.toolkit.inference import open_checkpoint
 
     ckpt_path = Path(checkpoint) if checkpoint else Path(d.checkpoint_path)
@@ -82,25 +82,21 @@ def _check_numbers(d, cfg: ExportConfig, checkpoint, report: dict, progress: boo
         raise GantoolError(f"checkpoint {str(ckpt_path)!r} is not the one this export came from (SHA-256 differs)")
     say(progress, f"verifying {', '.join(p.name for p in d.files.values())}")
     reference = open_checkpoint(ckpt_path)
-    report["checkpoint"] = str(ckpt_path)
+    report.checkpoint = str(ckpt_path)
     for kind_name, path in d.files.items():
-        results, judged = judge(ARTIFACTS[kind_name], path, d.files, reference, cfg)
-        report["results"] += results
-        report["variants"] += judged
+        report.add(verify_file(ARTIFACTS[kind_name], path, d.files, reference, cfg))
 
 
-def _mark_failed(out: Path, d, report: dict, changed: list[str]) -> None:
-    failed = set(changed) | {r["file"] for r in report["results"] + report["variants"] if not r["passed"]}
-    failed &= set(d.entries)  # only names the manifest lists: never anything outside the folder
+def _mark_failed(out: Path, d, report: VerificationReport) -> None:
+    failed = report.failed_files() & set(d.entries)  # only names the manifest lists: never anything outside the folder
     if failed:
         manifest = dict(d.manifest)
         files = {}
         for name, entry in d.entries.items():
             if name in failed:
-                os.replace(out / name, out / (name + FAILED_SUFFIX))
-                files[name + FAILED_SUFFIX] = {**entry, "failed": True}
+                files[mark_failed(out, name)] = {**entry, "failed": True}
             else:
                 files[name] = entry
         manifest["files"] = files
         write_json_atomic(out / MANIFEST, manifest)
-    write_json_atomic(out / REPORT, {**report, "files": sorted(d.entries)})
+    write_json_atomic(out / REPORT, report.to_dict(sorted(d.entries)))

@@ -8,14 +8,12 @@ int8: static QDQ quantisation (per-tensor int8 weights, per-channel for narrow m
 VNNI's u8 x s8), calibrated (MinMax) on activations from seeded latents, built from the architecture's
 quantization form when it has one (DCGAN: ConvTranspose -> sub-pixel Conv, since onnxruntime has
 no int8 ConvTranspose), which is first checked equal to the fp32 file; its quantized sub-pixel
-convolutions are then run as four 2x2 phase convolutions each (gantool.export.int8_phase: no zero
+convolutions are then run as four 2x2 phase convolutions each (gantool.export.makers.int8_phase: no zero
 taps, no DepthToSpace). Weights are 7-bit (-64..64,
 `reduce_range`): onnxruntime's u8 x s8 kernels on x86 CPUs without VNNI (AVX2 only) add products in
 pairs into int16 (VPMADDUBSW) and saturate past 32767; with |w| <= 64 a pair is at most
-2 * 255 * 64 = 32640, so the file computes the same integers on every CPU. Measured on the bundled
-nano model on an AVX2-only EPYC with 8-bit weights: pixels up to 139 levels from the same file's
-unfused (float) run and from the C export, 0% of images identical; with 7-bit weights none apart.
-The options were chosen by
+2 * 255 * 64 = 32640, so the file computes the same integers on every CPU (8-bit weights moved
+pixels by up to 139 levels there: benchmarks/results/int8_search.md). The options were chosen by
 measurement (benchmarks/results/int8_search.md): per-tensor weights cut batch-1 latency by ~15% over
 per-channel at a mean pixel error still under 0.001; QOperator, s8 activations, entropy or
 percentile calibration gave no better speed. A graph of matrix products only (the mlp) is
@@ -32,19 +30,19 @@ from typing import Any
 import numpy as np
 
 from gantool.core.errors import GantoolError, first_line
-from gantool.export.formats import ExportJob, Target, set_onnx_metadata
-from gantool.export.int8_phase import to_phase_form
-from gantool.runtime.latents import seeded_inputs
+from gantool.export.job import ExportJob, MakerNote, Target
+from gantool.export.makers.int8_phase import to_phase_form
+from gantool.export.makers.onnx import save_onnx
 from gantool.runtime.session import open_session
 
 QUANTIZED_OPS = ["Conv", "ConvTranspose", "Gemm", "MatMul", "DepthToSpace"]  # DepthToSpace: moves uint8, no DQ/Q
 
 
-def make_fp16(job: ExportJob, target: Target) -> dict[str, Any]:
+def make_fp16(job: ExportJob, target: Target) -> MakerNote:
     import onnx
     from onnxruntime.transformers.float16 import DEFAULT_OP_BLOCK_LIST, convert_float_to_float16
 
-    src, dst, meta = target.source, target.path, target.metadata
+    src, dst, meta = target.source_file(), target.path, target.metadata
     model = onnx.load(str(src))
     blocked: set[str] = set()
     for _ in range(32):  # each round blocks one op type that has no fp16 CPU kernel
@@ -60,23 +58,18 @@ def make_fp16(job: ExportJob, target: Target) -> dict[str, Any]:
                 raise GantoolError(f"onnxruntime cannot run the fp16 model: {first_line(e)}") from None
             blocked.add(found.group(1))
     _toposort(half.graph)  # the converter appends its input Casts at the end of the node list
-    set_onnx_metadata(half, {**meta, "fp32_ops": sorted(blocked)})
-    onnx.save(half, str(dst))
-    onnx.checker.check_model(str(dst), full_check=True)
-    return {"fp32_ops": sorted(blocked)}
+    save_onnx(half, dst, {**meta, "fp32_ops": sorted(blocked)})
+    return MakerNote(facts={"fp32_ops": sorted(blocked)})
 
 
-def make_int8(job: ExportJob, target: Target) -> dict[str, Any]:
+def make_int8(job: ExportJob, target: Target) -> MakerNote:
     import onnx
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    src, dst, meta = target.source, target.path, target.metadata
-    calibration, seed = job.cfg.calibration_samples, job.cfg.seed
-    feeds = seeded_inputs(calibration, meta["latent_dim"], meta["num_classes"], seed=seed + 1)
-    notes = (
-        {"quantized_ops": QUANTIZED_OPS, "say": job.quant_note} if job.quant_note else {"quantized_ops": QUANTIZED_OPS}
-    )
+    src, dst, meta = target.source_file(), target.path, target.metadata
+    calibration, feeds = job.cfg.calibration_samples, job.calibration_feeds()
+    note = MakerNote(job.quant_note or None, {"quantized_ops": QUANTIZED_OPS})
 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
@@ -91,7 +84,7 @@ def make_int8(job: ExportJob, target: Target) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(dir=dst.parent) as tmp:
         if job.quant_module is not None:
             src = _quantization_source(job, target, Path(tmp) / "form.onnx")
-            notes["built_from"] = "sub-pixel form (checked equal to model.onnx)"
+            note.facts["built_from"] = "sub-pixel form (checked equal to model.onnx)"
         prepped = Path(tmp) / "prepped.onnx"
         quant_pre_process(str(src), str(prepped))
         quantize_static(
@@ -109,11 +102,9 @@ def make_int8(job: ExportJob, target: Target) -> dict[str, Any]:
     model = onnx.load(str(dst))
     check_weight_range(model)
     if job.quant_module is not None and to_phase_form(model):
-        notes["built_from"] = "sub-pixel form (checked equal to model.onnx), run as 2x2 phase convolutions"
-    set_onnx_metadata(model, {**meta, "quantized_ops": QUANTIZED_OPS})
-    onnx.save(model, str(dst))
-    onnx.checker.check_model(str(dst), full_check=True)
-    return notes
+        note.facts["built_from"] = "sub-pixel form (checked equal to model.onnx), run as 2x2 phase convolutions"
+    save_onnx(model, dst, {**meta, "quantized_ops": QUANTIZED_OPS})
+    return note
 
 
 PER_CHANNEL_MAX_WIDTH = 16
@@ -153,7 +144,7 @@ def _matmul_only(path: Path) -> bool:
     return not ops & {"Conv", "ConvTranspose"} and bool(ops & {"Gemm", "MatMul"})
 
 
-def _make_dynamic_int8(src: Path, dst: Path, meta: dict[str, Any]) -> dict[str, Any]:
+def _make_dynamic_int8(src: Path, dst: Path, meta: dict[str, Any]) -> MakerNote:
     """A graph of matrix products only (the mlp): int8 weights, activations quantized per call
     (MatMulInteger). Measured faster than static QDQ at batch 1 and 256 (int8_search.md), and as exact."""
     import onnx
@@ -164,26 +155,26 @@ def _make_dynamic_int8(src: Path, dst: Path, meta: dict[str, Any]) -> dict[str, 
     )  # 7-bit weights: no int16 saturation on AVX2 (see the module's docstring)
     model = onnx.load(str(dst))
     check_weight_range(model)
-    set_onnx_metadata(model, {**meta, "quantized_ops": ["MatMul", "Gemm"], "quantization": "dynamic"})
-    onnx.save(model, str(dst))
-    onnx.checker.check_model(str(dst), full_check=True)
-    return {
-        "quantized_ops": ["MatMul", "Gemm"],
-        "say": "matrix products only: dynamic int8 (int8 weights, activations quantized per call)",
-    }
+    save_onnx(model, dst, {**meta, "quantized_ops": ["MatMul", "Gemm"], "quantization": "dynamic"})
+    return MakerNote(
+        "matrix products only: dynamic int8 (int8 weights, activations quantized per call)",
+        {"quantized_ops": ["MatMul", "Gemm"]},
+    )
 
 
 def _quantization_source(job: ExportJob, target: Target, path: Path) -> Path:
     """The int8-friendly form as fp32 ONNX, verified equal to the fp32 file (same atol) first."""
     import dataclasses
 
-    from gantool.export.checks import verification_feeds
-    from gantool.export.formats import export_onnx
+    from gantool.export.makers.onnx import export_onnx
+    from gantool.export.verification.checks import verification_feeds
+    from gantool.runtime.metadata import ModelMetadata
     from gantool.runtime.onnx import OnnxGenerator
 
+    assert job.quant_module is not None  # called only when the model has an int8-friendly form
     export_onnx(dataclasses.replace(job, module=job.quant_module), dataclasses.replace(target, path=path))
-    form, fp32 = OnnxGenerator(path), OnnxGenerator(target.source)
-    for feeds in verification_feeds(target.metadata, 64, job.cfg.seed):
+    form, fp32 = OnnxGenerator(path), OnnxGenerator(target.source_file())
+    for feeds in verification_feeds(ModelMetadata.from_dict(target.metadata), 64, job.cfg.seed):
         err = float(np.abs(form(feeds["z"], feeds.get("label")) - fp32(feeds["z"], feeds.get("label"))).max())
         if not err <= job.cfg.atol:
             raise GantoolError(

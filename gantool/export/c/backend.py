@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -22,9 +23,9 @@ import numpy as np
 
 from gantool.core.errors import GantoolError
 from gantool.core.fileio import owned_temp_dir, remove_orphans
-from gantool.export.c_source import CFiles
+from gantool.export.c.source import CFiles
 from gantool.runtime.generator import Generator
-from gantool.runtime.metadata import read_metadata
+from gantool.runtime.metadata import ModelMetadata, read_metadata
 
 # -ffp-contract=off: no fused multiply-add (the latent's arithmetic must round as gantool's does).
 HOST_FLAGS = ("-std=c99", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror", "-pedantic")
@@ -60,10 +61,10 @@ def compile_shared(source: Path, out: Path) -> None:
         raise GantoolError(f"{source.name} does not compile with {Path(cc).name}: {first}")
 
 
-def check_generated(path: Path, meta: dict) -> CFiles:
+def check_generated(path: Path, meta: ModelMetadata) -> CFiles:
     """Refuse a C file (and header) that is not what gantool generates from its int8 ONNX file;
     return gantool's own text of both (what gets compiled)."""
-    from gantool.export.c_source import HEADER, generate_from_onnx
+    from gantool.export.c.source import HEADER, generate_from_onnx
 
     source_name = str(meta.get("c_source_file", ""))
     onnx_path = path.parent / source_name
@@ -89,7 +90,7 @@ def check_generated(path: Path, meta: dict) -> CFiles:
 def build_library(files: CFiles) -> ctypes.CDLL:
     """Compile gantool's text of the pair in a private folder and load it; the folder is gone after
     (the loaded library stays mapped), and folders of builds that were killed are removed first."""
-    from gantool.export.c_source import HEADER, SOURCE
+    from gantool.export.c.source import HEADER, SOURCE
 
     parent = Path(tempfile.gettempdir())
     remove_orphans(parent, BUILD_PREFIX)
@@ -112,7 +113,8 @@ class CGenerator(Generator):
     def __init__(self, path: str | os.PathLike, max_batch: int = 256) -> None:
         path = Path(path)
         meta = read_metadata(path)
-        super().__init__({**meta, "inputs": ["z"] + (["label"] if meta["num_classes"] else [])}, path, max_batch)
+        inputs = ("z", "label") if meta.conditional else ("z",)  # it takes latents as well as seeds
+        super().__init__(replace(meta, inputs=inputs, fields={**meta.fields, "inputs": list(inputs)}), path, max_batch)
         self._lib = build_library(check_generated(path, meta))
         u8p, f32p = ctypes.POINTER(ctypes.c_uint8), ctypes.POINTER(ctypes.c_float)
         self._lib.gantool_generate.argtypes = [ctypes.c_int64, ctypes.c_int32, u8p]

@@ -1,6 +1,6 @@
 """The C lowering's 256-entry tables, computed by onnxruntime itself (exact by construction): what a
 chain of elementwise float ops between two quantized tensors does to each of the 256 uint8 inputs,
-and MLAS's QuantizeLinear of float values (gantool.export.c_lower says where each is used)."""
+and MLAS's QuantizeLinear of float values (gantool.export.c.lower says where each is used)."""
 
 from __future__ import annotations
 

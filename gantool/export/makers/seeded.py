@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from gantool.core.errors import GantoolError
-from gantool.export.formats import ExportJob, Target, set_onnx_metadata
+from gantool.export.job import ExportJob, MakerNote, Target
+from gantool.export.makers.onnx import save_onnx
 from gantool.runtime.seeded import M31, MUL1, MUL2, TRUNCATION_ROUNDS, counters
 
 LATENT_ALGORITHM = "gantool-seeded-v1"  # bump when gantool.runtime.seeded changes
@@ -24,7 +25,9 @@ class _Graph:
     """A tiny builder: named constants and nodes, so the sampler reads like its numpy twin."""
 
     def __init__(self, prefix: str = "seeded_") -> None:
-        self.nodes, self.inits, self.prefix, self._n = [], [], prefix, 0
+        self.nodes: list[Any] = []
+        self.inits: list[Any] = []
+        self.prefix, self._n = prefix, 0
 
     def const(self, value, dtype) -> str:
         from onnx import numpy_helper
@@ -124,7 +127,7 @@ def _truncation(g: _Graph, keys: str, z: str, d: int) -> str:
     return g.op("If", g.op("Greater", t, g.const(0.0, np.float32)), then_branch=then_branch, else_branch=else_branch)
 
 
-def make_seeded(job: ExportJob, target: Target) -> dict[str, Any]:
+def make_seeded(job: ExportJob, target: Target) -> MakerNote:
     """The source ONNX generator (fp32, fp16 or int8) behind the seeded latent sampler."""
     import onnx
     from onnx import compose
@@ -143,7 +146,5 @@ def make_seeded(job: ExportJob, target: Target) -> dict[str, Any]:
     meta = {**target.metadata, "inputs": inputs, "latent_algorithm": LATENT_ALGORITHM, "truncation_input": "truncation"}
     for key in ("fp32_ops", "quantized_ops"):
         meta.pop(key, None)
-    set_onnx_metadata(merged, meta)
-    onnx.save(merged, str(target.path))
-    onnx.checker.check_model(str(target.path), full_check=True)
-    return {"latent_algorithm": LATENT_ALGORITHM, "inputs": inputs}
+    save_onnx(merged, target.path, meta)
+    return MakerNote(facts={"latent_algorithm": LATENT_ALGORITHM, "inputs": inputs})

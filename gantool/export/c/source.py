@@ -1,4 +1,4 @@
-"""C99 source for a lowered int8 generator (gantool.export.c_lower): `gantool_generator.h` / `.c`.
+"""C99 source for a lowered int8 generator (gantool.export.c.lower): `gantool_generator.h` / `.c`.
 
 No dynamic allocation, no OS calls, nothing beyond the C standard library (libm for the seeded
 latent's log, cos and sqrt, and rintf): weights, biases and tables are `const` arrays (flash), the
@@ -14,12 +14,23 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
 from gantool.core.errors import GantoolError, first_line
-from gantool.export.c_kernels import D2S_KERNEL, KERNELS, PHASE_KERNEL
-from gantool.export.c_lower import Layer, Lowered
+from gantool.export.c.kernels import kernels_for
+from gantool.export.c.layers import (
+    ConvLayer,
+    DepthToSpaceLayer,
+    GemmLayer,
+    InputLayer,
+    Layer,
+    LinearLayer,
+    Lowered,
+    PhaseLayer,
+    TableLayer,
+)
 from gantool.runtime.seeded import GOLDEN, M31, MUL1, MUL2
 
 HEADER = "gantool_generator.h"
@@ -40,7 +51,7 @@ class CFiles:
 def generate_from_onnx(path: Path) -> CFiles:
     import onnx
 
-    from gantool.export.c_lower import lower
+    from gantool.export.c.lower import lower
 
     try:
         model = onnx.load(str(path), load_external_data=False)  # a hostile file's external data stays unread
@@ -74,12 +85,19 @@ def _check_numbers(low: Lowered) -> None:
     and every float is finite: what reaches the source is numbers, whatever the file said."""
     values: list = [low.latent_dim, low.num_classes, *low.image_shape]
     floats: list = []
-    subs = [sub for layer in low.layers if layer.op == "phase" for _, _, sub in layer.params["phases"]]
-    for layer in low.layers + subs:
-        p = layer.params
-        values += [*layer.shape_in, *layer.shape_out, *p.get("pads", ()), *p.get("strides", ())]
-        values += [p[k] for k in ("zp", "x_zp", "y_zp", "block") if k in p]
-        floats += [p[k] for k in ("scale", "multiplier") if k in p]
+    layers: list[Layer] = [*low.layers, *(c for c in low.convolutions() if c not in low.layers)]
+    for layer in layers:
+        values += [*layer.shape_in, *layer.shape_out]
+        if isinstance(layer, InputLayer):
+            values.append(layer.zp)
+            floats.append(layer.scale)
+        elif isinstance(layer, LinearLayer):
+            values += [layer.x_zp, layer.requant.y_zp]
+            floats.append(layer.requant.multiplier)
+            if isinstance(layer, ConvLayer):
+                values += [*layer.pads, *layer.strides]
+        elif isinstance(layer, DepthToSpaceLayer):
+            values.append(layer.block)
     if not all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in values):
         raise GantoolError(
             "the int8 file's graph gives a size or zero point that is not an integer; export it again with gantool"
@@ -103,7 +121,9 @@ def generate(low: Lowered, model_name: str = "gantool generator") -> CFiles:
     if not COMMENT_SAFE.fullmatch(model_name):  # it goes into /* comments */
         raise GantoolError(f"model name {model_name[:40]!r} is not a plain identifier; it cannot go into C source")
     _check_numbers(low)
-    data, calls, sizes = [], [], {"a": 0, "b": 0}
+    data: list[str] = []
+    calls: list[str] = []
+    sizes = {"a": 0, "b": 0}
     flash, cur = 0, "a"
     for i, layer in enumerate(low.layers):
         code, nbytes, out = _layer(i, layer, cur, data)
@@ -112,9 +132,8 @@ def generate(low: Lowered, model_name: str = "gantool generator") -> CFiles:
             sizes[out] = max(sizes[out], int(np.prod(layer.shape_out)))
             cur = out
         calls.append(code)
-    convs = [layer for layer in low.layers if layer.op == "conv"]
-    phases = [sub for layer in low.layers if layer.op == "phase" for _, _, sub in layer.params["phases"]]
-    acc = max((int(np.prod(c.shape_out[1:])) for c in convs + phases), default=1)
+    phases = [conv for layer in low.layers if isinstance(layer, PhaseLayer) for _, _, conv in layer.phases]
+    acc = max((int(np.prod(c.shape_out[1:])) for c in low.convolutions()), default=1)
     scratch = max((int(np.prod(c.shape_out)) for c in phases), default=0)  # one phase's output, before placing
     sram = sizes["a"] + sizes["b"] + 4 * acc + scratch
     image_size = int(np.prod(low.image_shape))
@@ -139,7 +158,7 @@ def generate(low: Lowered, model_name: str = "gantool generator") -> CFiles:
                 if phases
                 else []
             ),
-            _kernels(low) + (PHASE_KERNEL if phases else ""),
+            kernels_for(d2s=any(isinstance(layer, DepthToSpaceLayer) for layer in low.layers), phases=bool(phases)),
             _latent_code(low.latent_dim),
             _entry(low, calls),
             "",
@@ -148,79 +167,66 @@ def generate(low: Lowered, model_name: str = "gantool generator") -> CFiles:
     return CFiles(header, source, flash, sram, low.macs)
 
 
-def _layer(i: int, layer: Layer, cur: str, data: list) -> tuple[str, int, object]:
+def _layer(i: int, layer: Layer, cur: str, data: list[str]) -> tuple[str, int, Optional[str]]:
     """(the call, flash bytes, the buffer it writes or None when in place)."""
-    p, other = layer.params, "b" if cur == "a" else "a"
-    if layer.op == "input":
-        code = f"    quantize_latent(z, GANTOOL_LATENT_DIM, {_float(p['scale'])}, {p['zp']}, buf_a);\n"
+    other = "b" if cur == "a" else "a"
+    if isinstance(layer, InputLayer):
+        code = f"    quantize_latent(z, GANTOOL_LATENT_DIM, {_float(layer.scale)}, {layer.zp}, buf_a);\n"
         nbytes = 0
-        if p["embed"] is not None:
-            data.append(_array("uint8_t", "embed", p["embed"]))
-            e = p["embed"].shape[1]
+        if layer.embed is not None:
+            data.append(_array("uint8_t", "embed", layer.embed))
+            e = layer.embed.shape[1]
             code += f"    memcpy(buf_a + GANTOOL_LATENT_DIM, embed + (size_t)label * {e}, {e});\n"
-            nbytes = p["embed"].size
+            nbytes = layer.embed.size
         return code, nbytes, "a"
-    if layer.op in ("gemm", "conv"):
-        nbytes = _weight_arrays(str(i), p, data)
-        if layer.op == "gemm":
-            n, k = p["weight"].shape
-            return (
-                f"    gemm(buf_{cur}, {k}, {n}, w{i}, b{i}, {p['x_zp']}, m{i}, {p['y_zp']}, buf_{other});\n",
-                nbytes,
-                other,
-            )
-        return _conv_call(str(i), layer, f"buf_{cur}", f"buf_{other}"), nbytes, other
-    if layer.op == "phase":  # each phase convolved into buf_s, then placed at (2m + a, 2n + b)
+    if isinstance(layer, GemmLayer):
+        nbytes = _weight_arrays(str(i), layer, data)
+        n, k = layer.weight.shape
+        call = f"    gemm(buf_{cur}, {k}, {n}, w{i}, b{i}, {layer.x_zp}, m{i}, {layer.requant.y_zp}, buf_{other});\n"
+        return call, nbytes, other
+    if isinstance(layer, ConvLayer):
+        return _conv_call(str(i), layer, f"buf_{cur}", f"buf_{other}"), _weight_arrays(str(i), layer, data), other
+    if isinstance(layer, PhaseLayer):  # each phase convolved into buf_s, then placed at (2m + a, 2n + b)
         code, nbytes = "", 0
-        for a, b, sub in p["phases"]:
+        for a, b, conv in layer.phases:
             tag = f"{i}_{a}{b}"
-            nbytes += _weight_arrays(tag, sub.params, data)
-            c, h, w = sub.shape_out
+            nbytes += _weight_arrays(tag, conv, data)
+            c, h, w = conv.shape_out
             code += (
-                _conv_call(tag, sub, f"buf_{cur}", "buf_s")
+                _conv_call(tag, conv, f"buf_{cur}", "buf_s")
                 + f"    place_phase(buf_s, {c}, {h}, {w}, {a}, {b}, buf_{other});\n"
             )
         return code, nbytes, other
-    if layer.op == "d2s":
+    if isinstance(layer, DepthToSpaceLayer):
         c, h, w = layer.shape_in
-        dcr = 1 if p["mode"] == "DCR" else 0
-        return f"    depth_to_space(buf_{cur}, {c}, {h}, {w}, {p['block']}, {dcr}, buf_{other});\n", 0, other
-    # lut: in place, or into the caller's image for the final pixels
-    data.append(_array("uint8_t", f"lut{i}", p["table"]))
+        dcr = 1 if layer.mode == "DCR" else 0
+        return f"    depth_to_space(buf_{cur}, {c}, {h}, {w}, {layer.block}, {dcr}, buf_{other});\n", 0, other
+    assert isinstance(layer, TableLayer)  # in place, or into the caller's image for the final pixels
+    data.append(_array("uint8_t", f"lut{i}", layer.table))
     n = int(np.prod(layer.shape_in))
-    dst = "image" if p.get("pixels") else f"buf_{cur}"
+    dst = "image" if layer.pixels else f"buf_{cur}"
     return f"    apply_table(buf_{cur}, {n}, lut{i}, {dst});\n", 256, None
 
 
-def _kernels(low: Lowered) -> str:
-    """The kernels the layers call (an unused static function fails -Werror=unused-function)."""
-    if not any(layer.op == "d2s" for layer in low.layers):
-        return KERNELS
-    at = KERNELS.index("static void apply_table(")
-    return KERNELS[:at] + D2S_KERNEL + KERNELS[at:]
-
-
-def _weight_arrays(tag: str, p: dict, data: list) -> int:
+def _weight_arrays(tag: str, layer: LinearLayer, data: list[str]) -> int:
     """w{tag}, b{tag} and m{tag}: a layer's int8 weights, int32 biases and float multipliers; their bytes."""
-    data.append(_array("int8_t", f"w{tag}", p["weight"]))
-    data.append(_array("int32_t", f"b{tag}", p["bias"]))
+    multiplier = layer.requant.multiplier
+    data.append(_array("int8_t", f"w{tag}", layer.weight))
+    data.append(_array("int32_t", f"b{tag}", layer.bias))
     data.append(
-        f"static const float m{tag}[{p['multiplier'].size}] = {{\n    "
-        + ", ".join(_float(v) for v in p["multiplier"])
-        + "\n};\n"
+        f"static const float m{tag}[{multiplier.size}] = {{\n    " + ", ".join(_float(v) for v in multiplier) + "\n};\n"
     )
-    return p["weight"].size + 4 * p["bias"].size + 4 * p["multiplier"].size
+    return layer.weight.size + 4 * layer.bias.size + 4 * multiplier.size
 
 
-def _conv_call(tag: str, layer: Layer, src: str, dst: str) -> str:
-    p = layer.params
+def _conv_call(tag: str, layer: ConvLayer, src: str, dst: str) -> str:
     c, h, w = layer.shape_in
-    co, kh, kw = p["weight"].shape[0], p["weight"].shape[2], p["weight"].shape[3]
-    (pt, pl, _, _), (sh, sw) = p["pads"], p["strides"]
+    co, kh, kw = layer.weight.shape[0], layer.weight.shape[2], layer.weight.shape[3]
+    (pt, pl, _, _), (sh, sw) = layer.pads, layer.strides
     oh, ow = layer.shape_out[1:]
     return (
         f"    conv2d({src}, {c}, {h}, {w}, w{tag}, b{tag}, {co}, {kh}, {kw}, {pt}, {pl}, {sh}, {sw}, {oh}, {ow},\n"
-        f"           {p['x_zp']}, m{tag}, {p['y_zp']}, {dst});\n"
+        f"           {layer.x_zp}, m{tag}, {layer.requant.y_zp}, {dst});\n"
     )
 
 

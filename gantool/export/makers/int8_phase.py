@@ -36,66 +36,16 @@ from typing import Any, Optional
 import numpy as np
 
 from gantool.core.errors import GantoolError
+from gantool.export.makers.onnx_graph import QGraph, drop_dead, drop_unused_initializers
 
 PHASE_TAPS = {0: (0, 1), 1: (1, 2)}  # parity -> the rows (columns) of the 3x3 kernel that phase uses
 MIN_VNNI_OUTPUTS = 16  # MlasConvSymDispatch needs >= 16 output channels (qlinearconv.cc, TryConvSymPrepack)
 
 
-class _Graph:
-    """Producer and consumer lookups over an ONNX graph, and new names, initializers and nodes."""
-
-    def __init__(self, model: Any) -> None:
-        from onnx import numpy_helper
-
-        self.model, self.graph = model, model.graph
-        self.inits = {t.name: t for t in self.graph.initializer}
-        self.producer = {o: n for n in self.graph.node for o in n.output}
-        self.consumers: dict[str, list] = {}
-        for n in self.graph.node:
-            for i in n.input:
-                self.consumers.setdefault(i, []).append(n)
-        self._np = numpy_helper
-        self._count = 0
-        self._shapes: Optional[dict[str, list]] = None
-
-    def spatial(self, tensor: str) -> Optional[tuple[int, int]]:
-        """(H, W) of a 4-D tensor, from shape inference (None when not static)."""
-        if self._shapes is None:
-            from onnx import shape_inference
-
-            inferred = shape_inference.infer_shapes(self.model)
-            self._shapes = {
-                v.name: [d.dim_value if d.HasField("dim_value") else None for d in v.type.tensor_type.shape.dim]
-                for v in list(inferred.graph.value_info) + list(inferred.graph.input)
-            }
-        dims = self._shapes.get(tensor)
-        if dims is None or len(dims) != 4 or not all(dims[2:]):
-            return None
-        return int(dims[2]), int(dims[3])
-
-    def array(self, name: str) -> Optional[np.ndarray]:
-        return self._np.to_array(self.inits[name]) if name in self.inits else None
-
-    def const(self, stem: str, value: np.ndarray) -> str:
-        name = self.name(stem)
-        tensor = self._np.from_array(np.asarray(value), name)
-        self.graph.initializer.append(tensor)
-        self.inits[name] = tensor
-        return name
-
-    def name(self, stem: str) -> str:
-        self._count += 1
-        return f"phase_{stem}_{self._count}"
-
-    def one_consumer(self, tensor: str, op: str):
-        users = self.consumers.get(tensor, [])
-        return users[0] if len(users) == 1 and users[0].op_type == op else None
-
-
 def to_phase_form(model: Any) -> int:
     """Rewrite every quantized sub-pixel block of `model` (in place) into its phase form, and widen a
     final 1-output convolution; returns how many blocks were rewritten."""
-    g = _Graph(model)
+    g = QGraph(model)
     blocks = [b for b in (_match(g, n) for n in list(g.graph.node) if n.op_type == "DepthToSpace") if b]
     new_nodes: dict[int, list] = {}  # position of the block's Conv -> nodes replacing the block
     dropped: set[int] = set()
@@ -115,12 +65,12 @@ def to_phase_form(model: Any) -> int:
             flat.extend(widened.get(id(n), [n]))
     del g.graph.node[:]
     g.graph.node.extend(flat)
-    _drop_dead(g)
-    _drop_unused_initializers(g)
+    drop_dead(g)
+    drop_unused_initializers(g)
     return len(blocks)
 
 
-def _requantize_before_reshapes(g: _Graph, dropped: set[int]) -> None:
+def _requantize_before_reshapes(g: QGraph, dropped: set[int]) -> None:
     """Gemm/Conv -> Q(s1) -> DQ -> Reshape [-> Relu] -> Q(s2) (the projection's output): quantize straight
     to s2 and reshape the uint8 tensor (a ReLU folds into s2 when its zero point is 0). onnxruntime ran
     the DQ, the float Reshape and ReLU and the Q as separate passes over the whole activation."""
@@ -132,6 +82,8 @@ def _requantize_before_reshapes(g: _Graph, dropped: set[int]) -> None:
         src = g.producer.get(q1.input[0]) if q1 is not None and q1.op_type == "QuantizeLinear" else None
         if (
             src is None
+            or q1 is None
+            or dq is None
             or src.op_type not in ("Gemm", "Conv")
             or q2 is None
             or id(q1) in dropped
@@ -145,13 +97,13 @@ def _requantize_before_reshapes(g: _Graph, dropped: set[int]) -> None:
         dropped.update(id(n) for n in (dq, q2, relu) if n is not None)
 
 
-def _zero_point_zero(g: _Graph, q) -> bool:
+def _zero_point_zero(g: QGraph, q) -> bool:
     """A uint8 QuantizeLinear whose zero point is 0: it clamps negatives to 0, as a ReLU before it would."""
     zp = g.array(q.input[2]) if len(q.input) > 2 and q.input[2] else None
     return zp is not None and zp.dtype == np.uint8 and not np.any(zp)
 
 
-def _float_relu_after(g: _Graph, tensor: str) -> list:
+def _float_relu_after(g: QGraph, tensor: str) -> list:
     """[DQ, Relu, Q] when `tensor` (uint8) is only dequantized, ReLU'd in float and quantized again with
     zero point 0 (the quantizer left a float ReLU between two quantized ops); else []."""
     dq = g.one_consumer(tensor, "DequantizeLinear")
@@ -160,7 +112,7 @@ def _float_relu_after(g: _Graph, tensor: str) -> list:
     return [dq, relu, q] if q is not None and _zero_point_zero(g, q) else []
 
 
-def _match(g: _Graph, d2s) -> Optional[dict]:
+def _match(g: QGraph, d2s) -> Optional[dict]:
     """The sub-pixel block around a DepthToSpace(CRD, 2), or None when the graph is not that shape."""
     from onnx import helper
 
@@ -173,6 +125,7 @@ def _match(g: _Graph, d2s) -> Optional[dict]:
     q2 = g.one_consumer(d2s.output[0], "QuantizeLinear")
     if conv is None or conv.op_type != "Conv" or q2 is None or len(conv.input) < 3:
         return None
+    assert q1 is not None and dq1 is not None  # conv was found through them
     if any(len(g.consumers.get(t, [])) != 1 for t in (conv.output[0], q1.output[0], dq1.output[0])):
         return None
     conv_attrs = {a.name: helper.get_attribute_value(a) for a in conv.attribute}
@@ -208,21 +161,24 @@ def _match(g: _Graph, d2s) -> Optional[dict]:
     }
 
 
-def _phase_nodes(g: _Graph, block: dict) -> list:
+def _phase_nodes(g: QGraph, block: dict) -> list:
     """The four phase convolutions of a block and the uint8 interleave that replaces its DepthToSpace."""
     from onnx import helper
 
     conv, q2, wdq, bdq = block["conv"], block["q2"], block["wdq"], block["bdq"]
-    w = g.array(wdq.input[0])  # (4C, C_in, 3, 3) int8, channel c*4 + a*2 + b (PixelShuffle's order)
+    w, bias = g.array(wdq.input[0]), g.array(bdq.input[0])
+    assert w is not None and bias is not None  # the block was matched on initializers
+    # w: (4C, C_in, 3, 3) int8, channel c*4 + a*2 + b (PixelShuffle's order)
     c = w.shape[0] // 4
-    nodes, phases = [], {}
+    nodes: list[Any] = []
+    phases = {}
     for a in (0, 1):
         for b in (0, 1):
             idx = np.arange(c) * 4 + a * 2 + b
             rows, cols = PHASE_TAPS[a], PHASE_TAPS[b]
             w_ab = w[idx][:, :, list(rows)][:, :, :, list(cols)]
             w_in = _sliced_dq(g, wdq, w_ab, idx, nodes, f"w{a}{b}")
-            b_in = _sliced_dq(g, bdq, g.array(bdq.input[0])[idx], idx, nodes, f"b{a}{b}")
+            b_in = _sliced_dq(g, bdq, bias[idx], idx, nodes, f"b{a}{b}")
             y = g.name(f"conv{a}{b}")
             nodes.append(
                 helper.make_node(
@@ -245,7 +201,7 @@ def _phase_nodes(g: _Graph, block: dict) -> list:
     return nodes
 
 
-def _sliced_dq(g: _Graph, dq, values: np.ndarray, idx: np.ndarray, nodes: list, stem: str) -> str:
+def _sliced_dq(g: QGraph, dq, values: np.ndarray, idx: np.ndarray, nodes: list, stem: str) -> str:
     """A DequantizeLinear of `values` with the scale (and zero point) of `dq`, per-channel ones sliced."""
     from onnx import helper
 
@@ -264,7 +220,7 @@ def _sliced_dq(g: _Graph, dq, values: np.ndarray, idx: np.ndarray, nodes: list, 
     return out
 
 
-def _interleave(g: _Graph, phases: dict, output: str, c: int, h: int, w: int) -> list:
+def _interleave(g: QGraph, phases: dict, output: str, c: int, h: int, w: int) -> list:
     """uint8 (N, C, H, W) x 4 phases -> (N, C, 2H, 2W) named `output`, in NHWC steps (module docstring)."""
     from onnx import helper
 
@@ -294,7 +250,7 @@ def _interleave(g: _Graph, phases: dict, output: str, c: int, h: int, w: int) ->
     return nodes
 
 
-def _widen_last_conv(g: _Graph) -> dict:
+def _widen_last_conv(g: QGraph) -> dict:
     """Each DQ -> Conv -> Q with fewer than 16 outputs (the image's) -> {id(conv): the same with 16
     outputs, zero weights and biases beyond the real ones, and a uint8 Slice of the real channels}."""
     from onnx import helper
@@ -318,7 +274,7 @@ def _widen_last_conv(g: _Graph) -> dict:
         idx = np.concatenate(
             [np.arange(n), np.zeros(extra, dtype=np.int64)]
         )  # scales of the extra channels: channel 0's
-        nodes = []
+        nodes: list[Any] = []
         w_in = _sliced_dq(g, wdq, np.concatenate([w, np.zeros((extra,) + w.shape[1:], w.dtype)]), idx, nodes, "w16")
         b_in = _sliced_dq(g, bdq, np.concatenate([bias, np.zeros(extra, bias.dtype)]), idx, nodes, "b16")
         y, yq = g.name("conv16"), g.name("q16")
@@ -340,37 +296,3 @@ def _widen_last_conv(g: _Graph) -> dict:
         )
         out[id(conv)], out[id(q)] = nodes, []
     return out
-
-
-def _read_names(graph: Any) -> set[str]:
-    """Every tensor name the nodes of `graph` read, those of its subgraphs (If, Loop) included: a
-    subgraph may read the outer graph's values by name."""
-    from onnx import AttributeProto
-
-    names = set()
-    for node in graph.node:
-        names.update(node.input)
-        for attr in node.attribute:
-            subs = [attr.g] if attr.type == AttributeProto.GRAPH else list(attr.graphs)
-            for sub in subs:
-                names |= _read_names(sub) | {o.name for o in sub.output}
-    return names
-
-
-def _drop_dead(g: _Graph) -> None:
-    """Remove nodes whose outputs nothing reads (the replaced blocks' weight DequantizeLinears)."""
-    outputs = {o.name for o in g.graph.output}
-    while True:
-        read = _read_names(g.graph) | outputs
-        dead = [n for n in g.graph.node if not any(o in read for o in n.output)]
-        if not dead:
-            return
-        for n in dead:
-            g.graph.node.remove(n)
-
-
-def _drop_unused_initializers(g: _Graph) -> None:
-    used = _read_names(g.graph) | {o.name for o in g.graph.output}
-    keep = [t for t in g.graph.initializer if t.name in used]
-    del g.graph.initializer[:]
-    g.graph.initializer.extend(keep)

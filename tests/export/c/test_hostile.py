@@ -20,7 +20,7 @@ from gantool.core.errors import GantoolError
 
 pytest.importorskip("onnx")
 runner = CliRunner()
-MCU = Path(__file__).resolve().parents[2] / "examples" / "mcu"
+MCU = Path(__file__).resolve().parents[3] / "examples" / "mcu"
 
 
 def _constructor(marker: Path, tag: str) -> str:
@@ -37,7 +37,7 @@ def _plant(folder: Path, marker: Path) -> None:
         (folder / name).write_text(
             f"#pragma GCC system_header\n#include_next <{name}>\n" + _constructor(marker, name[:-2])
         )
-    from gantool.export.c_backend import HOST_FLAGS, host_compiler
+    from gantool.export.c.backend import HOST_FLAGS, host_compiler
 
     evil = folder / "evil_pch.h"
     evil.write_text((folder / "gantool_generator.h").read_text() + _constructor(marker, "pch"))
@@ -75,7 +75,7 @@ def test_planted_headers_beside_the_c_files_are_never_compiled(c_export, tmp_pat
 
 def test_the_build_leaves_no_folder_and_removes_those_of_killed_builds(c_export, tmp_path, monkeypatch):
     from gantool.artifacts import open_generator
-    from gantool.export.c_backend import BUILD_PREFIX
+    from gantool.export.c.backend import BUILD_PREFIX
 
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     import tempfile
@@ -109,8 +109,8 @@ INJECTION = 'x */\n#include <stdlib.h>\n__attribute__((constructor)) static void
 
 
 def test_text_from_a_models_metadata_never_reaches_the_c_source(c_export, tmp_path):
-    from gantool.export.c_lower import lower
-    from gantool.export.c_source import generate, generate_from_onnx
+    from gantool.export.c.lower import lower
+    from gantool.export.c.source import generate, generate_from_onnx
 
     bad = tmp_path / "model.seeded.int8.onnx"
     _with_model_name(c_export(10) / "model.seeded.int8.onnx", bad, INJECTION)
@@ -143,7 +143,7 @@ def test_a_conv_attribute_that_is_not_small_integers_is_refused(c_export, attr, 
     import onnx
     from onnx import helper
 
-    from gantool.export.c_lower import lower
+    from gantool.export.c.lower import lower
 
     model = onnx.load(str(c_export(10) / "model.seeded.int8.onnx"))
     conv = next(n for n in model.graph.node if n.op_type == "Conv")
@@ -158,7 +158,7 @@ def test_metadata_names_must_be_plain_identifiers():
     from gantool.runtime.metadata import parse_metadata
 
     good = {"latent_dim": 8, "num_classes": 0, "image_shape": [1, 28, 28], "inputs": ["z"], "outputs": ["image"]}
-    assert parse_metadata(json.dumps({**good, "model": "dcgan"}), "f")["model"] == "dcgan"
+    assert parse_metadata(json.dumps({**good, "model": "dcgan"}), "f").model == "dcgan"
     for name in (INJECTION, "", "a" * 65, "dc gan", "x*/"):
         with pytest.raises(GantoolError, match="metadata field 'model' must be a name"):
             parse_metadata(json.dumps({**good, "model": name}), "f")

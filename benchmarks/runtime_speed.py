@@ -13,7 +13,7 @@ in one run on this CPU:
     file's achieved operations per second as a fraction of its peak;
   * the share of multiply-accumulates that run in integer kernels (onnxruntime's optimized graph).
 Peers, the same model in the other runtimes gantool exports to, interleaved with the rest (each
-where its extra is installed): ExecuTorch int8 and fp32 (XNNPACK), OpenVINO bf16 (CPU plugin) and
+where its extra is installed): ExecuTorch int8 and fp32 (XNNPACK), OpenVINO bf16 and int8 (CPU plugin; NNCF) and
 LiteRT int8 (XNNPack, fixed batch 1: batch 256 is 256 calls).
 Targets (issues #10, #11 and #20): int8 batch-256 >= 1.5x fp32 ONNX and batch-1 <= 0.75x; the best ONNX
 file vs eager: batch-1 >= 4x lower latency, batch-256 >= 2.5x throughput; a seeded file adds
@@ -54,6 +54,7 @@ PEERS = {
     "peer: executorch int8": ("model.int8.pte", "executorch", "executorch", "executorch"),
     "peer: executorch fp32": ("model.pte", "executorch", "executorch", "executorch"),
     "peer: openvino bf16": ("model.xml", "openvino.bf16", "openvino", "openvino"),
+    "peer: openvino int8": ("model.int8.xml", "openvino", "openvino", "nncf"),
     "peer: litert int8": ("model.int8.tflite", "litert", "tflite", "litert_torch"),
 }
 

@@ -213,7 +213,22 @@ for _k in (
         extra="openvino",
         needs="openvino",
         companions=("model.bin",),
-        help="Write model.xml + model.bin (OpenVINO IR). Needs gantool[openvino].",
+        help="Write model.xml + model.bin (OpenVINO IR); with --int8 also model.int8.xml (NNCF). Needs "
+        "gantool[openvino].",
+    ),
+    ArtifactKind(
+        "openvino-int8",
+        "model.int8.xml",
+        "openvino",
+        "gantool.export.makers.openvino:export_openvino_int8",
+        ("openvino",),
+        metadata="sidecar",
+        variant="int8",
+        source="openvino",
+        gated=True,
+        extra="openvino",
+        needs="nncf",
+        companions=("model.int8.bin",),
     ),
 ):
     register_artifact(_k)

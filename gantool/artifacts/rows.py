@@ -151,7 +151,7 @@ for _k in (
         source="int8",
         seeded=True,
     ),
-    # Plain C99 for microcontrollers, from the seeded int8 file: judged image by image against it
+    # Plain C99 for microcontrollers, from the seeded int8 file: verified image by image against it
     # (identical share and largest level difference), built with the host's C compiler when there is one.
     ArtifactKind(
         "c",
@@ -199,8 +199,8 @@ for _k in (
         extra="litert",
         needs="litert_torch",
     ),
-    # Judged by gates, not atol: OpenVINO's CPU plugin runs bf16 by default here, and even its f32
-    # mode reorders sums (measured up to ~1e-3 on a trained model); both precisions are judged.
+    # Verified by gates, not atol: OpenVINO's CPU plugin runs bf16 by default here, and even its f32
+    # mode reorders sums (measured up to ~1e-3 on a trained model); both precisions are verified.
     ArtifactKind(
         "openvino",
         "model.xml",

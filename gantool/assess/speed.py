@@ -183,7 +183,7 @@ def bench(source: str | os.PathLike, cfg: BenchConfig, progress: bool = True) ->
 
 def _eager_fid_on_seeded_latents(eager, evaluator, n: int) -> float:
     """FID of PyTorch eager on the latents a seeded file computes in its graph for seeds 0..n-1
-    (gantool.runtime.seeded, the numpy reference), with the same labels: what a seeded row is judged against."""
+    (gantool.runtime.seeded, the numpy reference), with the same labels: what a seeded row is verified against."""
     from gantool.runtime.seeded import seeded_latents
 
     labels = cycle_labels(n, eager.num_classes) if eager.conditional else None

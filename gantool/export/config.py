@@ -44,7 +44,7 @@ class ExportConfig:
     atol: float = 1e-4  # fp32 backends vs PyTorch eager, max absolute error on [0, 1] pixels
     max_pixel_error: float = 0.02  # variants: gate on the mean |pixel - fp32 pixel| (pixels in [0, 1])
     max_peak_pixel_error: float = 0.5  # variants: gate on the 99.99th percentile of single-pixel differences
-    variant_samples: int = 1000  # seeded samples that judge a variant
+    variant_samples: int = 1000  # seeded samples a variant is verified on
     fid: Optional[bool] = None  # variants: also report the FID change vs fp32 (None: when the test split is found)
     fid_data_dir: Optional[str] = None  # where the reference test split lives [default: the run's data dir]
     max_fid_change: Optional[float] = None  # variants: gate on FID(variant) - FID(fp32) (None: report only)

@@ -32,7 +32,8 @@ def test_the_int8_file_runs_phase_convolutions_and_no_zero_taps(c_export):
     out = c_export(10)
     model = onnx.load(str(out / "model.int8.onnx"))
     ops = _ops(out / "model.int8.onnx")
-    assert ops["DepthToSpace"] == 0 and ops["Conv"] == 4 + 4 + 1 and ops["Slice"] == 1, ops
+    # width 4: every phase convolution (8 and 4 outputs) and the image's are widened to 16, Sliced back
+    assert ops["DepthToSpace"] == 0 and ops["Conv"] == 4 + 4 + 1 and ops["Slice"] == 4 + 4 + 1, ops
     inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     kernels = sorted(
         tuple(inits[n.input[0]].shape[2:])

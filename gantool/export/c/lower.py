@@ -146,6 +146,8 @@ def _phase_layer(group, tensors: dict, weights: dict, layers: list, inits: dict,
         tensors[conv.output[0]] = _linear(tensors, weights, own, conv, inits)
         q = _quantize(tensors, own, group.quants[a, b], inits, latent_dim)
         assert isinstance(own[0], ConvLayer)  # a phase group's members are Convs
+        if group.channels < own[0].weight.shape[0]:  # widened to 16 outputs, Sliced back
+            own[0].keep_channels(group.channels)
         phases.append((a, b, own[0]))
     c, h, w = phases[0][2].shape_out
     layer = PhaseLayer(shape_in=phases[0][2].shape_in, shape_out=(c, 2 * h, 2 * w), phases=phases)

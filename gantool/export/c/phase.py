@@ -3,10 +3,12 @@
 A phase group is what gantool.export.makers.int8_phase writes for each stride-2 up-sampling layer: four
 2x2 convolutions of one input, each quantized with the same scale and zero point, then uint8
 moves (Transpose, Unsqueeze, Concat, Reshape) that interleave the four outputs into one image of
-twice the height and width. The C file runs each convolution and places its plane straight into
-the interleaved output, so the moves cost nothing there. A group is taken as one only when the
-moves, run in numpy on numbered values, put phase (a, b)'s pixel (c, m, n) at (c, 2m + a, 2n + b)
-and its convolution pads [1 - a, 1 - b, a, b]: any other graph of these operators is refused.
+twice the height and width; a narrow layer's convolutions are widened to 16 outputs and Sliced back
+to the real channels first (the Slice is one of the moves). The C file runs each convolution and
+places its plane straight into the interleaved output, so the moves cost nothing there. A group is
+taken as one only when the moves, run in numpy on numbered values, put phase (a, b)'s pixel (c, m, n)
+at (c, 2m + a, 2n + b) and its convolution pads [1 - a, 1 - b, a, b]: any other graph of these
+operators is refused.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 
 from gantool.core.errors import GantoolError
 
-MOVE_OPS = {"Transpose", "Unsqueeze", "Concat", "Reshape"}
+MOVE_OPS = {"Transpose", "Unsqueeze", "Concat", "Reshape", "Slice"}
 
 
 @dataclass
@@ -27,6 +29,7 @@ class PhaseGroup:
     quants: dict[tuple[int, int], Any]  # (a, b) -> the QuantizeLinear after it
     members: set[int]  # id() of every node of the group (convs, quants, moves)
     output: str  # the interleaved tensor's name
+    channels: int  # the interleaved image's channels: the convolutions' first ones (all, unless widened)
 
 
 def phase_group(
@@ -72,23 +75,25 @@ def _group(convs: list, consumers: dict, inits: dict, c_out: int, shape: tuple[i
         values[q.output[0]] = (p * plane + np.arange(plane)).reshape(1, c_out, h, w)
     output = _run_moves(values, consumers, members, inits)
     got = values[output]
+    channels = got.shape[1] if got.ndim == 4 else 0
     phases: dict[tuple[int, int], Any] = {}
     convs_by: dict[tuple[int, int], Any] = {}
     quants_by: dict[tuple[int, int], Any] = {}
     for a in (0, 1):
         for b in (0, 1):
-            if got.shape != (1, c_out, 2 * h, 2 * w):
-                raise GantoolError(f"the phase interleave gives shape {got.shape}, not (1, {c_out}, {2 * h}, {2 * w})")
+            if not 1 <= channels <= c_out or got.shape != (1, channels, 2 * h, 2 * w):
+                raise GantoolError(f"the phase interleave gives shape {got.shape}, not (1, C, {2 * h}, {2 * w})")
             block = got[0, :, a::2, b::2]
             p = int(block.flat[0]) // plane
-            if not np.array_equal(block.reshape(-1), p * plane + np.arange(plane)) or p in phases.values():
+            want = (p * plane + np.arange(plane)).reshape(c_out, h, w)[:channels]  # its first `channels`
+            if not np.array_equal(block, want) or p in phases.values():
                 raise GantoolError("the uint8 moves after the 2x2 convolutions are not a phase interleave")
             phases[a, b] = p
             convs_by[a, b], quants_by[a, b] = convs[p], quants[p]
             pads = _pads(convs[p])
             if pads != [1 - a, 1 - b, a, b]:
                 raise GantoolError(f"phase ({a}, {b})'s convolution pads {pads}, not {[1 - a, 1 - b, a, b]}")
-    return PhaseGroup(convs_by, quants_by, members, output)
+    return PhaseGroup(convs_by, quants_by, members, output, channels)
 
 
 def _pads(conv) -> list[int]:
@@ -133,6 +138,13 @@ def _move(node, inputs: list, attrs: dict, inits: dict) -> np.ndarray:
         for axis in sorted(int(v) for v in inits[node.input[1]].reshape(-1)):
             out = np.expand_dims(out, axis)
         return out
+    if op == "Slice":  # constant starts, ends, axes [, steps]
+        starts, ends, axes = (inits[i].reshape(-1) for i in list(node.input)[1:4])  # a missing one: KeyError
+        index = [slice(None)] * inputs[0].ndim
+        steps = inits[node.input[4]].reshape(-1) if len(node.input) > 4 and node.input[4] else [1] * len(starts)
+        for start, end, axis, step in zip(starts, ends, axes, steps, strict=True):
+            index[int(axis)] = slice(int(start), int(end), int(step))
+        return inputs[0][tuple(index)]
     shape = [int(v) for v in inits[node.input[1]].reshape(-1)]  # Reshape: 0 copies that dimension
     shape = [inputs[0].shape[i] if v == 0 and not attrs.get("allowzero", 0) else v for i, v in enumerate(shape)]
     return inputs[0].reshape(shape)

@@ -11,7 +11,7 @@ import numpy as np
 class QGraph:
     """Producer and consumer lookups over an ONNX graph, and new names, initializers and nodes."""
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, first_name: int = 0) -> None:
         from onnx import numpy_helper
 
         self.model, self.graph = model, model.graph
@@ -22,7 +22,7 @@ class QGraph:
             for i in n.input:
                 self.consumers.setdefault(i, []).append(n)
         self._np = numpy_helper
-        self._count = 0
+        self._count = first_name  # names made so far: a second editor of the same model goes on from them
         self._shapes: Optional[dict[str, list]] = None
 
     def spatial(self, tensor: str) -> Optional[tuple[int, int]]:
@@ -53,6 +53,10 @@ class QGraph:
     def name(self, stem: str) -> str:
         self._count += 1
         return f"phase_{stem}_{self._count}"
+
+    @property
+    def names_used(self) -> int:
+        return self._count
 
     def one_consumer(self, tensor: str, op: str):
         users = self.consumers.get(tensor, [])

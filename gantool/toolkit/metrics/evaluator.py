@@ -19,7 +19,7 @@ from gantool.toolkit.metrics.features import FeatureExtractor, load_or_train
 
 
 def reference_dataset(train_dataset: str) -> str:
-    """The dataset whose test split judges a model trained on `train_dataset`."""
+    """The dataset whose test split scores a model trained on `train_dataset`."""
     return "mnist" if train_dataset == "mnist-sample" else train_dataset
 
 

@@ -1,8 +1,8 @@
 """Where onnxruntime spends a call of the default files: its own profiler, per operator type.
 
-    python benchmarks/ort_profile.py [--out benchmarks/results/ort_profile.md]
+    python benchmarks/ort_profile.py [--models dcgan,nano,small] [--out benchmarks/results/ort_profile.md]
 
-Trains the default conditional DCGAN briefly (weights do not change speed), exports model.onnx and
+Trains the conditional DCGAN of each size briefly (weights do not change speed), exports model.onnx and
 model.int8.onnx, and runs each in a profiling session of the runtime's own options
 (gantool.runtime.session) at batch 1 and batch 256. For each operator type of the optimized graph
 (the kernels onnxruntime actually runs: NCHWc convolutions, ReorderInput/Output layout changes,
@@ -23,20 +23,23 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from precision_quality import cpu_model  # noqa: E402
+from runtime_speed import MODELS  # noqa: E402
 
 FILES = ("model.onnx", "model.int8.onnx")
 CALLS = {1: 300, 256: 30}
 WARMUP = 10
 
 
-def make_export(workdir: Path) -> Path:
+def make_export(workdir: Path, name: str) -> Path:
     from gantool.export import ExportConfig, export
-    from gantool.toolkit import ModelConfig, TrainConfig, train
+    from gantool.toolkit import TrainConfig, train
+    from gantool.toolkit.config import model_config
 
-    run = workdir / "dcgan"
+    arch, size = MODELS[name]
+    run = workdir / name
     train(
         TrainConfig(
-            model=ModelConfig(arch="dcgan", num_classes=10),
+            model=model_config(size, arch=arch, num_classes=10),
             dataset="mnist-sample",
             epochs=1,
             minutes=0.05,
@@ -77,32 +80,37 @@ def profile(path: Path, batch: int, workdir: Path) -> tuple[dict[str, dict[str, 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default="dcgan,nano,small", help=f"comma-separated: {', '.join(MODELS)}")
     parser.add_argument("--out", type=Path, help="write the tables here (markdown)")
     args = parser.parse_args()
     lines = [
-        f"CPU: {cpu_model()}; default conditional DCGAN (width 32), onnxruntime's profiler, the runtime's "
-        f"session options; calls per batch: {CALLS}, after {WARMUP} warm-up calls\n"
+        f"CPU: {cpu_model()}; conditional DCGANs (default width 32, nano, small), onnxruntime's profiler, the "
+        f"runtime's session options; calls per batch: {CALLS}, after {WARMUP} warm-up calls\n"
     ]
     with tempfile.TemporaryDirectory() as tmp:
-        export_dir = make_export(Path(tmp))
-        for file in FILES:
-            for batch in CALLS:
-                ops, run_ms = profile(export_dir / file, batch, Path(tmp))
-                kernel_ms = sum(o["ms"] for o in ops.values())
-                lines += [
-                    f"## {file}, batch {batch}: {run_ms:.3f} ms per run ({batch / run_ms * 1e3:,.0f} img/s); "
-                    f"kernels {kernel_ms:.3f} ms, the rest ({run_ms - kernel_ms:.3f} ms) is the session's own",
-                    "",
-                    "| operator | kernels per run | ms per run | share of run |",
-                    "|---|---|---|---|",
-                ]
-                for op, o in sorted(ops.items(), key=lambda kv: -kv[1]["ms"]):
-                    lines.append(f"| {op} | {o['kernels']:.0f} | {o['ms']:.3f} | {o['ms'] / run_ms:.1%} |")
-                lines.append("")
+        for name in args.models.split(","):
+            export_dir = make_export(Path(tmp), name)
+            for file in FILES:
+                for batch in CALLS:
+                    lines += table(name, file, batch, *profile(export_dir / file, batch, Path(tmp)))
     text = "\n".join(lines)
     print(text)
     if args.out:
         args.out.write_text("# onnxruntime per-operator profile (`benchmarks/ort_profile.py`)\n\n" + text)
+
+
+def table(name: str, file: str, batch: int, ops: dict[str, dict[str, float]], run_ms: float) -> list[str]:
+    kernel_ms = sum(o["ms"] for o in ops.values())
+    lines = [
+        f"## {name}: {file}, batch {batch}: {run_ms:.3f} ms per run ({batch / run_ms * 1e3:,.0f} img/s); "
+        f"kernels {kernel_ms:.3f} ms, the rest ({run_ms - kernel_ms:.3f} ms) is the session's own",
+        "",
+        "| operator | kernels per run | ms per run | share of run |",
+        "|---|---|---|---|",
+    ]
+    for op, o in sorted(ops.items(), key=lambda kv: -kv[1]["ms"]):
+        lines.append(f"| {op} | {o['kernels']:.0f} | {o['ms']:.3f} | {o['ms'] / run_ms:.1%} |")
+    return lines + [""]
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The int8 file's phase form (gantool.export.makers.int8_phase): each quantized sub-pixel convolution runs as
-four 2x2 phase convolutions interleaved in uint8, the image's convolution widened to 16 outputs; the
+four 2x2 phase convolutions (a narrow layer: two row-phase 2x3 ones) interleaved in uint8, the image's
+convolution as a block convolution (int8_narrow); the pixels are those of the earlier phase form; the
 C lowering follows it (c_phase), refuses moves that are not a phase interleave, and files made in the
 earlier sub-pixel form still open, verify, sample and lower."""
 
@@ -32,15 +33,17 @@ def test_the_int8_file_runs_phase_convolutions_and_no_zero_taps(c_export):
     out = c_export(10)
     model = onnx.load(str(out / "model.int8.onnx"))
     ops = _ops(out / "model.int8.onnx")
-    # width 4: every phase convolution (8 and 4 outputs) and the image's are widened to 16, Sliced back
-    assert ops["DepthToSpace"] == 0 and ops["Conv"] == 4 + 4 + 1 and ops["Slice"] == 4 + 4 + 1, ops
+    # width 4: the first layer's phases (8 outputs) run as two row-phase 2x3 convolutions of 16 outputs,
+    # the second's (4 outputs) as four 2x2 convolutions widened to 16 and Sliced back, the image's as a
+    # 6x6 block convolution of 16 pixels per position and a DepthToSpace
+    assert ops["Conv"] == 2 + 4 + 1 and ops["Slice"] == 4 and ops["DepthToSpace"] == 1, ops
     inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     kernels = sorted(
         tuple(inits[n.input[0]].shape[2:])
         for n in model.graph.node
         if n.op_type == "DequantizeLinear" and n.input[0] in inits and inits[n.input[0]].ndim == 4
     )
-    assert kernels == [(2, 2)] * 8 + [(3, 3)], kernels
+    assert kernels == [(2, 2)] * 4 + [(2, 3)] * 2 + [(6, 6)], kernels
     report = json.loads((out / "verification.json").read_text())
     assert "phase convolutions" in report["notes"]["model.int8.onnx"]["built_from"]
 
@@ -49,6 +52,7 @@ def test_the_c_file_follows_the_phase_form_with_fewer_weights(c_export):
     from gantool.export.c.source import generate_from_onnx
 
     files = generate_from_onnx(c_export(10) / "model.seeded.int8.onnx")
+    # the row-phase convolutions run as their 2x2 phases, the block convolution as its 3x3 kernel
     assert "place_phase(" in files.source and "depth_to_space(" not in files.source
     assert "one phase's output" in files.header
 
@@ -114,3 +118,33 @@ def test_the_phase_form_is_close_to_the_sub_pixel_form_it_came_from(trained_run,
     a = OnnxGenerator(out / "model.int8.onnx").images(z, labels).astype(int)
     b = OnnxGenerator(tmp_path / "phase.onnx").images(z, labels).astype(int)
     assert np.abs(a - b).mean() < 1.0 and np.abs(a - b).max() <= 16
+
+
+def test_row_phase_and_block_convolutions_give_the_earlier_forms_pixels(trained_run, tmp_path, monkeypatch):
+    """The same export with the row-phase and block forms turned off (four widened phase convolutions,
+    the image's widened to 16 and Sliced): the same pixels, fewer Slices, the same C file."""
+    import gantool.export.makers.int8_narrow as narrow
+    import gantool.export.makers.int8_phase as phase
+    from gantool.export import ExportConfig, export
+    from gantool.runtime.onnx import OnnxGenerator
+
+    run = trained_run("dcgan", 10)  # width 4: phase convolutions of 8 and 4 outputs
+    files = {}
+    for name in ("earlier", "today"):
+        if name == "earlier":
+            monkeypatch.setattr(phase, "ROW_PHASE_MAX", 0)
+            monkeypatch.setattr(narrow, "_block_conv", lambda *args: [])
+        out = tmp_path / name
+        export(run, ExportConfig(out_dir=str(out), formats=("onnx",), variants=("int8",), fid=False), progress=False)
+        monkeypatch.undo()
+        files[name] = out / "model.int8.onnx"
+    assert _ops(files["earlier"])["Slice"] == 4 + 4 + 1 and _ops(files["today"])["Slice"] == 4
+    assert _ops(files["today"])["DepthToSpace"] == 1
+    z = np.random.default_rng(0).standard_normal((256, 8)).astype(np.float32)
+    labels = np.arange(256) % 10
+    a, b = (OnnxGenerator(files[k]).images(z, labels) for k in ("earlier", "today"))
+    assert a.std() > 0 and np.array_equal(a, b)
+    from gantool.export.c.source import generate_from_onnx
+
+    earlier, today = (generate_from_onnx(files[k]) for k in ("earlier", "today"))
+    assert earlier.source == today.source and "depth_to_space(" not in today.source  # the same C, no zero taps

@@ -63,10 +63,13 @@ class LinearLayer(_Layer):
             raise GantoolError("a Gemm or Conv of the int8 file has no QuantizeLinear after it; export it again")
         return self.out
 
-    def keep_channels(self, n: int) -> None:
-        """Only the first n output channels (a Slice of a widened convolution)."""
-        r = self.requant
-        self.weight, self.bias, self.out = self.weight[:n], self.bias[:n], Requant(r.multiplier[:n], r.y_zp)
+    def keep_channels(self, n: int, first: int = 0) -> None:
+        """Only output channels first .. first + n - 1 (a Slice of a widened convolution, or one phase's
+        channels of a row-phase convolution)."""
+        r, keep = self.requant, slice(first, first + n)
+        self.weight, self.bias, self.out = self.weight[keep], self.bias[keep], Requant(r.multiplier[keep], r.y_zp)
+        if self.w_scale.size > 1:
+            self.w_scale = self.w_scale[keep]
         self.shape_out = (n,) + tuple(self.shape_out[1:])
 
 
@@ -85,6 +88,52 @@ class ConvLayer(LinearLayer):
     @property
     def macs(self) -> int:
         return int(np.prod(self.shape_out) * np.prod(self.weight.shape[1:]))
+
+    def column_phase(self, b: int) -> None:
+        """A row-phase 2x3 convolution (pads [1 - a, 1, a, 1]) -> column phase b's 2x2 convolution (pads
+        [1 - a, 1 - b, a, b]): kernel columns {0, 1} (b = 0) or {1, 2} (b = 1); the third must be zero."""
+        unused = 2 if b == 0 else 0
+        shape, pads = self.weight.shape[2:], self.pads
+        if shape != (2, 3) or pads[1] != 1 or pads[3] != 1 or np.any(self.weight[..., unused]):
+            raise GantoolError("a row-phase convolution's unused kernel column holds weights; export it again")
+        self.weight = np.ascontiguousarray(self.weight[..., [0, 1] if b == 0 else [1, 2]])
+        self.pads = (self.pads[0], 1 - b, self.pads[2], b)
+
+    def unblocked(self, block: int) -> Optional["ConvLayer"]:
+        """A block convolution (gantool.export.makers.int8_narrow: (block+2)^2 kernel, stride `block`,
+        pads 1, output r*block + s = one 3x3 kernel at rows r.., columns s..) followed by
+        DepthToSpace(DCR, block) -> the 1-output 3x3 convolution it computes; None when it is not one."""
+        c, h, w = self.shape_out
+        k = block + 2
+        r = self.out
+        if (
+            c != block * block
+            or self.strides != (block, block)
+            or self.pads != (1, 1, 1, 1)
+            or self.weight.shape[2:] != (k, k)
+            or r is None
+            or np.any(self.bias != self.bias[0])
+            or np.any(r.multiplier != r.multiplier[0])
+        ):
+            return None
+        kernel = self.weight[0, :, :3, :3]
+        for i in range(block * block):
+            want = np.zeros_like(self.weight[0])
+            want[:, i // block : i // block + 3, i % block : i % block + 3] = kernel
+            if not np.array_equal(self.weight[i], want):
+                return None
+        return ConvLayer(
+            shape_in=self.shape_in,
+            shape_out=(1, h * block, w * block),
+            pads=(1, 1, 1, 1),
+            strides=(1, 1),
+            weight=kernel[None].copy(),
+            bias=self.bias[:1].copy(),
+            x_zp=self.x_zp,
+            x_scale=self.x_scale,
+            w_scale=self.w_scale[:1].copy(),
+            out=Requant(r.multiplier[:1].copy(), r.y_zp),
+        )
 
 
 @dataclass(kw_only=True)

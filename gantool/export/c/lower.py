@@ -145,10 +145,13 @@ def _phase_layer(group, tensors: dict, weights: dict, layers: list, inits: dict,
         own: list[Layer] = []
         tensors[conv.output[0]] = _linear(tensors, weights, own, conv, inits)
         q = _quantize(tensors, own, group.quants[a, b], inits, latent_dim)
-        assert isinstance(own[0], ConvLayer)  # a phase group's members are Convs
-        if group.channels < own[0].weight.shape[0]:  # widened to 16 outputs, Sliced back
-            own[0].keep_channels(group.channels)
-        phases.append((a, b, own[0]))
+        layer = own[0]
+        assert isinstance(layer, ConvLayer)  # a phase group's members are Convs
+        if group.channels < layer.weight.shape[0]:  # widened and Sliced back, or one of a row conv's phases
+            layer.keep_channels(group.channels, group.first[a, b])
+        if layer.weight.shape[3] == 3:  # a row-phase convolution: column phase b's taps
+            layer.column_phase(b)
+        phases.append((a, b, layer))
     c, h, w = phases[0][2].shape_out
     layer = PhaseLayer(shape_in=phases[0][2].shape_in, shape_out=(c, 2 * h, 2 * w), phases=phases)
     layers.append(layer)
@@ -288,7 +291,12 @@ def _move(tensors: dict, layers: list, node, inits: dict) -> _T:
                 "is not a depth-to-space the C backend runs"
             )
         moved.shape = (c // (b * b), h * b, w * b)
-        layers.append(DepthToSpaceLayer(shape_in=t.shape, shape_out=moved.shape, block=b, mode=mode))
+        conv = t.layer if t.state == "q" and t.layer is layers[-1] and isinstance(t.layer, ConvLayer) else None
+        plain = conv.unblocked(b) if conv is not None and mode == "DCR" else None
+        if plain is not None:  # the image's block convolution: its 3x3 convolution, no zero taps
+            layers[-1] = plain
+        else:
+            layers.append(DepthToSpaceLayer(shape_in=t.shape, shape_out=moved.shape, block=b, mode=mode))
     elif node.op_type == "Reshape":
         shape = [int(v) for v in inits[node.input[1]].reshape(-1)][1:]  # drop the batch dim
         moved.shape = tuple(np.empty(t.shape, dtype=np.uint8).reshape(shape).shape)

@@ -1,14 +1,15 @@
 """Phase groups of an int8 graph, found for the C lowering (gantool.export.c.lower).
 
-A phase group is what gantool.export.makers.int8_phase writes for each stride-2 up-sampling layer: four
-2x2 convolutions of one input, each quantized with the same scale and zero point, then uint8
-moves (Transpose, Unsqueeze, Concat, Reshape) that interleave the four outputs into one image of
-twice the height and width; a narrow layer's convolutions are widened to 16 outputs and Sliced back
-to the real channels first (the Slice is one of the moves). The C file runs each convolution and
-places its plane straight into the interleaved output, so the moves cost nothing there. A group is
-taken as one only when the moves, run in numpy on numbered values, put phase (a, b)'s pixel (c, m, n)
-at (c, 2m + a, 2n + b) and its convolution pads [1 - a, 1 - b, a, b]: any other graph of these
-operators is refused.
+A phase group is what gantool.export.makers.int8_phase writes for each stride-2 up-sampling layer:
+four 2x2 convolutions of one input (or, for a narrow layer, two row-phase 2x3 convolutions, each
+holding two column phases as its two halves of channels), each quantized with the same scale and
+zero point, then uint8 moves (Transpose, Unsqueeze, Concat, Reshape) that interleave the phases into
+one image of twice the height and width; a narrow layer's convolutions may be widened to 16 outputs
+and Sliced back to the real channels first (the Slice is one of the moves). The C file runs each
+phase's 2x2 convolution and places its plane straight into the interleaved output, so the moves cost
+nothing there. A group is taken as one only when the moves, run in numpy on numbered values, put
+phase (a, b)'s pixel (c, m, n) at (c, 2m + a, 2n + b) and its convolution pads [1 - a, 1 - b, a, b]
+(a 2x3 one: [1 - a, 1, a, 1]): any other graph of these operators is refused.
 """
 
 from __future__ import annotations
@@ -25,11 +26,15 @@ MOVE_OPS = {"Transpose", "Unsqueeze", "Concat", "Reshape", "Slice"}
 
 @dataclass
 class PhaseGroup:
-    convs: dict[tuple[int, int], Any]  # (a, b) -> its Conv node
+    convs: dict[tuple[int, int], Any]  # (a, b) -> the Conv node computing it (a row conv: two phases)
     quants: dict[tuple[int, int], Any]  # (a, b) -> the QuantizeLinear after it
+    first: dict[tuple[int, int], int]  # (a, b) -> its first output channel in that convolution
     members: set[int]  # id() of every node of the group (convs, quants, moves)
     output: str  # the interleaved tensor's name
-    channels: int  # the interleaved image's channels: the convolutions' first ones (all, unless widened)
+    channels: int  # the interleaved image's channels
+
+
+KERNELS = {4: (2, 2), 2: (2, 3)}  # convolutions in a group -> their kernel (phase, row-phase)
 
 
 def phase_group(
@@ -40,14 +45,15 @@ def phase_group(
     shape: tuple[int, ...],
 ) -> Optional[PhaseGroup]:
     """The phase group `conv` belongs to (its input, of per-image `shape` (C, H, W), read by four 2x2
-    convolutions and nothing else), or None when it is an ordinary convolution. `weights`: the
-    convolutions' dequantized weight tensors by name (int8 values)."""
+    or two 2x3 convolutions and nothing else), or None when it is an ordinary convolution. `weights`:
+    the convolutions' dequantized weight tensors by name (int8 values)."""
     users = consumers.get(conv.input[0], [])
-    convs = [u for u in users if u.op_type == "Conv" and _kernel(u, weights) == (2, 2)]
-    if len(convs) != 4 or len(users) != 4 or len(shape) != 3:
+    kernel = KERNELS.get(len(users))
+    convs = [u for u in users if u.op_type == "Conv" and _kernel(u, weights) == kernel]
+    if kernel is None or len(convs) != len(users) or len(shape) != 3:
         return None
     try:
-        return _group(convs, consumers, inits, int(weights[convs[0].input[1]].shape[0]), shape)
+        return _group(convs, consumers, inits, [int(weights[c.input[1]].shape[0]) for c in convs], shape)
     except GantoolError:
         raise
     except (ValueError, IndexError, KeyError, TypeError) as e:  # numpy on a malformed move
@@ -59,41 +65,44 @@ def _kernel(conv, weights: dict) -> Optional[tuple[int, int]]:
     return tuple(w.shape[2:]) if w is not None and w.ndim == 4 else None
 
 
-def _group(convs: list, consumers: dict, inits: dict, c_out: int, shape: tuple[int, ...]) -> PhaseGroup:
+def _group(convs: list, consumers: dict, inits: dict, c_outs: list[int], shape: tuple[int, ...]) -> PhaseGroup:
     quants = []
     for conv in convs:
         users = consumers.get(conv.output[0], [])
         if len(users) != 1 or users[0].op_type != "QuantizeLinear":
-            raise GantoolError(f"Conv {conv.output[0]!r}: a 2x2 phase convolution must be quantized once")
+            raise GantoolError(f"Conv {conv.output[0]!r}: a phase convolution must be quantized once")
         quants.append(users[0])
     if len({tuple(q.input[1:]) for q in quants}) != 1:
-        raise GantoolError("the four phase convolutions are quantized with different parameters")
+        raise GantoolError("the phase convolutions are quantized with different parameters")
     members, values = {id(n) for n in convs + quants}, {}
     _, h, w = shape
-    plane = c_out * h * w
-    for p, q in enumerate(quants):  # phase p's values: p * plane + its own flat index
-        values[q.output[0]] = (p * plane + np.arange(plane)).reshape(1, c_out, h, w)
+    start = np.cumsum([0] + [c * h * w for c in c_outs])  # conv p's values: start[p] + its own flat index
+    for p, q in enumerate(quants):
+        values[q.output[0]] = (start[p] + np.arange(c_outs[p] * h * w)).reshape(1, c_outs[p], h, w)
     output = _run_moves(values, consumers, members, inits)
     got = values[output]
     channels = got.shape[1] if got.ndim == 4 else 0
-    phases: dict[tuple[int, int], Any] = {}
-    convs_by: dict[tuple[int, int], Any] = {}
-    quants_by: dict[tuple[int, int], Any] = {}
+    if not 1 <= channels <= min(c_outs) or got.shape != (1, channels, 2 * h, 2 * w):
+        raise GantoolError(f"the phase interleave gives shape {got.shape}, not (1, C, {2 * h}, {2 * w})")
+    group = PhaseGroup({}, {}, {}, members, output, channels)
     for a in (0, 1):
         for b in (0, 1):
-            if not 1 <= channels <= c_out or got.shape != (1, channels, 2 * h, 2 * w):
-                raise GantoolError(f"the phase interleave gives shape {got.shape}, not (1, C, {2 * h}, {2 * w})")
             block = got[0, :, a::2, b::2]
-            p = int(block.flat[0]) // plane
-            want = (p * plane + np.arange(plane)).reshape(c_out, h, w)[:channels]  # its first `channels`
-            if not np.array_equal(block, want) or p in phases.values():
-                raise GantoolError("the uint8 moves after the 2x2 convolutions are not a phase interleave")
-            phases[a, b] = p
-            convs_by[a, b], quants_by[a, b] = convs[p], quants[p]
-            pads = _pads(convs[p])
-            if pads != [1 - a, 1 - b, a, b]:
-                raise GantoolError(f"phase ({a}, {b})'s convolution pads {pads}, not {[1 - a, 1 - b, a, b]}")
-    return PhaseGroup(convs_by, quants_by, members, output, channels)
+            p = int(np.searchsorted(start, block.flat[0], side="right")) - 1
+            first = int(block.flat[0] - start[p]) // (h * w)
+            want = (start[p] + np.arange(c_outs[p] * h * w)).reshape(c_outs[p], h, w)[first : first + channels]
+            if not np.array_equal(block, want) or (p, first) in {(convs.index(c), f) for c, f in _used(group)}:
+                raise GantoolError("the uint8 moves after the phase convolutions are not a phase interleave")
+            group.convs[a, b], group.quants[a, b], group.first[a, b] = convs[p], quants[p], first
+            pads, kernel = _pads(convs[p]), KERNELS[len(convs)]
+            want_pads = [1 - a, 1 - b, a, b] if kernel == (2, 2) else [1 - a, 1, a, 1]
+            if pads != want_pads:
+                raise GantoolError(f"phase ({a}, {b})'s convolution pads {pads}, not {want_pads}")
+    return group
+
+
+def _used(group: PhaseGroup) -> list[tuple[Any, int]]:
+    return [(group.convs[k], group.first[k]) for k in group.convs]
 
 
 def _pads(conv) -> list[int]:

@@ -24,9 +24,10 @@ sub-pixel file had two (to s1, then to s2), and no requantization between phases
 (measured in benchmarks/results/runtime_speed.md, from onnxruntime's source): 2.25x fewer
 multiply-adds than the 3x3 form; no DepthToSpace (onnxruntime's uint8 fast path covers only DCR
 mode at block size 4); and the hand-written NHWC Transposes cancel those the NHWC transformer puts
-around each QLinearConv. The last convolution, 1 output channel, misses MLAS's symmetric VNNI
-kernel (which needs at least 16 outputs): it is widened to 16 with zero weights and the image
-sliced out (channel 0), also in uint8.
+around each QLinearConv. A narrow layer (C <= 16 outputs, where four small convolutions cost more
+in calls than in multiply-adds) runs as two row-phase 2x3 convolutions instead (_row_phase_nodes);
+convolutions with fewer than 16 outputs, the image's among them, are made fit for MLAS's VNNI
+kernel by gantool.export.makers.int8_narrow.
 """
 
 from __future__ import annotations
@@ -35,17 +36,18 @@ from typing import Any, Optional
 
 import numpy as np
 
-from gantool.core.errors import GantoolError
+from gantool.export.makers.int8_narrow import MIN_VNNI_OUTPUTS, sliced_dq, widen_narrow_convs
 from gantool.export.makers.onnx_graph import QGraph, drop_dead, drop_unused_initializers
 
 PHASE_TAPS = {0: (0, 1), 1: (1, 2)}  # parity -> the rows (columns) of the 3x3 kernel that phase uses
-MIN_VNNI_OUTPUTS = 16  # MlasConvSymDispatch needs >= 16 output channels (qlinearconv.cc, TryConvSymPrepack)
+ROW_PHASE_MAX = 16  # layers of C <= 16 outputs run as two row-phase convolutions (2C >= 16 real outputs each)
 
 
 def to_phase_form(model: Any) -> int:
-    """Rewrite every quantized sub-pixel block of `model` (in place) into its phase form, then widen
-    every convolution with fewer than 16 outputs (the image's, and the phase convolutions of a narrow
-    model's last up-sampling layer); returns how many blocks were rewritten."""
+    """Rewrite every quantized sub-pixel block of `model` (in place) into its phase form, then make
+    every convolution with fewer than 16 outputs fit for the VNNI kernel (the image's: a block
+    convolution; a narrow model's 4-output phase convolutions: widened); returns how many blocks
+    were rewritten."""
     g = QGraph(model)
     blocks = [b for b in (_match(g, n) for n in list(g.graph.node) if n.op_type == "DepthToSpace") if b]
     new_nodes: dict[int, list] = {}  # position of the block's Conv -> nodes replacing the block
@@ -65,7 +67,7 @@ def to_phase_form(model: Any) -> int:
             flat.append(n)
     _replace_nodes(g, flat)
     wide = QGraph(model, first_name=g.names_used)  # the lookups of the rewritten graph; names go on
-    widened = _widen_narrow_convs(wide)
+    widened = widen_narrow_convs(wide)
     _replace_nodes(wide, [m for n in wide.graph.node for m in widened.get(id(n), [n])])
     return len(blocks)
 
@@ -177,6 +179,8 @@ def _phase_nodes(g: QGraph, block: dict) -> list:
     assert w is not None and bias is not None  # the block was matched on initializers
     # w: (4C, C_in, 3, 3) int8, channel c*4 + a*2 + b (PixelShuffle's order)
     c = w.shape[0] // 4
+    if MIN_VNNI_OUTPUTS <= 2 * c and c <= ROW_PHASE_MAX:
+        return _row_phase_nodes(g, block, w, bias, c)
     nodes: list[Any] = []
     phases = {}
     for a in (0, 1):
@@ -184,8 +188,8 @@ def _phase_nodes(g: QGraph, block: dict) -> list:
             idx = np.arange(c) * 4 + a * 2 + b
             rows, cols = PHASE_TAPS[a], PHASE_TAPS[b]
             w_ab = w[idx][:, :, list(rows)][:, :, :, list(cols)]
-            w_in = _sliced_dq(g, wdq, w_ab, idx, nodes, f"w{a}{b}")
-            b_in = _sliced_dq(g, bdq, bias[idx], idx, nodes, f"b{a}{b}")
+            w_in = sliced_dq(g, wdq, w_ab, idx, nodes, f"w{a}{b}")
+            b_in = sliced_dq(g, bdq, bias[idx], idx, nodes, f"b{a}{b}")
             y = g.name(f"conv{a}{b}")
             nodes.append(
                 helper.make_node(
@@ -206,25 +210,6 @@ def _phase_nodes(g: QGraph, block: dict) -> list:
     h, w_ = block["hw"]
     nodes += _interleave(g, phases, q2.output[0], c, h, w_)
     return nodes
-
-
-def _sliced_dq(g: QGraph, dq, values: np.ndarray, idx: np.ndarray, nodes: list, stem: str) -> str:
-    """A DequantizeLinear of `values` with the scale (and zero point) of `dq`, per-channel ones sliced."""
-    from onnx import helper
-
-    inputs = [g.const(stem, values)]
-    for name in dq.input[1:]:
-        arr = g.array(name) if name else None
-        if arr is None:
-            if name:
-                raise GantoolError(f"quantization parameter {name!r} is not a constant; cannot make the phase form")
-            inputs.append("")
-            continue
-        inputs.append(g.const(stem + "_p", arr[idx] if arr.ndim == 1 and arr.size > 1 else arr))
-    out = g.name(stem + "_dq")
-    attrs = {a.name: helper.get_attribute_value(a) for a in dq.attribute}
-    nodes.append(helper.make_node("DequantizeLinear", inputs, [out], name=out, **attrs))
-    return out
 
 
 def _interleave(g: QGraph, phases: dict, output: str, c: int, h: int, w: int) -> list:
@@ -257,51 +242,47 @@ def _interleave(g: QGraph, phases: dict, output: str, c: int, h: int, w: int) ->
     return nodes
 
 
-def _widen_narrow_convs(g: QGraph) -> dict:
-    """Each DQ -> Conv -> Q with fewer than 16 outputs -> {id(conv): the same with 16 outputs, zero
-    weights and biases beyond the real ones, and a uint8 Slice of the real channels}: MLAS's symmetric
-    VNNI kernel runs it (measured: the image's 1-output conv 17,428 vs 16,194 img/s for the default
-    model; the nano model's 8-output phase convolutions 40,747 vs 34,891, benchmarks/int8_widen.py)."""
+def _row_phase_nodes(g: QGraph, block: dict, w: np.ndarray, bias: np.ndarray, c: int) -> list:
+    """A narrow block (C <= 16) as two row-phase convolutions: row parity a's is a 2x3 convolution with
+    pads [1 - a, 1, a, 1] and 2C outputs, channel b*C + c holding phase (a, b)'s taps (kernel columns
+    {0, 1} for b = 0, {1, 2} for b = 1, the third column zero). Its NHWC output (N, H, W, 2, C) is
+    already the row's interleave (N, H, 2W, C): no Concat on W. Measured (int8_search.md): nano
+    60,452 -> 101,621 img/s at batch 256 against four phase convolutions widened to 16 and Sliced;
+    the default width keeps four (its 2x3 form does 1.5x the multiply-adds in a kernel at its peak)."""
     from onnx import helper
 
-    out = {}
-    for conv in [n for n in g.graph.node if n.op_type == "Conv" and len(n.input) >= 3]:
-        q = g.one_consumer(conv.output[0], "QuantizeLinear")
-        wdq, bdq = g.producer.get(conv.input[1]), g.producer.get(conv.input[2])
-        if (
-            q is None
-            or wdq is None
-            or bdq is None
-            or "DequantizeLinear" != wdq.op_type
-            or "DequantizeLinear" != bdq.op_type
-        ):
-            continue
-        w, bias = g.array(wdq.input[0]), g.array(bdq.input[0])
-        if w is None or bias is None or w.ndim != 4 or w.shape[0] >= MIN_VNNI_OUTPUTS or w.shape[1] % 4:
-            continue
-        n, extra = w.shape[0], MIN_VNNI_OUTPUTS - w.shape[0]
-        idx = np.concatenate(
-            [np.arange(n), np.zeros(extra, dtype=np.int64)]
-        )  # scales of the extra channels: channel 0's
-        nodes: list[Any] = []
-        w_in = _sliced_dq(g, wdq, np.concatenate([w, np.zeros((extra,) + w.shape[1:], w.dtype)]), idx, nodes, "w16")
-        b_in = _sliced_dq(g, bdq, np.concatenate([bias, np.zeros(extra, bias.dtype)]), idx, nodes, "b16")
-        y, yq = g.name("conv16"), g.name("q16")
-        attrs = {a.name: helper.get_attribute_value(a) for a in conv.attribute}
-        nodes.append(helper.make_node("Conv", [conv.input[0], w_in, b_in], [y], name=y, **attrs))
-        nodes.append(helper.make_node("QuantizeLinear", [y, *q.input[1:]], [yq], name=yq))
-        nodes.append(
-            helper.make_node(
-                "Slice",
-                [
-                    yq,
-                    g.const("starts", np.array([0], np.int64)),
-                    g.const("ends", np.array([n], np.int64)),
-                    g.const("axes", np.array([1], np.int64)),
-                ],
-                [q.output[0]],
-                name=g.name("image_channels"),
-            )
+    conv, q2, wdq, bdq = block["conv"], block["q2"], block["wdq"], block["bdq"]
+    h, w_ = block["hw"]
+    nodes: list[Any] = []
+
+    def node(op: str, inputs: list[str], stem: str, **attrs) -> str:
+        out = g.name(stem)
+        nodes.append(helper.make_node(op, inputs, [out], name=out, **attrs))
+        return out
+
+    rows = []
+    for a in (0, 1):
+        idx = np.concatenate([np.arange(c) * 4 + a * 2 + b for b in (0, 1)])  # PixelShuffle's channel c*4 + a*2 + b
+        w_a = w[idx][:, :, list(PHASE_TAPS[a])].copy()  # (2C, C_in, 2, 3)
+        w_a[:c, :, :, 2] = 0  # b = 0 reads columns n - 1, n
+        w_a[c:, :, :, 0] = 0  # b = 1 reads columns n, n + 1
+        w_in = sliced_dq(g, wdq, w_a, idx, nodes, f"wr{a}")
+        b_in = sliced_dq(g, bdq, bias[idx], idx, nodes, f"br{a}")
+        y = node(
+            "Conv",
+            [conv.input[0], w_in, b_in],
+            f"conv_row{a}",
+            kernel_shape=[2, 3],
+            pads=[1 - a, 1, a, 1],
+            strides=[1, 1],
+            dilations=[1, 1],
+            group=1,
         )
-        out[id(conv)], out[id(q)] = nodes, []
-    return out
+        yq = node("QuantizeLinear", [y, *q2.input[1:]], f"q_row{a}")  # (N, 2C, H, W)
+        nhwc = node("Transpose", [yq], "nhwc", perm=[0, 2, 3, 1])  # (N, H, W, 2C)
+        row = node("Reshape", [nhwc, g.const("shape", np.array([-1, h, 2 * w_, c], np.int64))], "row")
+        rows.append(node("Unsqueeze", [row, g.const("axes", np.array([2], np.int64))], "unsq"))  # (N, H, 1, 2W, C)
+    shape = g.const("shape", np.array([-1, 2 * h, 2 * w_, c], np.int64))
+    image = node("Reshape", [node("Concat", rows, "cat_h", axis=2), shape], "image")  # (N, 2H, 2W, C)
+    nodes.append(helper.make_node("Transpose", [image], [q2.output[0]], name=g.name("nchw"), perm=[0, 3, 1, 2]))
+    return nodes

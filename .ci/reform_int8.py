@@ -29,8 +29,8 @@ from gantool.runtime.onnx import OnnxGenerator
 
 
 def sub_pixel_form(model) -> None:
-    """Every phase group back to DQ -> Conv 3x3 -> Q -> DQ -> DepthToSpace(CRD) -> Q, every widened
-    convolution back to its real channels (in place)."""
+    """Every phase group back to DQ -> Conv 3x3 -> Q -> DQ -> DepthToSpace(CRD) -> Q, the image's
+    widened or block convolution back to its one channel (in place)."""
     g = QGraph(model)
     weights = {n.output[0]: g.array(n.input[0]) for n in g.graph.node if n.op_type == "DequantizeLinear"}
     weights = {k: v for k, v in weights.items() if v is not None}
@@ -50,7 +50,9 @@ def sub_pixel_form(model) -> None:
     g.graph.node.extend(flat)
     drop_dead(g)
     drop_unused_initializers(g)
-    _unwiden_image(QGraph(model, first_name=g.names_used))
+    g = QGraph(model, first_name=g.names_used)
+    _unwiden_image(g)
+    _unblock_image(QGraph(model, first_name=g.names_used))  # fresh lookups, names going on
 
 
 def _param(g: QGraph, dq, i: int):
@@ -120,6 +122,30 @@ def _unwiden_image(g: QGraph) -> None:
                     dq.input[j] = g.const(stem + "_p", p[:1])
         q.output[0] = sl.output[0]
         g.graph.node.remove(sl)
+    drop_dead(g)
+    drop_unused_initializers(g)
+
+
+def _unblock_image(g: QGraph) -> None:
+    """Block conv (16 outputs, 6x6, stride 4) -> Q -> DepthToSpace(DCR, 4) -> the 3x3 convolution -> Q."""
+    for d2s in [n for n in g.graph.node if n.op_type == "DepthToSpace"]:
+        q = g.producer.get(d2s.input[0])
+        conv = g.producer.get(q.input[0]) if q is not None and q.op_type == "QuantizeLinear" else None
+        w = g.array(g.producer[conv.input[1]].input[0]) if conv is not None and conv.op_type == "Conv" else None
+        if w is None or w.shape[0] != 16 or w.shape[2:] != (6, 6):
+            continue
+        for i, stem, keep in ((1, "w1", w[:1, :, :3, :3]), (2, "b1", None)):
+            dq = g.producer[conv.input[i]]
+            dq.input[0] = g.const(stem, keep if keep is not None else g.array(dq.input[0])[:1])
+            for j in (1, 2):
+                p = _param(g, dq, j)
+                if p is not None and p.ndim == 1 and p.size > 1:
+                    dq.input[j] = g.const(stem + "_p", p[:1])
+        for a in [a for a in conv.attribute if a.name in ("kernel_shape", "strides")]:
+            conv.attribute.remove(a)
+        conv.attribute.extend([helper.make_attribute("kernel_shape", [3, 3]), helper.make_attribute("strides", [1, 1])])
+        q.output[0] = d2s.output[0]
+        g.graph.node.remove(d2s)
     drop_dead(g)
     drop_unused_initializers(g)
 

@@ -36,10 +36,8 @@ BLOCKS = 6
 FORMS = ("four phases, widened", "+ block image conv", "+ row phases (today)")
 
 
-def export_forms(workdir: Path, name: str) -> dict[str, Path]:
-    import gantool.export.makers.int8_narrow as narrow
-    import gantool.export.makers.int8_phase as phase
-    from gantool.export import ExportConfig, export
+def trained_run(workdir: Path, name: str) -> Path:
+    """A briefly trained run of model `name` (runtime_speed.MODELS): weights do not change speed."""
     from gantool.toolkit import TrainConfig, train
     from gantool.toolkit.config import model_config
 
@@ -54,6 +52,25 @@ def export_forms(workdir: Path, name: str) -> dict[str, Path]:
         run_dir=str(run),
     )
     train(cfg, progress=False)
+    return run
+
+
+def export_run(workdir: Path, name: str) -> Path:
+    """model.onnx and model.int8.onnx of a briefly trained `name`, today's form: the export folder."""
+    from gantool.export import ExportConfig, export
+
+    run = trained_run(workdir, name)
+    cfg = ExportConfig(out_dir=str(run / "export"), formats=("onnx",), variants=("int8",), fid=False)
+    export(run, cfg, progress=False)
+    return run / "export"
+
+
+def export_forms(workdir: Path, name: str) -> dict[str, Path]:
+    import gantool.export.makers.int8_narrow as narrow
+    import gantool.export.makers.int8_phase as phase
+    from gantool.export import ExportConfig, export
+
+    run = trained_run(workdir, name)
     keep = (phase.ROW_PHASE_MAX, narrow._block_conv)
     out = {}
     for i, form in enumerate(FORMS):

@@ -148,3 +148,54 @@ def test_row_phase_and_block_convolutions_give_the_earlier_forms_pixels(trained_
 
     earlier, today = (generate_from_onnx(files[k]) for k in ("earlier", "today"))
     assert earlier.source == today.source and "depth_to_space(" not in today.source  # the same C, no zero taps
+
+
+def test_reform_int8_rewrites_a_file_of_the_earlier_form_with_the_same_pixels_and_c(tmp_path):
+    """.ci/reform_int8.py (how the bundled nano model was re-formed): a file of the earlier phase form
+    (four widened phase convolutions, the image's widened and Sliced) becomes today's form, the script
+    itself refusing to write anything whose pixels or C differ."""
+    import importlib.util
+    from pathlib import Path
+
+    import onnx
+
+    from gantool.runtime.bundled import bundled_for_size
+
+    spec = importlib.util.spec_from_file_location("reform_int8", Path(__file__).parents[2] / ".ci" / "reform_int8.py")
+    assert spec is not None and spec.loader is not None
+    reform = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reform)
+    today = onnx.load(str(bundled_for_size("nano")))
+    seeded_slices = _ops_of(today)["Slice"]  # the in-graph latent draw's own; no phase convolution is Sliced today
+    reform.sub_pixel_form(today)  # back to the sub-pixel blocks the exporter quantizes
+    assert _ops_of(today)["DepthToSpace"] == 2 and _ops_of(today)["Slice"] == seeded_slices
+    earlier = tmp_path / "earlier.onnx"
+    import gantool.export.makers.int8_narrow as narrow
+    import gantool.export.makers.int8_phase as phase
+
+    old_max, old_block = phase.ROW_PHASE_MAX, narrow._block_conv
+    phase.ROW_PHASE_MAX, narrow._block_conv = 0, lambda *args: []
+    try:
+        assert phase.to_phase_form(today) == 2
+    finally:
+        phase.ROW_PHASE_MAX, narrow._block_conv = old_max, old_block
+    # the earlier form: the 8-output phase convolutions and the image's widened to 16 and Sliced
+    assert _ops_of(today)["Slice"] == seeded_slices + 4 + 1 and _ops_of(today)["DepthToSpace"] == 0
+    onnx.save(today, str(earlier))
+    out = tmp_path / "today.onnx"
+    model = onnx.load(str(earlier))
+    reform.sub_pixel_form(model)
+    assert phase.to_phase_form(model) == 2
+    onnx.save(model, str(out))
+    reform.same(earlier, out)  # raises SystemExit on any pixel or C difference
+    assert _ops_of(onnx.load(str(out))) == _ops_of(onnx.load(str(bundled_for_size("nano"))))
+    again = onnx.load(str(out))  # a file of today's form re-formed again: its own phase_* names kept apart
+    reform.sub_pixel_form(again)
+    assert phase.to_phase_form(again) == 2
+    onnx.checker.check_model(again, full_check=True)
+    onnx.save(again, str(tmp_path / "again.onnx"))
+    reform.same(out, tmp_path / "again.onnx")
+
+
+def _ops_of(model) -> Counter:
+    return Counter(n.op_type for n in model.graph.node)

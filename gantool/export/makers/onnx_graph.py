@@ -24,6 +24,10 @@ class QGraph:
         self._np = numpy_helper
         self._count = first_name  # names made so far: a second editor of the same model goes on from them
         self._shapes: Optional[dict[str, list]] = None
+        # names already in the model (a file re-formed by .ci/reform_int8.py has phase_* names of its own)
+        self._taken = (
+            set(self.inits) | {n.name for n in self.graph.node} | {o for n in self.graph.node for o in n.output}
+        )
 
     def spatial(self, tensor: str) -> Optional[tuple[int, int]]:
         """(H, W) of a 4-D tensor, from shape inference (None when not static)."""
@@ -52,6 +56,9 @@ class QGraph:
 
     def name(self, stem: str) -> str:
         self._count += 1
+        while f"phase_{stem}_{self._count}" in self._taken:
+            self._count += 1
+        self._taken.add(f"phase_{stem}_{self._count}")
         return f"phase_{stem}_{self._count}"
 
     @property

@@ -5,9 +5,9 @@ batch large enough) called from one thread per core on its share of the images, 
 whose every operator is parallelized by onnxruntime. Per image the arithmetic is the same (the
 pixels are identical: tests/runtime/test_parallel.py); what goes is onnxruntime's synchronization per
 operator, and per image inside its float ConvTranspose, which loops over the batch. Measured side
-by side (benchmarks/results/runtime_speed.md, 2 cores): 1.1-1.3x the batch-256 throughput, less for
-larger models; below PARALLEL_MIN_ROWS images per core the split loses (the nano int8 file at batch 32:
-0.81x), so smaller batches stay one call.
+by side (benchmarks/results/batch_split.md, 2 cores): 1.1-1.2x the batch-256 throughput of the default
+model's files, 1.1-1.4x the nano model's; below PARALLEL_MIN_ROWS images per core the split loses on
+the smallest int8 graphs (nano int8 at batch 16: 0.74x), so smaller batches stay one call.
 """
 
 from __future__ import annotations

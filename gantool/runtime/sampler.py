@@ -43,7 +43,9 @@ class Sampler:
         """Load an exported generator (.onnx, .ort; .tflite with gantool[litert-runtime]) and its gantool metadata.
 
         path: the model file; None: the pretrained model bundled with gantool.
-        threads: intra-op threads (None: onnxruntime's default, one per physical core).
+        threads: intra-op threads (None: onnxruntime's default, one per physical core); on a CPU a batch of
+            >= 32 images per thread instead runs split across `threads` single-threaded calls (None: one
+            per CPU this process may use), with the same pixels.
         providers: e.g. ["CUDAExecutionProvider", "CPUExecutionProvider"]; CPU by default.
         max_batch: rows per onnxruntime call, so memory stays bounded for any n.
         max_n: the largest n that sample() accepts.

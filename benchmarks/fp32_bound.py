@@ -31,8 +31,8 @@ import numpy as np
 from gantool.assess.timing import median_seconds
 
 sys.path.insert(0, str(Path(__file__).parent))
+from int8_forms import trained_run  # noqa: E402
 from precision_quality import cpu_model  # noqa: E402
-from runtime_speed import MODELS  # noqa: E402
 
 BLOCKS = 5
 BATCH = 256
@@ -40,20 +40,8 @@ BATCH = 256
 
 def export_run(workdir: Path, name: str) -> Path:
     from gantool.export import ExportConfig, export
-    from gantool.toolkit import TrainConfig, train
-    from gantool.toolkit.config import model_config
 
-    arch, size = MODELS[name]
-    run = workdir / name
-    cfg = TrainConfig(
-        model=model_config(size, arch=arch, num_classes=10),
-        dataset="mnist-sample",
-        epochs=1,
-        minutes=0.05,
-        device="cpu",
-        run_dir=str(run),
-    )
-    train(cfg, progress=False)
+    run = trained_run(workdir, name)
     formats = ("onnx", "executorch")
     export(run, ExportConfig(out_dir=str(run / "export"), formats=formats, fid=False), progress=False)
     return run / "export"

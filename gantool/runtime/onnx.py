@@ -53,7 +53,8 @@ class OnnxGenerator(Generator):
         path = Path(path)
         self.session = open_session(path, threads=threads, providers=providers, spin=spin, optimize=optimize)
         self.providers = self.session.get_providers()
-        meta = parse_metadata(onnx_metadata_text(self.session, path), path)
+        self._metadata_text = onnx_metadata_text(self.session, path)
+        meta = parse_metadata(self._metadata_text, path)
         super().__init__(meta, path, max_batch)
         check_graph(self.session, meta, path)
         self._outputs = list(meta.outputs)
@@ -84,6 +85,8 @@ class OnnxGenerator(Generator):
             ]
             calls = [pool.submit(session.run, self._outputs, share, self._run_options) for share in shares]
             return np.concatenate([call.result()[0] for call in calls])
+        except GantoolError:
+            raise
         except Exception as e:
             raise GantoolError(f"{str(self.path)!r}: onnxruntime could not run the model ({first_line(e)})") from None
 
@@ -94,6 +97,9 @@ class OnnxGenerator(Generator):
             if self._lane is None or self._lane[2] != os.getpid():
                 path, providers, optimize = self._lane_options
                 session = open_session(path, threads=1, providers=providers, optimize=optimize)
+                if onnx_metadata_text(session, path) != self._metadata_text:  # read again: checked again
+                    raise GantoolError(f"{str(path)!r} changed since it was opened; open it again")
+                check_graph(session, self.metadata, path)
                 pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="gantool-onnxruntime")
                 self._lane = (session, pool, os.getpid())
             return self._lane[0], self._lane[1]

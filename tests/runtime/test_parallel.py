@@ -11,6 +11,7 @@ import gantool.runtime.onnx as ort_backend
 from gantool.core.errors import GantoolError
 from gantool.runtime.bundled import bundled_for_size
 from gantool.runtime.onnx import PARALLEL_MIN_ROWS, OnnxGenerator
+from gantool.runtime.sampler import Sampler
 
 
 @pytest.mark.parametrize("size", ["base", "nano"])  # fp16 (float kernels) and int8 (integer kernels)
@@ -49,3 +50,19 @@ def test_a_forked_child_makes_its_own_threads(monkeypatch):
     assert g._lane is lane  # made once per process
     monkeypatch.setattr(ort_backend.os, "getpid", lambda: -1)  # as a forked child sees it
     assert np.array_equal(g.run_seeds(seeds, labels), first) and g._lane is not lane
+
+
+def test_a_file_replaced_before_the_split_opens_it_again_is_refused(tmp_path):
+    """The single-threaded session reads the file when the first large batch comes: what it reads is
+    checked as the first open was, so a file replaced meanwhile is one line, not other pixels."""
+    import shutil
+
+    path = tmp_path / "model.onnx"
+    shutil.copyfile(bundled_for_size("nano"), path)
+    g = OnnxGenerator(path, threads=2)
+    shutil.copyfile(bundled_for_size("base"), path)  # another model's file at the same path
+    n = 2 * PARALLEL_MIN_ROWS
+    with pytest.raises(GantoolError, match="changed since it was opened") as e:
+        g.run_seeds(np.arange(n, dtype=np.int64), np.zeros(n, np.int64))
+    assert "could not run" not in str(e.value)  # the one line, not wrapped in another
+    assert Sampler(path).sample(1, seed=0, labels=[3]).shape[0] == 1  # opened again: fine
